@@ -1,0 +1,130 @@
+//! API keys: looked up by the hash of their secret, never by the secret.
+
+use base::{ApiKeyId, OrganizationId, OrganizationKind, UserId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::records::{ApiKeyRecord, AuthenticatedKey, UserRole};
+use crate::transaction::on_backend;
+use crate::{StoreError, Transaction};
+
+type ApiKeyRow = (
+    Uuid,
+    Uuid,
+    Vec<u8>,
+    String,
+    OffsetDateTime,
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+);
+
+fn decode(row: ApiKeyRow) -> ApiKeyRecord {
+    let (id, user_id, secret_hash, description, created_at, expires_at, last_used, revoked) = row;
+    ApiKeyRecord {
+        id: ApiKeyId::from_uuid(id),
+        user_id: UserId::from_uuid(user_id),
+        secret_hash,
+        description,
+        created_at,
+        expires_at,
+        last_used_at: last_used,
+        revoked_at: revoked,
+    }
+}
+
+/// Storage of API keys.
+#[allow(async_fn_in_trait, reason = "implemented only on the concrete Transaction type")]
+pub trait ApiKeyRepository {
+    async fn insert_api_key(&mut self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// The key whose secret hashes to `secret_hash`, with its owner's organisation.
+    async fn find_api_key_by_secret_hash(
+        &mut self,
+        secret_hash: &[u8],
+    ) -> Result<Option<AuthenticatedKey>, StoreError>;
+    /// Bookkeeping, not a state change: records when a key was last used.
+    async fn touch_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn revoke_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError>;
+}
+
+impl ApiKeyRepository for Transaction {
+    async fn insert_api_key(&mut self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let sql = "INSERT INTO api_keys (id, user_id, secret_hash, description, created_at, \
+                   expires_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(key.id.as_uuid())
+            .bind(key.user_id.as_uuid())
+            .bind(&key.secret_hash)
+            .bind(&key.description)
+            .bind(key.created_at)
+            .bind(key.expires_at)
+            .bind(key.last_used_at)
+            .bind(key.revoked_at)
+            .execute(&mut *c)
+            .await
+            .map(drop))
+        .map_err(|error| StoreError::from_write(error, "this API key already exists"))
+    }
+
+    async fn find_api_key_by_secret_hash(
+        &mut self,
+        secret_hash: &[u8],
+    ) -> Result<Option<AuthenticatedKey>, StoreError> {
+        let sql = "SELECT k.id, k.user_id, k.secret_hash, k.description, k.created_at, \
+                   k.expires_at, k.last_used_at, k.revoked_at, u.email, u.role, \
+                   o.id, o.kind \
+                   FROM api_keys k JOIN users u ON u.id = k.user_id \
+                   JOIN organizations o ON o.id = u.organization_id \
+                   WHERE k.secret_hash = $1";
+        type Row = (ApiKeyRow, (String, String, Uuid, String));
+        let row: Option<Row> = on_backend!(self.connection(), c => sqlx::query(sql)
+            .bind(secret_hash)
+            .fetch_optional(&mut *c)
+            .await
+            .and_then(|row| row.map(|row| {
+                use sqlx::Row as _;
+                Ok((
+                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?,
+                     row.try_get(4)?, row.try_get(5)?, row.try_get(6)?, row.try_get(7)?),
+                    (row.try_get(8)?, row.try_get(9)?, row.try_get(10)?, row.try_get(11)?),
+                ))
+            }).transpose()))?;
+        let Some((key_row, (user_email, role, organization_id, kind))) = row else {
+            return Ok(None);
+        };
+        Ok(Some(AuthenticatedKey {
+            key: decode(key_row),
+            user_email,
+            user_role: UserRole::parse(&role)?,
+            organization_id: OrganizationId::from_uuid(organization_id),
+            organization_kind: OrganizationKind::parse(&kind).ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown organization kind {kind:?}"))
+            })?,
+        }))
+    }
+
+    async fn touch_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError> {
+        let sql = "UPDATE api_keys SET last_used_at = $1 WHERE id = $2";
+        on_backend!(self.connection(), c => sqlx::query(sql)
+            .bind(at)
+            .bind(id.as_uuid())
+            .execute(&mut *c)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    async fn revoke_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError> {
+        let sql = "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+        let n_rows = on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(at)
+            .bind(id.as_uuid())
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        if n_rows == 0 {
+            return Err(StoreError::NotFound("active api key"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,27 @@
+//! Rampart's storage. Only this crate contains SQL.
+//!
+//! One [`Store`] serves either the embedded SQLite database (the default) or PostgreSQL. Work is
+//! done inside a [`Transaction`]; each aggregate has one repository trait implemented on it,
+//! with one implementation per backend (`sqlite/`, `postgres/`). A transaction that changed
+//! state refuses to commit unless it also recorded an audit event: the invariant "nothing
+//! changes unlogged" is enforced here, not left to each caller's memory.
+
+mod api_keys;
+mod audit_events;
+mod error;
+mod organizations;
+mod projects;
+mod records;
+mod store;
+mod transaction;
+mod users;
+
+pub use api_keys::ApiKeyRepository;
+pub use audit_events::AuditEventRepository;
+pub use error::StoreError;
+pub use organizations::OrganizationRepository;
+pub use projects::ProjectRepository;
+pub use records::{ApiKeyRecord, AuthenticatedKey, StoredAuditEvent, UserRecord, UserRole};
+pub use store::{Backend, PoolStatus, Store, StoreOptions};
+pub use transaction::Transaction;
+pub use users::UserRepository;

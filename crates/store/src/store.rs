@@ -1,0 +1,177 @@
+//! Opening the database, migrations, pools and transactions.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::StoreError;
+use crate::transaction::{Inner, Transaction};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Pool and locking settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// How long a connection waits for a lock (SQLite) or for a free connection.
+    pub busy_timeout: Duration,
+    /// PostgreSQL only: the schema to work in (tests give each run its own).
+    pub postgres_schema: Option<String>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 8, busy_timeout: Duration::from_secs(5), postgres_schema: None }
+    }
+}
+
+/// Which database engine a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Connections currently open and idle in the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Store {
+    /// Open (creating if missing) the embedded database at `path`: WAL journal, full
+    /// synchronous commits so that a committed change survives a crash, foreign keys on.
+    pub async fn open_sqlite(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(options.busy_timeout);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.busy_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|error| StoreError::Open(format!("{}: {error}", path.display())))?;
+        Ok(Self::Sqlite(pool))
+    }
+
+    /// Connect to PostgreSQL with a `postgres://` URL.
+    pub async fn open_postgres(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let mut connect = PgConnectOptions::from_str(url)
+            .map_err(|error| StoreError::Open(format!("invalid PostgreSQL URL: {error}")))?;
+        if let Some(schema) = &options.postgres_schema {
+            connect = connect.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.busy_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|error| StoreError::Open(format!("PostgreSQL: {error}")))?;
+        Ok(Self::Postgres(pool))
+    }
+
+    /// Open the database a URL names: `postgres://…` or `postgresql://…` for PostgreSQL,
+    /// `sqlite://PATH` or a plain path for SQLite.
+    pub async fn open_url(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::open_postgres(url, options).await
+        } else {
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"));
+            Self::open_sqlite(Path::new(path.unwrap_or(url)), options).await
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Apply every pending migration of this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Start a transaction that may write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing mid-way.
+    pub async fn begin(&self) -> Result<Transaction, StoreError> {
+        let inner = match self {
+            Self::Sqlite(pool) => Inner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Inner::Postgres(pool.begin().await?),
+        };
+        Ok(Transaction::new(inner, false))
+    }
+
+    /// Start a read-only transaction: one consistent snapshot for several reads.
+    pub async fn read(&self) -> Result<Transaction, StoreError> {
+        let inner = match self {
+            Self::Sqlite(pool) => Inner::Sqlite(pool.begin().await?),
+            Self::Postgres(pool) => {
+                Inner::Postgres(pool.begin_with("BEGIN TRANSACTION READ ONLY").await?)
+            }
+        };
+        Ok(Transaction::new(inner, true))
+    }
+
+    /// Check the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(pool) => drop(sqlx::query("SELECT 1").execute(pool).await?),
+            Self::Postgres(pool) => drop(sqlx::query("SELECT 1").execute(pool).await?),
+        }
+        Ok(())
+    }
+
+    pub fn pool_status(&self) -> PoolStatus {
+        let (size, idle, max) = match self {
+            Self::Sqlite(pool) => {
+                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            }
+            Self::Postgres(pool) => {
+                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            }
+        };
+        PoolStatus { size, idle: u32::try_from(idle).unwrap_or(u32::MAX), max }
+    }
+
+    /// Close every connection, waiting for those in use to be returned. On SQLite the last
+    /// connection to close checkpoints the WAL into the main file.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
