@@ -1,0 +1,153 @@
+//! Extractors that turn every malformed request into a problem naming what is wrong: JSON
+//! bodies, path ids, query strings, and the credential.
+
+use std::net::SocketAddr;
+
+use app::Principal;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header;
+use axum::http::request::Parts;
+use base::RequestContext;
+use serde::de::DeserializeOwned;
+
+use crate::ApiState;
+use crate::problem::{ApiError, Problem};
+use crate::request_id::RequestId;
+
+/// A JSON body; rejections become problems.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_problem(&rejection).into()),
+        }
+    }
+}
+
+fn json_problem(rejection: &JsonRejection) -> Problem {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `content-type: application/json`",
+        ),
+        JsonRejection::JsonSyntaxError(error) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body is not valid JSON: {}", error.body_text()),
+        ),
+        JsonRejection::JsonDataError(error) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            format!("the body does not have the expected fields: {}", error.body_text()),
+        ),
+        JsonRejection::BytesRejection(_) => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is larger than the server accepts",
+        ),
+        other => Problem::new(StatusCode::BAD_REQUEST, "invalid_input", other.body_text()),
+    }
+}
+
+/// Path parameters; an id that is not a UUID becomes a 400 naming it.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(path_problem(&rejection).into()),
+        }
+    }
+}
+
+fn path_problem(rejection: &PathRejection) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+        format!("invalid path parameter: {}", rejection.body_text()),
+    )
+}
+
+/// Query parameters; unknown or malformed ones become a 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(query_problem(&rejection).into()),
+        }
+    }
+}
+
+fn query_problem(rejection: &QueryRejection) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+        format!("invalid query string: {}", rejection.body_text()),
+    )
+}
+
+/// Where the request came from, for the audit trail.
+pub struct Context(pub RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Context {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let source_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.chars().take(512).collect());
+        let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
+        Ok(Self(RequestContext { source_ip, user_agent, request_id }))
+    }
+}
+
+/// The authenticated principal: an API key sent as `Authorization: Bearer <secret>` or as
+/// `X-Auth-Token: <secret>`.
+pub struct Authenticated(pub Principal);
+
+impl FromRequestParts<ApiState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
+            });
+        let token = parts.headers.get("x-auth-token").and_then(|value| value.to_str().ok());
+        let Some(secret) = bearer.or(token) else {
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "send an API key as `Authorization: Bearer <secret>` or `X-Auth-Token: <secret>`",
+            )
+            .into());
+        };
+        Ok(Self(state.app.authenticate_api_key(secret.trim()).await?))
+    }
+}

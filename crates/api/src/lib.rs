@@ -1,0 +1,179 @@
+//! Rampart's HTTP API. Only this crate knows HTTP: handlers extract, call one use case and map
+//! the result; errors are RFC 9457 problems; every response carries a request id and the
+//! security headers; the OpenAPI document is generated from the handlers.
+
+pub mod extract;
+pub mod metrics;
+pub mod problem;
+pub mod request_id;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::App;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use metrics::Metrics;
+use problem::Problem;
+
+/// Limits applied to every request.
+#[derive(Debug, Clone)]
+pub struct ApiLimits {
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        Self { max_body_bytes: 1024 * 1024, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// What handlers share.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub app: App,
+    pub metrics: Arc<Metrics>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rampart", description = "Rampart's HTTP API"),
+    modifiers(&ApiKeyScheme),
+    tags(
+        (name = "organizations", description = "Tenants"),
+        (name = "projects", description = "Scopes inside an organisation"),
+        (name = "setup", description = "Finishing a first start"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDocument;
+
+struct ApiKeyScheme;
+
+impl Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The router and the OpenAPI document it implements.
+pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
+    let (routes, openapi) = OpenApiRouter::with_openapi(ApiDocument::openapi())
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::readyz))
+        .routes(routes!(routes::health::metrics))
+        .routes(routes!(routes::setup::complete))
+        .routes(routes!(routes::organizations::list, routes::organizations::create))
+        .routes(routes!(
+            routes::organizations::get,
+            routes::organizations::rename,
+            routes::organizations::delete
+        ))
+        .routes(routes!(routes::projects::list, routes::projects::create))
+        .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+
+    routes
+        .route(
+            "/v1/openapi.json",
+            axum::routing::get(move || {
+                let openapi = Arc::clone(&openapi);
+                async move { axum::Json(openapi.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async {
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see /v1/openapi.json",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not accept this method; see /v1/openapi.json",
+            )
+        })
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), request_id::track))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .layer(CatchPanicLayer::custom(|_panic| internal_error()))
+        .layer(security_headers())
+        .with_state(state)
+}
+
+fn internal_error() -> Response {
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
+        .into_response()
+}
+
+/// Headers set on every response unless a handler chose otherwise.
+fn security_headers() -> tower::layer::util::Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    tower::layer::util::Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        tower::layer::util::Stack<
+            SetResponseHeaderLayer<HeaderValue>,
+            tower::layer::util::Stack<
+                SetResponseHeaderLayer<HeaderValue>,
+                tower::layer::util::Stack<
+                    SetResponseHeaderLayer<HeaderValue>,
+                    SetResponseHeaderLayer<HeaderValue>,
+                >,
+            >,
+        >,
+    >,
+> {
+    let header = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    tower::layer::util::Stack::new(
+        header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        tower::layer::util::Stack::new(
+            header(header::X_FRAME_OPTIONS, "DENY"),
+            tower::layer::util::Stack::new(
+                header(header::REFERRER_POLICY, "no-referrer"),
+                tower::layer::util::Stack::new(
+                    header(
+                        header::CONTENT_SECURITY_POLICY,
+                        "default-src 'none'; frame-ancestors 'none'",
+                    ),
+                    tower::layer::util::Stack::new(
+                        header(header::CACHE_CONTROL, "no-store"),
+                        header(header::STRICT_TRANSPORT_SECURITY, "max-age=63072000"),
+                    ),
+                ),
+            ),
+        ),
+    )
+}
+
+/// Serve until `shutdown` resolves, then let in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

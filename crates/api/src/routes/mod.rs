@@ -1,0 +1,45 @@
+//! Handlers: extract, call one use case, map the result. Request and response types live here,
+//! apart from the domain types.
+
+pub mod health;
+pub mod organizations;
+pub mod projects;
+pub mod setup;
+
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::problem::{ApiError, Problem};
+
+/// Cursor pagination.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// The `next_cursor` of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+impl ListQuery {
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(50)
+    }
+
+    pub fn cursor<T: std::str::FromStr<Err = base::IdParseError>>(
+        &self,
+    ) -> Result<Option<T>, ApiError> {
+        self.after
+            .as_deref()
+            .map(|after| {
+                after.parse::<T>().map_err(|error| {
+                    ApiError::from(Problem::new(
+                        axum::http::StatusCode::BAD_REQUEST,
+                        "invalid_input",
+                        format!("invalid cursor: {error}"),
+                    ))
+                })
+            })
+            .transpose()
+    }
+}

@@ -1,0 +1,137 @@
+//! `/v1/organizations`
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use base::{Organization, OrganizationId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::ListQuery;
+use crate::ApiState;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authenticated, Context};
+use crate::problem::{ApiError, Problem};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationResponse {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: OrganizationId,
+    pub name: String,
+    /// `provider` (the staff directory) or `customer`.
+    pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Organization> for OrganizationResponse {
+    fn from(organization: Organization) -> Self {
+        Self {
+            id: organization.id,
+            name: organization.name.as_str().to_owned(),
+            kind: organization.kind.as_str().to_owned(),
+            created_at: organization.created_at,
+            updated_at: organization.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationList {
+    pub items: Vec<OrganizationResponse>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The body of a create or rename.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationInput {
+    /// 1 to 100 characters, unique (case-insensitively).
+    pub name: String,
+}
+
+/// List the organisations the caller can see.
+#[utoipa::path(get, path = "/v1/organizations", tag = "organizations",
+    params(ListQuery), security(("api_key" = [])),
+    responses((status = 200, body = OrganizationList), (status = 400, body = Problem),
+        (status = 401, body = Problem)))]
+pub async fn list(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<OrganizationList>, ApiError> {
+    let page = state.app.list_organizations(&principal, query.cursor()?, query.limit()).await?;
+    Ok(Json(OrganizationList {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Create a customer organisation (provider owners only).
+#[utoipa::path(post, path = "/v1/organizations", tag = "organizations",
+    request_body = OrganizationInput, security(("api_key" = [])),
+    responses((status = 201, body = OrganizationResponse), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 415, body = Problem)))]
+pub async fn create(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiJson(input): ApiJson<OrganizationInput>,
+) -> Result<(StatusCode, Json<OrganizationResponse>), ApiError> {
+    let organization = state.app.create_organization(&principal, &input.name, &context).await?;
+    Ok((StatusCode::CREATED, Json(organization.into())))
+}
+
+/// Read one organisation.
+#[utoipa::path(get, path = "/v1/organizations/{id}", tag = "organizations",
+    params(("id" = String, Path, format = Uuid)), security(("api_key" = [])),
+    responses((status = 200, body = OrganizationResponse), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiPath(id): ApiPath<OrganizationId>,
+) -> Result<Json<OrganizationResponse>, ApiError> {
+    Ok(Json(state.app.get_organization(&principal, id, &context).await?.into()))
+}
+
+/// Rename an organisation.
+#[utoipa::path(patch, path = "/v1/organizations/{id}", tag = "organizations",
+    params(("id" = String, Path, format = Uuid)), request_body = OrganizationInput,
+    security(("api_key" = [])),
+    responses((status = 200, body = OrganizationResponse), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn rename(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiPath(id): ApiPath<OrganizationId>,
+    ApiJson(input): ApiJson<OrganizationInput>,
+) -> Result<Json<OrganizationResponse>, ApiError> {
+    let renamed = state.app.rename_organization(&principal, id, &input.name, &context).await?;
+    Ok(Json(renamed.into()))
+}
+
+/// Delete an empty customer organisation (provider owners only).
+#[utoipa::path(delete, path = "/v1/organizations/{id}", tag = "organizations",
+    params(("id" = String, Path, format = Uuid)), security(("api_key" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiPath(id): ApiPath<OrganizationId>,
+) -> Result<StatusCode, ApiError> {
+    state.app.delete_organization(&principal, id, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

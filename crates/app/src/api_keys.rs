@@ -1,0 +1,105 @@
+//! API keys: creation, and authentication of a presented secret.
+
+use base::{Actor, ApiKeyId, Credential, RequestContext, Resource};
+use store::{ApiKeyRecord, ApiKeyRepository, AuditEventRepository, Transaction, UserRecord};
+use time::{Duration, OffsetDateTime};
+
+use crate::secrets::{hash_secret, hashes_match, id_randomness, new_secret};
+use crate::{App, AppError, Principal};
+
+/// The prefix of every API key secret.
+pub const SECRET_PREFIX: &str = "rampart_";
+
+/// `last_used_at` is written at most this often per key, so reads stay reads.
+const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
+
+/// A key just created: the only moment its secret exists outside the caller's hands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedApiKey {
+    /// The public identifier ("access key").
+    pub id: ApiKeyId,
+    /// The secret, shown once; Rampart keeps only its hash.
+    pub secret: String,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl App {
+    /// Insert a new key for `owner` inside `transaction`, with its audit event.
+    pub(crate) async fn issue_api_key(
+        &self,
+        transaction: &mut Transaction,
+        owner: &UserRecord,
+        actor: &Actor,
+        description: &str,
+        context: &RequestContext,
+    ) -> Result<IssuedApiKey, AppError> {
+        let now = self.clock.now();
+        let id = ApiKeyId::new(unix_millis(now), id_randomness());
+        let secret = new_secret(SECRET_PREFIX);
+        let record = ApiKeyRecord {
+            id,
+            user_id: owner.id,
+            secret_hash: hash_secret(&secret),
+            description: description.to_owned(),
+            created_at: now,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        transaction.insert_api_key(&record).await?;
+        let mut event = self.event(
+            actor,
+            owner.organization_id,
+            "api_key.create",
+            Resource::new("api_key", id),
+        );
+        event.context = context.clone();
+        event.privileged = true;
+        event.details.insert("owner".into(), owner.id.to_string().into());
+        transaction.append_audit_event(&event).await?;
+        Ok(IssuedApiKey { id, secret, expires_at: None })
+    }
+
+    /// The principal holding the API key whose secret is `secret`.
+    pub async fn authenticate_api_key(&self, secret: &str) -> Result<Principal, AppError> {
+        if !secret.starts_with(SECRET_PREFIX) || secret.len() > 128 {
+            return Err(AppError::Unauthenticated);
+        }
+        let presented = hash_secret(secret);
+        let mut read = self.store.read().await?;
+        let found = read.find_api_key_by_secret_hash(&presented).await?;
+        read.commit().await?;
+        let Some(found) = found else { return Err(AppError::Unauthenticated) };
+        let now = self.clock.now();
+        let key = &found.key;
+        let usable = hashes_match(&key.secret_hash, &presented)
+            && key.revoked_at.is_none()
+            && key.expires_at.is_none_or(|expires_at| now < expires_at);
+        if !usable {
+            return Err(AppError::Unauthenticated);
+        }
+        if key.last_used_at.is_none_or(|last| now - last >= LAST_USED_RESOLUTION) {
+            let mut transaction = self.store.begin().await?;
+            transaction.touch_api_key(key.id, now).await?;
+            transaction.commit().await?;
+        }
+        let is_staff = found.organization_kind == base::OrganizationKind::Provider;
+        Ok(Principal {
+            actor: Actor::User {
+                user_id: key.user_id,
+                organization_id: found.organization_id,
+                is_staff,
+                label: found.user_email,
+                credential: Credential::ApiKey { id: key.id },
+            },
+            user_id: key.user_id,
+            organization_id: found.organization_id,
+            organization_kind: found.organization_kind,
+            role: found.user_role,
+        })
+    }
+}
+
+pub(crate) fn unix_millis(at: OffsetDateTime) -> u64 {
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}

@@ -1,0 +1,138 @@
+//! Password hashing with argon2id on a bounded pool of blocking threads, so that a flood of
+//! logins queues instead of starving the rest of the server.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::AppError;
+
+/// Why a password was refused. Composition rules are deliberately absent (NIST SP 800-63B).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordPolicyError {
+    #[error("password must be at least {min} characters long (it has {length})")]
+    TooShort { min: usize, length: usize },
+    #[error("password must be at most {max} characters long")]
+    TooLong { max: usize },
+    #[error("password must not contain the account's email address")]
+    ContainsEmail,
+}
+
+/// argon2id with configurable cost; OWASP's minimum (m = 19 MiB, t = 2, p = 1) by default.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher").field("params", &self.params).finish_non_exhaustive()
+    }
+}
+
+impl PasswordHasher {
+    pub const MIN_LENGTH_SINGLE_FACTOR: usize = 15;
+    pub const MAX_LENGTH: usize = 128;
+
+    /// `memory_kib`, `iterations`, `parallelism` as argon2 defines them; at most
+    /// `max_concurrent` hashes run at once.
+    pub fn new(
+        memory_kib: u32,
+        iterations: u32,
+        parallelism: u32,
+        max_concurrent: usize,
+    ) -> Result<Self, AppError> {
+        let params = Params::new(memory_kib, iterations, parallelism, None).map_err(|error| {
+            AppError::InvalidInput(format!("invalid argon2 parameters: {error}"))
+        })?;
+        Ok(Self { params, permits: Arc::new(Semaphore::new(max_concurrent.max(1))) })
+    }
+
+    pub fn owasp_default() -> Self {
+        Self {
+            params: Params::new(19 * 1024, 2, 1, None).unwrap_or_default(),
+            permits: Arc::new(Semaphore::new(2)),
+        }
+    }
+
+    pub fn check_policy(password: &str, email: &str) -> Result<(), PasswordPolicyError> {
+        let length = password.chars().count();
+        if length < Self::MIN_LENGTH_SINGLE_FACTOR {
+            return Err(PasswordPolicyError::TooShort {
+                min: Self::MIN_LENGTH_SINGLE_FACTOR,
+                length,
+            });
+        }
+        if length > Self::MAX_LENGTH {
+            return Err(PasswordPolicyError::TooLong { max: Self::MAX_LENGTH });
+        }
+        if !email.is_empty() && password.to_lowercase().contains(&email.to_lowercase()) {
+            return Err(PasswordPolicyError::ContainsEmail);
+        }
+        Ok(())
+    }
+
+    /// The PHC string of `password`.
+    pub async fn hash(&self, password: &str) -> Result<String, AppError> {
+        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            argon2
+                .hash_password(password.as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|error| AppError::Internal(format!("argon2: {error}")))
+        })
+        .await
+        .map_err(|error| AppError::Internal(format!("password hashing task: {error}")))?
+    }
+
+    /// Whether `password` matches the stored PHC string (parameters are read from it).
+    pub async fn verify(&self, password: &str, phc: &str) -> Result<bool, AppError> {
+        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        let (password, phc) = (password.to_owned(), phc.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&phc)
+                .map_err(|error| AppError::Internal(format!("stored password hash: {error}")))?;
+            Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        })
+        .await
+        .map_err(|error| AppError::Internal(format!("password hashing task: {error}")))?
+    }
+}
+
+fn closed() -> AppError {
+    AppError::Internal("password hashing pool closed".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_has_length_rules_only_and_refuses_the_email() {
+        assert!(matches!(
+            PasswordHasher::check_policy("short", "a@b.c"),
+            Err(PasswordPolicyError::TooShort { min: 15, length: 5 })
+        ));
+        assert!(PasswordHasher::check_policy("correct horse battery staple", "a@b.c").is_ok());
+        assert_eq!(
+            PasswordHasher::check_policy("prefix-Owner@Example.com-suffix", "owner@example.com"),
+            Err(PasswordPolicyError::ContainsEmail)
+        );
+        assert!(PasswordHasher::check_policy(&"x".repeat(129), "").is_err());
+    }
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_phc_strings_that_verify() {
+        let hasher = PasswordHasher::new(1024, 1, 1, 1).unwrap();
+        let phc = hasher.hash("correct horse battery staple").await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{phc}");
+        assert!(hasher.verify("correct horse battery staple", &phc).await.unwrap());
+        assert!(!hasher.verify("correct horse battery stapler", &phc).await.unwrap());
+    }
+}

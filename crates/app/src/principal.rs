@@ -1,0 +1,31 @@
+//! The authenticated caller of a use case.
+
+use base::{Actor, OrganizationId, OrganizationKind, UserId};
+use store::UserRole;
+
+/// Who is calling, established by authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub actor: Actor,
+    pub user_id: UserId,
+    pub organization_id: OrganizationId,
+    pub organization_kind: OrganizationKind,
+    pub role: UserRole,
+}
+
+impl Principal {
+    /// Staff: a member of the provider's own organisation.
+    pub fn is_staff(&self) -> bool {
+        self.organization_kind == OrganizationKind::Provider
+    }
+
+    /// Until policies arrive, this is the whole access rule: a principal acts within its own
+    /// organisation, and the provider's owners administer every organisation.
+    pub(crate) fn may_access(&self, organization_id: OrganizationId) -> bool {
+        self.organization_id == organization_id || self.is_provider_owner()
+    }
+
+    pub(crate) fn is_provider_owner(&self) -> bool {
+        self.is_staff() && self.role == UserRole::Owner
+    }
+}

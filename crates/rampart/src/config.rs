@@ -1,0 +1,271 @@
+//! The typed configuration: a TOML file (every key documented in `docs/configuration.md`),
+//! overlaid by `RAMPART_*` environment variables, validated before anything starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port the HTTP API listens on.
+    pub listen: String,
+    /// Where the embedded database and other local state live.
+    pub data_dir: PathBuf,
+    /// A `postgres://` URL to use PostgreSQL instead of the embedded SQLite database.
+    pub database_url: Option<String>,
+    pub log: LogConfig,
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub passwords: PasswordConfig,
+    pub bootstrap: BootstrapConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `human` or `json`.
+    pub format: String,
+    /// A tracing filter: `info`, `debug`, `rampart=debug,sqlx=warn`, …
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub max_body_bytes: usize,
+    pub request_timeout_seconds: u64,
+    /// How long in-flight requests get to finish after SIGINT/SIGTERM.
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Password hashes computed at once; more wait their turn.
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BootstrapConfig {
+    /// Name of the provider organisation a first start creates.
+    pub organization_name: String,
+    /// Email of the owner a first start creates.
+    pub owner_email: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./rampart-data"),
+            database_url: None,
+            log: LogConfig::default(),
+            http: HttpConfig::default(),
+            database: DatabaseConfig::default(),
+            passwords: PasswordConfig::default(),
+            bootstrap: BootstrapConfig::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: "human".into(), level: "info".into() }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout_seconds: 30,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { max_connections: 8, busy_timeout_ms: 5_000 }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            max_concurrent_hashes: 2,
+        }
+    }
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        Self { organization_name: "Rampart".into(), owner_email: "admin@localhost".into() }
+    }
+}
+
+/// The environment variables that override file settings.
+const OVERRIDES: &[&str] = &[
+    "RAMPART_LISTEN",
+    "RAMPART_DATA_DIR",
+    "RAMPART_DATABASE_URL",
+    "RAMPART_LOG_FORMAT",
+    "RAMPART_LOG_LEVEL",
+];
+
+impl Config {
+    /// Read the file (when given), apply the environment, validate.
+    pub fn load(
+        file: Option<&Path>,
+        environment: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                Self::parse(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => Self::default(),
+        };
+        for name in OVERRIDES {
+            if let Some(value) = environment(name) {
+                config.set_from_environment(name, value);
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        Ok(toml::from_str(text)?)
+    }
+
+    fn set_from_environment(&mut self, name: &str, value: String) {
+        match name {
+            "RAMPART_LISTEN" => self.listen = value,
+            "RAMPART_DATA_DIR" => self.data_dir = PathBuf::from(value),
+            "RAMPART_DATABASE_URL" => self.database_url = Some(value).filter(|url| !url.is_empty()),
+            "RAMPART_LOG_FORMAT" => self.log.format = value,
+            "RAMPART_LOG_LEVEL" => self.log.level = value,
+            _ => {}
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.listen.parse::<SocketAddr>().is_err() {
+            bail!(
+                "invalid value for `listen` ({:?}): expected IP:PORT such as 127.0.0.1:8080",
+                self.listen
+            );
+        }
+        if !matches!(self.log.format.as_str(), "human" | "json") {
+            bail!(
+                "invalid value for `log.format` ({:?}): expected \"human\" or \"json\"",
+                self.log.format
+            );
+        }
+        if let Some(url) = &self.database_url {
+            let known = ["postgres://", "postgresql://", "sqlite:"];
+            if !known.iter().any(|prefix| url.starts_with(prefix)) {
+                bail!("invalid value for `database_url`: expected a postgres:// or sqlite: URL");
+            }
+        }
+        if self.http.max_body_bytes == 0 {
+            bail!("invalid value for `http.max_body_bytes`: must be at least 1");
+        }
+        if self.database.max_connections == 0 {
+            bail!("invalid value for `database.max_connections`: must be at least 1");
+        }
+        if self.passwords.argon2_memory_kib < 8 * 1024 || self.passwords.argon2_iterations == 0 {
+            bail!(
+                "invalid value for `passwords.argon2_memory_kib`/`argon2_iterations`: at least \
+                 8192 KiB and 1 iteration"
+            );
+        }
+        Ok(())
+    }
+
+    pub fn listen_address(&self) -> anyhow::Result<SocketAddr> {
+        self.listen.parse().context("invalid value for `listen`")
+    }
+
+    /// The database to open: the configured URL, or `rampart.db` in the data directory.
+    pub fn database_location(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => self.data_dir.join("rampart.db").display().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_environment(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = Config::load(None, no_environment).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert_eq!(config.database_location(), "./rampart-data/rampart.db");
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let error = Config::parse("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
+        assert!(format!("{error:#}").contains("listen_port"), "{error:#}");
+        let error = Config::parse("[log]\nformatt = \"json\"\n").unwrap_err();
+        assert!(format!("{error:#}").contains("formatt"), "{error:#}");
+    }
+
+    #[test]
+    fn a_bad_value_is_named() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("rampart.toml");
+        std::fs::write(&path, "listen = \"nowhere\"\n").unwrap();
+        let error = Config::load(Some(&path), no_environment).unwrap_err();
+        assert!(format!("{error:#}").contains("`listen`"), "{error:#}");
+        let error = Config::parse("[http]\nmax_body_bytes = \"big\"\n").unwrap_err();
+        assert!(format!("{error:#}").contains("max_body_bytes"), "{error:#}");
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("rampart.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\n[log]\nformat = \"json\"\n").unwrap();
+        let environment = |name: &str| match name {
+            "RAMPART_LISTEN" => Some("0.0.0.0:9000".to_owned()),
+            "RAMPART_DATABASE_URL" => Some("postgres://db/rampart".to_owned()),
+            _ => None,
+        };
+        let config = Config::load(Some(&path), environment).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.log.format, "json");
+        assert_eq!(config.database_location(), "postgres://db/rampart");
+        let bad = |name: &str| (name == "RAMPART_LOG_FORMAT").then(|| "xml".to_owned());
+        let error = Config::load(None, bad).unwrap_err();
+        assert!(error.to_string().contains("log.format"));
+    }
+}

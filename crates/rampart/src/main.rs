@@ -1,0 +1,292 @@
+//! `rampart`: the server and its command line. The only crate that reads the environment,
+//! the config file and the wall clock.
+
+mod config;
+
+use std::io::{IsTerminal as _, Read as _};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use api::{ApiLimits, ApiState, Metrics};
+use app::{App, InitializeRequest, PasswordHasher};
+use base::Clock;
+use clap::{Parser, Subcommand};
+use config::Config;
+use store::{Store, StoreOptions};
+use time::OffsetDateTime;
+
+/// Rampart enforces and evidences the security measures of a GDPR TOM annex: identities and
+/// access, a tamper-evident audit log, monitoring, information protection and assets.
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API (applies pending migrations first; sets Rampart up on a first start).
+    Serve {
+        /// TOML configuration file (see docs/configuration.md).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Create the provider organisation, its owner and a first API key, for scripted set-up.
+    Init {
+        /// Name of the provider's own organisation (its members are the staff).
+        #[arg(long, value_name = "NAME")]
+        organization: String,
+        /// Email address of the owner account.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Read the owner's password (15 to 128 characters) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Apply pending schema migrations and exit.
+    Migrate {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// The wall clock, to the microsecond (what both databases store).
+struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods, reason = "the binary is where the wall clock is read")]
+    fn now(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { config } => serve(load_config(config)?).await,
+        Command::Init { organization, email, password_stdin, json, config } => {
+            let config = load_config(config)?;
+            let password = if password_stdin { Some(read_password()?) } else { None };
+            init(config, organization, email, password, json).await
+        }
+        Command::Migrate { config } => {
+            let config = load_config(config)?;
+            let store = open_store(&config).await?;
+            store.close().await;
+            println!("migrations applied to {}", describe(&config));
+            Ok(())
+        }
+    }
+}
+
+fn load_config(file: Option<PathBuf>) -> anyhow::Result<Config> {
+    Config::load(file.as_deref(), |name| std::env::var(name).ok())
+}
+
+fn describe(config: &Config) -> String {
+    match &config.database_url {
+        Some(_) => "the configured database".to_owned(),
+        None => config.database_location(),
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut input = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut input)
+        .context("cannot read the password from standard input")?;
+    Ok(input.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Open the configured database and bring its schema up to date.
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        max_connections: config.database.max_connections,
+        busy_timeout: Duration::from_millis(config.database.busy_timeout_ms),
+        postgres_schema: None,
+    };
+    let store = match &config.database_url {
+        Some(url) => Store::open_url(url, &options).await?,
+        None => {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("cannot create the data directory {}", config.data_dir.display())
+            })?;
+            Store::open_sqlite(&config.data_dir.join("rampart.db"), &options).await?
+        }
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
+    let passwords = PasswordHasher::new(
+        config.passwords.argon2_memory_kib,
+        config.passwords.argon2_iterations,
+        config.passwords.argon2_parallelism,
+        config.passwords.max_concurrent_hashes,
+    )?;
+    Ok(App::new(store, Arc::new(SystemClock), passwords))
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+        .with_context(|| format!("invalid value for `log.level` ({:?})", config.log.level))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let installed = if config.log.format == "json" {
+        builder.json().flatten_event(true).with_current_span(true).try_init()
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).try_init()
+    };
+    installed.map_err(|error| anyhow::anyhow!("cannot install the logger: {error}"))
+}
+
+async fn init(
+    config: Config,
+    organization_name: String,
+    owner_email: String,
+    owner_password: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let app = build_app(&config, store.clone())?;
+    let result =
+        app.initialize(InitializeRequest { organization_name, owner_email, owner_password }).await;
+    store.close().await;
+    let done = result?;
+    if json {
+        let output = serde_json::json!({
+            "organization": { "id": done.organization.id, "name": done.organization.name.as_str() },
+            "owner": { "id": done.owner_id, "email": done.owner_email },
+            "api_key": { "access_key": done.api_key.id, "secret": done.api_key.secret },
+        });
+        println!("{output}");
+    } else {
+        println!(
+            "Initialized organization {:?} ({})",
+            done.organization.name.as_str(),
+            done.organization.id
+        );
+        println!("Owner: {} ({})", done.owner_email, done.owner_id);
+        println!("API key (shown once; Rampart keeps only its hash):");
+        println!("  access key: {}", done.api_key.id);
+        println!("  secret:     {}", done.api_key.secret);
+        println!("Use it as: Authorization: Bearer <secret>");
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    init_logging(&config)?;
+    let address = config.listen_address()?;
+    let store = open_store(&config).await?;
+    let app = build_app(&config, store.clone())?;
+
+    let bootstrap = app
+        .bootstrap_if_empty(&config.bootstrap.organization_name, &config.bootstrap.owner_email)
+        .await?;
+
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let bound = listener.local_addr()?;
+    if let Some(bootstrap) = bootstrap {
+        print_setup_instructions(&bootstrap, bound);
+    }
+    let limits = ApiLimits {
+        max_body_bytes: config.http.max_body_bytes,
+        request_timeout: Duration::from_secs(config.http.request_timeout_seconds),
+    };
+    let router = api::router(ApiState { app, metrics: Arc::new(Metrics::new()) }, &limits);
+    tracing::info!(address = %bound, backend = store.backend().as_str(), "listening");
+    println!("listening on http://{bound}");
+
+    let grace = Duration::from_secs(config.http.shutdown_grace_seconds);
+    let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(api::serve(listener, router, async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stop_sender.send(());
+    }));
+    let outcome = tokio::select! {
+        served = server => served.context("server task failed")?.context("server failed"),
+        () = async {
+            let _ = stop_receiver.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("in-flight requests did not finish within the grace period");
+            Ok(())
+        }
+    };
+    store.close().await;
+    tracing::info!("stopped");
+    outcome
+}
+
+fn print_setup_instructions(bootstrap: &app::Bootstrap, address: std::net::SocketAddr) {
+    println!(
+        "First start: created the provider organization {:?} and its owner {}.",
+        bootstrap.organization.name.as_str(),
+        bootstrap.owner_email
+    );
+    let expires_at = bootstrap
+        .expires_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| bootstrap.expires_at.to_string());
+    println!("Finish set-up before {expires_at} with this one-time link (15+ character password):");
+    println!("  curl -sS -X POST http://{address}/v1/setup -H 'content-type: application/json' \\");
+    println!(
+        "    -d '{{\"token\":\"{}\",\"password\":\"<your password>\"}}'",
+        bootstrap.setup_token
+    );
+    println!("The answer holds the owner's first API key.");
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
