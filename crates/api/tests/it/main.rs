@@ -1,0 +1,6 @@
+//! Router tests: requests go through the real router with `oneshot`, on a temporary SQLite
+//! store, and every bad input must answer a 4xx problem and change nothing.
+
+mod bad_input;
+mod harness;
+mod organizations;
