@@ -1,0 +1,175 @@
+//! A router on a fresh SQLite store, set up with a provider organisation and its owner's key.
+
+use std::sync::Arc;
+
+use api::{ApiLimits, ApiState, Metrics};
+use app::{App, InitializeRequest, PasswordHasher};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use base::ManualClock;
+use http_body_util::BodyExt as _;
+use store::{Store, StoreOptions};
+use time::macros::datetime;
+use tower::ServiceExt as _;
+
+pub struct Harness {
+    pub router: Router,
+    pub app: App,
+    pub owner_secret: String,
+    pub provider_id: String,
+    _directory: tempfile::TempDir,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// Assert this is a problem+json with that status and code.
+    pub fn assert_problem(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+        );
+        assert_eq!(self.body["code"], code, "{}", self.body);
+        assert_eq!(self.body["status"], status.as_u16());
+        assert_eq!(self.body["type"], format!("urn:rampart:problem:{code}"));
+        assert!(self.body["detail"].as_str().is_some_and(|detail| !detail.is_empty()));
+    }
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        Self::with_limits(ApiLimits::default()).await
+    }
+
+    pub async fn with_limits(limits: ApiLimits) -> Self {
+        let directory = tempfile::tempdir().unwrap();
+        let store =
+            Store::open_sqlite(&directory.path().join("rampart.db"), &StoreOptions::default())
+                .await
+                .unwrap();
+        store.migrate().await.unwrap();
+        let clock = Arc::new(ManualClock::new(datetime!(2026-03-01 09:00:00 UTC)));
+        let app = App::new(store, clock, PasswordHasher::new(8 * 1024, 1, 1, 2).unwrap());
+        let done = app
+            .initialize(InitializeRequest {
+                organization_name: "Provider".into(),
+                owner_email: "owner@provider.example".into(),
+                owner_password: None,
+            })
+            .await
+            .unwrap();
+        let state = ApiState { app: app.clone(), metrics: Arc::new(Metrics::new()) };
+        Self {
+            router: api::router(state, &limits),
+            app,
+            owner_secret: done.api_key.secret,
+            provider_id: done.organization.id.to_string(),
+            _directory: directory,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        secret: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(secret) = secret {
+            builder = builder.header("authorization", format!("Bearer {secret}"));
+        }
+        let request = match body {
+            Some((content_type, bytes)) => {
+                builder.header("content-type", content_type).body(Body::from(bytes)).unwrap()
+            }
+            None => builder.body(Body::empty()).unwrap(),
+        };
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+        Answer { status, headers, body }
+    }
+
+    /// As the provider's owner.
+    pub async fn owner(
+        &self,
+        method: Method,
+        uri: &str,
+        json: Option<serde_json::Value>,
+    ) -> Answer {
+        let body = json.map(|json| ("application/json", json.to_string().into_bytes()));
+        self.request(method, uri, Some(&self.owner_secret), body).await
+    }
+
+    /// The number of audit events recorded for an organisation, as a witness of state change.
+    pub async fn n_audit_events(&self, organization_id: &str) -> usize {
+        use store::AuditEventRepository as _;
+        let mut read = self.app.store().read().await.unwrap();
+        let id = organization_id.parse().unwrap();
+        read.list_audit_events(id, None, 200).await.unwrap().len()
+    }
+}
+
+/// A key for a new owner of a customer organisation, made directly in the store: the API to
+/// invite users arrives with the identity capability.
+pub async fn customer_key(harness: &Harness, organization_id: &str) -> String {
+    use store::{
+        ApiKeyRecord, ApiKeyRepository as _, AuditEventRepository as _, UserRecord,
+        UserRepository as _, UserRole,
+    };
+    let organization_id: base::OrganizationId = organization_id.parse().unwrap();
+    let at = datetime!(2026-03-01 09:00:00 UTC);
+    let user = UserRecord {
+        id: base::UserId::new(1, [7; 10]),
+        organization_id,
+        email: "customer@acme.example".into(),
+        role: UserRole::Owner,
+        password_hash: None,
+        setup_token_hash: None,
+        setup_token_expires_at: None,
+        created_at: at,
+    };
+    let secret = "rampart_customer-test-secret-0123456789abcdefghijkl".to_owned();
+    let key = ApiKeyRecord {
+        id: base::ApiKeyId::new(1, [8; 10]),
+        user_id: user.id,
+        secret_hash: sha256(&secret),
+        description: "test".into(),
+        created_at: at,
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let mut transaction = harness.app.store().begin().await.unwrap();
+    transaction.insert_user(&user).await.unwrap();
+    transaction.insert_api_key(&key).await.unwrap();
+    let event = base::AuditEvent {
+        organization_id,
+        time: at,
+        actor: base::Actor::System,
+        action: "user.create".into(),
+        resource: base::Resource::new("user", user.id),
+        outcome: base::Outcome::Success,
+        context: base::RequestContext::default(),
+        privileged: true,
+        details: serde_json::Map::new(),
+    };
+    transaction.append_audit_event(&event).await.unwrap();
+    transaction.commit().await.unwrap();
+    secret
+}
+
+fn sha256(text: &str) -> Vec<u8> {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes()).to_vec()
+}
