@@ -154,6 +154,22 @@ impl Store {
         Ok(())
     }
 
+    /// Check the database file's structure (SQLite `PRAGMA integrity_check`); PostgreSQL
+    /// guards its own files, so there it only checks the server answers.
+    pub async fn check_integrity(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(pool) => {
+                let (verdict,): (String,) =
+                    sqlx::query_as("PRAGMA integrity_check").fetch_one(pool).await?;
+                if verdict != "ok" {
+                    return Err(StoreError::Corrupt(format!("integrity check: {verdict}")));
+                }
+                Ok(())
+            }
+            Self::Postgres(_) => self.ping().await,
+        }
+    }
+
     pub fn pool_status(&self) -> PoolStatus {
         let (size, idle, max) = match self {
             Self::Sqlite(pool) => {

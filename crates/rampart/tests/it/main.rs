@@ -1,1 +1,7 @@
+//! End-to-end tests: the real `rampart` binary, on a temporary data directory (and on a fresh
+//! PostgreSQL database when `RAMPART_TEST_POSTGRES_URL` is set).
 
+mod cli;
+mod crash;
+mod server;
+mod testkit;
