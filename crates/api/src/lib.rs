@@ -18,7 +18,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -117,7 +116,7 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), request_id::track))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(CatchPanicLayer::custom(|_panic| internal_error()))
-        .layer(security_headers())
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
 
@@ -127,44 +126,23 @@ fn internal_error() -> Response {
 }
 
 /// Headers set on every response unless a handler chose otherwise.
-fn security_headers() -> tower::layer::util::Stack<
-    SetResponseHeaderLayer<HeaderValue>,
-    tower::layer::util::Stack<
-        SetResponseHeaderLayer<HeaderValue>,
-        tower::layer::util::Stack<
-            SetResponseHeaderLayer<HeaderValue>,
-            tower::layer::util::Stack<
-                SetResponseHeaderLayer<HeaderValue>,
-                tower::layer::util::Stack<
-                    SetResponseHeaderLayer<HeaderValue>,
-                    SetResponseHeaderLayer<HeaderValue>,
-                >,
-            >,
-        >,
-    >,
-> {
-    let header = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-    };
-    tower::layer::util::Stack::new(
-        header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        tower::layer::util::Stack::new(
-            header(header::X_FRAME_OPTIONS, "DENY"),
-            tower::layer::util::Stack::new(
-                header(header::REFERRER_POLICY, "no-referrer"),
-                tower::layer::util::Stack::new(
-                    header(
-                        header::CONTENT_SECURITY_POLICY,
-                        "default-src 'none'; frame-ancestors 'none'",
-                    ),
-                    tower::layer::util::Stack::new(
-                        header(header::CACHE_CONTROL, "no-store"),
-                        header(header::STRICT_TRANSPORT_SECURITY, "max-age=63072000"),
-                    ),
-                ),
-            ),
-        ),
-    )
+const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::STRICT_TRANSPORT_SECURITY, "max-age=63072000"),
+];
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
 }
 
 /// Serve until `shutdown` resolves, then let in-flight requests finish.

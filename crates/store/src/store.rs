@@ -148,8 +148,8 @@ impl Store {
     /// Check the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(pool) => drop(sqlx::query("SELECT 1").execute(pool).await?),
-            Self::Postgres(pool) => drop(sqlx::query("SELECT 1").execute(pool).await?),
+            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
+            Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! Router tests: requests go through the real router with `oneshot`, on a temporary SQLite
 //! store, and every bad input must answer a 4xx problem and change nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
 mod bad_input;
 mod harness;
 mod organizations;

@@ -1,2 +1,3 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 mod backends;
 mod conformance;
