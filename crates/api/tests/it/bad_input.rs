@@ -159,3 +159,56 @@ async fn a_setup_token_that_does_not_exist_is_refused() {
     answer.assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
     assert!(answer.body["detail"].as_str().unwrap().contains("setup token"));
 }
+
+mod arbitrary_bodies {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            ".{0,120}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("(name|x|.{0,8})", inner, 0..4)
+                    .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Whatever the body, the answer is 201 (and one more organisation) or a 4xx problem
+        /// (and nothing changed); never a 5xx.
+        #[test]
+        fn any_body_is_created_or_refused_cleanly(
+            body in prop_oneof![
+                json_value().prop_map(|value| value.to_string().into_bytes()),
+                prop::collection::vec(any::<u8>(), 0..200),
+            ]
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let harness = Harness::new().await;
+                let count = |answer: crate::harness::Answer| answer.body["items"].as_array().map_or(0, Vec::len);
+                let before = count(harness.owner(Method::GET, "/v1/organizations", None).await);
+                let answer = harness
+                    .request(Method::POST, "/v1/organizations", Some(&harness.owner_secret), Some(("application/json", body)))
+                    .await;
+                let after = count(harness.owner(Method::GET, "/v1/organizations", None).await);
+                if answer.status == StatusCode::CREATED {
+                    assert_eq!(after, before + 1);
+                } else {
+                    assert!(answer.status.is_client_error(), "{} {}", answer.status, answer.body);
+                    assert_eq!(answer.headers["content-type"], "application/problem+json");
+                    assert_eq!(after, before);
+                }
+            });
+        }
+    }
+}
