@@ -55,6 +55,7 @@ pub struct ApiState {
         (name = "organizations", description = "Tenants"),
         (name = "projects", description = "Scopes inside an organisation"),
         (name = "setup", description = "Finishing a first start"),
+        (name = "api-keys", description = "The caller's own API keys"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -79,6 +80,8 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::health::readyz))
         .routes(routes!(routes::health::metrics))
         .routes(routes!(routes::setup::complete))
+        .routes(routes!(routes::api_keys::create))
+        .routes(routes!(routes::api_keys::revoke))
         .routes(routes!(routes::organizations::list, routes::organizations::create))
         .routes(routes!(
             routes::organizations::get,

@@ -1,7 +1,9 @@
 //! API keys: creation, and authentication of a presented secret.
 
 use base::{Actor, ApiKeyId, Credential, RequestContext, Resource};
-use store::{ApiKeyRecord, ApiKeyRepository, AuditEventRepository, Transaction, UserRecord};
+use store::{
+    ApiKeyRecord, ApiKeyRepository, AuditEventRepository, Transaction, UserRecord, UserRepository,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::secrets::{hash_secret, hashes_match, id_randomness, new_secret};
@@ -66,11 +68,14 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         let presented = hash_secret(secret);
-        let mut read = self.store.read().await?;
+        let now = self.clock.now();
+        if let Some(principal) = self.credentials.get(&presented, now) {
+            return Ok(principal);
+        }
+        let mut read = self.store.read_latest().await?;
         let found = read.find_api_key_by_secret_hash(&presented).await?;
         read.commit().await?;
         let Some(found) = found else { return Err(AppError::Unauthenticated) };
-        let now = self.clock.now();
         let key = &found.key;
         let usable = hashes_match(&key.secret_hash, &presented)
             && key.revoked_at.is_none()
@@ -84,7 +89,7 @@ impl App {
             transaction.commit().await?;
         }
         let is_staff = found.organization_kind == base::OrganizationKind::Provider;
-        Ok(Principal {
+        let principal = Principal {
             actor: Actor::User {
                 user_id: key.user_id,
                 organization_id: found.organization_id,
@@ -96,7 +101,59 @@ impl App {
             organization_id: found.organization_id,
             organization_kind: found.organization_kind,
             role: found.user_role,
-        })
+        };
+        self.credentials.put(presented, principal.clone(), now, key.expires_at);
+        Ok(principal)
+    }
+
+    /// A new API key for the principal's own account.
+    pub async fn create_api_key(
+        &self,
+        principal: &Principal,
+        description: &str,
+        context: &RequestContext,
+    ) -> Result<IssuedApiKey, AppError> {
+        let description = description.trim();
+        if description.chars().count() > 200 || description.chars().any(char::is_control) {
+            return Err(AppError::InvalidInput(
+                "description must be at most 200 characters, without control characters".into(),
+            ));
+        }
+        let mut transaction = self.store.begin().await?;
+        let owner =
+            transaction.get_user(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;
+        let issued = self
+            .issue_api_key(&mut transaction, &owner, &principal.actor, description, context)
+            .await?;
+        transaction.commit().await?;
+        Ok(issued)
+    }
+
+    /// Revoke an API key of the principal's own account.
+    pub async fn revoke_api_key(
+        &self,
+        principal: &Principal,
+        id: ApiKeyId,
+        context: &RequestContext,
+    ) -> Result<(), AppError> {
+        let mut transaction = self.store.begin().await?;
+        let owned = transaction.api_key_owner(id).await?;
+        if owned != Some(principal.user_id) {
+            return Err(AppError::NotFound("api key"));
+        }
+        transaction.revoke_api_key(id, self.clock.now()).await?;
+        let mut event = self.success_event(
+            principal,
+            principal.organization_id,
+            "api_key.revoke",
+            Resource::new("api_key", id),
+            context,
+        );
+        event.privileged = true;
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        self.credentials.evict_key(id);
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod bootstrap;
+mod credential_cache;
 mod error;
 mod organizations;
 mod passwords;
@@ -29,6 +30,7 @@ pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     passwords: PasswordHasher,
+    credentials: Arc<credential_cache::CredentialCache>,
 }
 
 impl std::fmt::Debug for App {
@@ -38,8 +40,18 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
+    /// An application with no credential cache: every request checks its key in the store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, passwords: PasswordHasher) -> Self {
-        Self { store, clock, passwords }
+        let credentials = Arc::new(credential_cache::CredentialCache::new(time::Duration::ZERO));
+        Self { store, clock, passwords, credentials }
+    }
+
+    /// Cache verified API keys for `ttl` (zero disables the cache). A key revoked on this
+    /// node is refused at once; on other replicas within `ttl`.
+    pub fn with_api_key_cache(mut self, ttl: std::time::Duration) -> Self {
+        let ttl = time::Duration::try_from(ttl).unwrap_or(time::Duration::ZERO);
+        self.credentials = Arc::new(credential_cache::CredentialCache::new(ttl));
+        self
     }
 
     pub fn store(&self) -> &Store {

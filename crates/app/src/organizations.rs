@@ -90,7 +90,7 @@ impl App {
         action: &str,
         context: &RequestContext,
     ) -> Result<Organization, AppError> {
-        let mut read = self.store.read().await?;
+        let mut read = self.store.read_latest().await?;
         let organization = read.get_organization(organization_id).await?;
         read.commit().await?;
         let organization = organization.ok_or(AppError::NotFound("organization"))?;
@@ -165,7 +165,7 @@ impl App {
         limit: u32,
     ) -> Result<Page<Organization>, AppError> {
         let limit = check_limit(limit)?;
-        let mut read = self.store.read().await?;
+        let mut read = self.store.read_latest().await?;
         let items = if principal.is_provider_owner() {
             read.list_organizations(after, limit + 1).await?
         } else {

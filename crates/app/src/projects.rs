@@ -49,7 +49,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<Project, AppError> {
         self.authorize_in(principal, organization_id, "project.read", context).await?;
-        let mut read = self.store.read().await?;
+        let mut read = self.store.read_latest().await?;
         let project = read.get_project(organization_id, id).await?;
         read.commit().await?;
         project.ok_or(AppError::NotFound("project"))
@@ -65,7 +65,7 @@ impl App {
     ) -> Result<Page<Project>, AppError> {
         let limit = check_limit(limit)?;
         self.authorize_in(principal, organization_id, "project.list", context).await?;
-        let mut read = self.store.read().await?;
+        let mut read = self.store.read_latest().await?;
         let items = read.list_projects(organization_id, after, limit + 1).await?;
         read.commit().await?;
         Ok(page(items, limit, |project| project.id))

@@ -20,7 +20,22 @@ pub struct Config {
     pub http: HttpConfig,
     pub database: DatabaseConfig,
     pub passwords: PasswordConfig,
+    pub auth: AuthConfig,
     pub bootstrap: BootstrapConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// How long a verified API key is trusted without asking the store again (0 disables).
+    /// A key revoked on this node is refused at once; on other replicas within this bound.
+    pub api_key_cache_seconds: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { api_key_cache_seconds: 2 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +92,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             database: DatabaseConfig::default(),
             passwords: PasswordConfig::default(),
+            auth: AuthConfig::default(),
             bootstrap: BootstrapConfig::default(),
         }
     }
@@ -190,6 +206,9 @@ impl Config {
         }
         if self.http.max_body_bytes == 0 {
             bail!("invalid value for `http.max_body_bytes`: must be at least 1");
+        }
+        if self.auth.api_key_cache_seconds > 60 {
+            bail!("invalid value for `auth.api_key_cache_seconds`: at most 60");
         }
         if self.database.max_connections == 0 {
             bail!("invalid value for `database.max_connections`: must be at least 1");

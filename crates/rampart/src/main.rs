@@ -152,7 +152,8 @@ fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
         config.passwords.argon2_parallelism,
         config.passwords.max_concurrent_hashes,
     )?;
-    Ok(App::new(store, Arc::new(SystemClock), passwords))
+    let cache = Duration::from_secs(config.auth.api_key_cache_seconds);
+    Ok(App::new(store, Arc::new(SystemClock), passwords).with_api_key_cache(cache))
 }
 
 fn init_logging(config: &Config) -> anyhow::Result<()> {

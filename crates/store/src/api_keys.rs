@@ -45,6 +45,8 @@ pub trait ApiKeyRepository {
     /// Bookkeeping, not a state change: records when a key was last used.
     async fn touch_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError>;
     async fn revoke_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// The account that holds a key.
+    async fn api_key_owner(&mut self, id: ApiKeyId) -> Result<Option<UserId>, StoreError>;
 }
 
 impl ApiKeyRepository for Transaction {
@@ -112,6 +114,13 @@ impl ApiKeyRepository for Transaction {
             .await
             .map(drop))?;
         Ok(())
+    }
+
+    async fn api_key_owner(&mut self, id: ApiKeyId) -> Result<Option<UserId>, StoreError> {
+        let sql = "SELECT user_id FROM api_keys WHERE id = $1";
+        let row: Option<(Uuid,)> = on_backend!(self.connection(), c =>
+            sqlx::query_as(sql).bind(id.as_uuid()).fetch_optional(&mut *c).await)?;
+        Ok(row.map(|(user_id,)| UserId::from_uuid(user_id)))
     }
 
     async fn revoke_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError> {

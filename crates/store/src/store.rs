@@ -145,6 +145,16 @@ impl Store {
         Ok(Transaction::new(inner, true))
     }
 
+    /// A read-only handle without a transaction: each statement sees the latest committed
+    /// state. For a single read on a hot path, where BEGIN and COMMIT would double the cost.
+    pub async fn read_latest(&self) -> Result<Transaction, StoreError> {
+        let inner = match self {
+            Self::Sqlite(pool) => Inner::SqliteAutocommit(pool.acquire().await?),
+            Self::Postgres(pool) => Inner::PostgresAutocommit(pool.acquire().await?),
+        };
+        Ok(Transaction::new(inner, true))
+    }
+
     /// Check the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {

@@ -1,5 +1,6 @@
 //! The unit of work: a state change and its audit event commit together or not at all.
 
+use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection};
 
 use crate::StoreError;
@@ -7,6 +8,9 @@ use crate::StoreError;
 pub(crate) enum Inner {
     Sqlite(sqlx::Transaction<'static, Sqlite>),
     Postgres(sqlx::Transaction<'static, Postgres>),
+    /// A pooled connection in autocommit mode, for reads that need no snapshot.
+    SqliteAutocommit(PoolConnection<Sqlite>),
+    PostgresAutocommit(PoolConnection<Postgres>),
 }
 
 /// A borrowed connection of one backend, for the per-backend query modules.
@@ -42,6 +46,8 @@ impl Transaction {
         match &mut self.inner {
             Inner::Sqlite(transaction) => Connection::Sqlite(transaction),
             Inner::Postgres(transaction) => Connection::Postgres(transaction),
+            Inner::SqliteAutocommit(connection) => Connection::Sqlite(connection),
+            Inner::PostgresAutocommit(connection) => Connection::Postgres(connection),
         }
     }
 
@@ -72,6 +78,7 @@ impl Transaction {
         match self.inner {
             Inner::Sqlite(transaction) => transaction.commit().await?,
             Inner::Postgres(transaction) => transaction.commit().await?,
+            Inner::SqliteAutocommit(_) | Inner::PostgresAutocommit(_) => {}
         }
         Ok(())
     }
@@ -80,6 +87,7 @@ impl Transaction {
         match self.inner {
             Inner::Sqlite(transaction) => transaction.rollback().await?,
             Inner::Postgres(transaction) => transaction.rollback().await?,
+            Inner::SqliteAutocommit(_) | Inner::PostgresAutocommit(_) => {}
         }
         Ok(())
     }

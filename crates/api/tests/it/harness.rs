@@ -74,6 +74,13 @@ impl Harness {
         }
     }
 
+    /// Rebuild the router on an app that caches verified keys for a minute.
+    pub fn enable_credential_cache(&mut self) {
+        self.app = self.app.clone().with_api_key_cache(std::time::Duration::from_secs(60));
+        let state = ApiState { app: self.app.clone(), metrics: Arc::new(Metrics::new()) };
+        self.router = api::router(state, &ApiLimits::default());
+    }
+
     pub async fn request(
         &self,
         method: Method,

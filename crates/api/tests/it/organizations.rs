@@ -168,3 +168,33 @@ async fn operations_endpoints_answer() {
     assert!(text.contains("rampart_http_request_duration_seconds_bucket"));
     assert!(text.contains("rampart_store_pool_max_connections 8"));
 }
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_at_once_even_when_cached() {
+    let mut harness = Harness::new().await;
+    // The server's configuration caches verified keys; revocation must still be immediate.
+    harness.enable_credential_cache();
+    let created =
+        harness.owner(Method::POST, "/v1/api-keys", Some(json!({"description": "ci"}))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    let id = created.body["access_key"].as_str().unwrap().to_owned();
+    let uri = format!("/v1/organizations/{}", harness.provider_id);
+    assert_eq!(
+        harness.request(Method::GET, &uri, Some(&secret), None).await.status,
+        StatusCode::OK
+    );
+
+    let revoked =
+        harness.request(Method::DELETE, &format!("/v1/api-keys/{id}"), Some(&secret), None).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    harness
+        .request(Method::GET, &uri, Some(&secret), None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    // Someone else's key, or an unknown one, is simply not found.
+    harness
+        .owner(Method::DELETE, &format!("/v1/api-keys/{id}"), None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}

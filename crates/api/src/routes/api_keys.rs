@@ -1,0 +1,54 @@
+//! `/v1/api-keys`: the caller's own API keys.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use base::ApiKeyId;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::setup::IssuedApiKeyResponse;
+use crate::ApiState;
+use crate::extract::{ApiJson, ApiPath, Authenticated, Context};
+use crate::problem::{ApiError, Problem};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyInput {
+    /// What the key is for (at most 200 characters).
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Create an API key for the calling account; its secret is shown once.
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = ApiKeyInput,
+    security(("api_key" = [])),
+    responses((status = 201, body = IssuedApiKeyResponse), (status = 400, body = Problem),
+        (status = 401, body = Problem)))]
+pub async fn create(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiJson(input): ApiJson<ApiKeyInput>,
+) -> Result<(StatusCode, Json<IssuedApiKeyResponse>), ApiError> {
+    let issued = state.app.create_api_key(&principal, &input.description, &context).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedApiKeyResponse { access_key: issued.id, secret: issued.secret }),
+    ))
+}
+
+/// Revoke one of the calling account's API keys, effective at once.
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys",
+    params(("id" = String, Path, format = Uuid)), security(("api_key" = [])),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn revoke(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiPath(id): ApiPath<ApiKeyId>,
+) -> Result<StatusCode, ApiError> {
+    state.app.revoke_api_key(&principal, id, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
