@@ -56,6 +56,7 @@ pub struct ApiState {
         (name = "projects", description = "Scopes inside an organisation"),
         (name = "setup", description = "Finishing a first start"),
         (name = "api-keys", description = "The caller's own API keys"),
+        (name = "audit", description = "The tamper-evident audit log"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -88,6 +89,14 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
             routes::organizations::rename,
             routes::organizations::delete
         ))
+        .routes(routes!(routes::audit::events))
+        .routes(routes!(routes::audit::checkpoint))
+        .routes(routes!(routes::audit::inclusion))
+        .routes(routes!(routes::audit::consistency))
+        .routes(routes!(routes::audit::export))
+        .routes(routes!(routes::audit::erase))
+        .routes(routes!(routes::audit::public_key))
+        .routes(routes!(routes::audit::public_keys))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
         .split_for_parts();

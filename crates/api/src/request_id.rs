@@ -48,7 +48,7 @@ pub async fn track(State(state): State<ApiState>, mut request: Request, next: Ne
     let elapsed = started.elapsed();
     state.metrics.observe(method.as_str(), &route, status.as_u16(), elapsed);
     span.in_scope(|| {
-        tracing::info!(
+        tracing::debug!(
             status = status.as_u16(),
             elapsed_ms = elapsed.as_secs_f64() * 1e3,
             "served"

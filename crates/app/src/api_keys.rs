@@ -1,11 +1,10 @@
 //! API keys: creation, and authentication of a presented secret.
 
 use base::{Actor, ApiKeyId, Credential, RequestContext, Resource};
-use store::{
-    ApiKeyRecord, ApiKeyRepository, AuditEventRepository, Transaction, UserRecord, UserRepository,
-};
+use store::{ApiKeyRecord, ApiKeyRepository, Transaction, UserRecord, UserRepository};
 use time::{Duration, OffsetDateTime};
 
+use crate::AuditTrail as _;
 use crate::secrets::{hash_secret, hashes_match, id_randomness, new_secret};
 use crate::{App, AppError, Principal};
 

@@ -2,10 +2,11 @@
 //! either by `rampart init` or, on a first start with an empty database, by `serve` itself with
 //! a one-time setup token.
 
+use crate::AuditTrail as _;
 use base::{
     Actor, Name, Organization, OrganizationId, OrganizationKind, RequestContext, Resource, UserId,
 };
-use store::{AuditEventRepository, OrganizationRepository, UserRecord, UserRepository, UserRole};
+use store::{OrganizationRepository, UserRecord, UserRepository, UserRole};
 use time::{Duration, OffsetDateTime};
 
 use crate::api_keys::unix_millis;

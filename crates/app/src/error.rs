@@ -18,9 +18,9 @@ pub enum AppError {
     Conflict(String),
     #[error("rampart is already initialized: the provider organization exists")]
     AlreadyInitialized,
-    #[error("the store is unavailable")]
+    #[error("the store is unavailable: {0}")]
     Unavailable(#[source] StoreError),
-    #[error("internal error")]
+    #[error("internal error: {0}")]
     Internal(String),
 }
 

@@ -3,6 +3,9 @@
 //! returns domain values. Nothing here knows HTTP, reads the environment or the wall clock.
 
 mod api_keys;
+mod audit_keys;
+mod audit_log;
+mod audit_trail;
 mod bootstrap;
 mod credential_cache;
 mod error;
@@ -18,6 +21,9 @@ use base::Clock;
 use store::Store;
 
 pub use api_keys::IssuedApiKey;
+pub use audit_keys::MasterKey;
+pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};
+pub use audit_trail::AuditTrail;
 pub use bootstrap::{Bootstrap, Initialization, InitializeRequest, SetupCompleted};
 pub use error::AppError;
 pub use organizations::Page;
@@ -31,6 +37,7 @@ pub struct App {
     clock: Arc<dyn Clock>,
     passwords: PasswordHasher,
     credentials: Arc<credential_cache::CredentialCache>,
+    audit: Arc<audit_log::AuditState>,
 }
 
 impl std::fmt::Debug for App {
@@ -43,7 +50,23 @@ impl App {
     /// An application with no credential cache: every request checks its key in the store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, passwords: PasswordHasher) -> Self {
         let credentials = Arc::new(credential_cache::CredentialCache::new(time::Duration::ZERO));
-        Self { store, clock, passwords, credentials }
+        let audit = Arc::new(audit_log::AuditState {
+            deployment_name: "rampart".to_owned(),
+            master_key: MasterKey::generate(),
+            signer: tokio::sync::RwLock::new(None),
+        });
+        Self { store, clock, passwords, credentials, audit }
+    }
+
+    /// Name the deployment (the checkpoint signer, and the prefix of every log's origin) and
+    /// give the master key that seals its signing keys.
+    pub fn with_audit_signing(mut self, deployment_name: &str, master_key: MasterKey) -> Self {
+        self.audit = Arc::new(audit_log::AuditState {
+            deployment_name: deployment_name.to_owned(),
+            master_key,
+            signer: tokio::sync::RwLock::new(None),
+        });
+        self
     }
 
     /// Cache verified API keys for `ttl` (zero disables the cache). A key revoked on this

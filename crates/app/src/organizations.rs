@@ -1,10 +1,11 @@
 //! Organisations: create, read, list, rename, delete.
 
+use crate::AuditTrail as _;
 use base::{
     AuditEvent, Name, Organization, OrganizationId, OrganizationKind, Outcome, RequestContext,
     Resource,
 };
-use store::{AuditEventRepository, OrganizationRepository};
+use store::OrganizationRepository;
 
 use crate::api_keys::unix_millis;
 use crate::secrets::id_randomness;
@@ -61,7 +62,7 @@ impl App {
         let recorded = async {
             let mut transaction = self.store.begin().await?;
             transaction.append_audit_event(&event).await?;
-            transaction.commit().await
+            transaction.commit().await.map_err(AppError::from)
         };
         if let Err(error) = recorded.await {
             tracing::error!(%error, action, "could not record a denied access");

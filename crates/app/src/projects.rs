@@ -1,7 +1,8 @@
 //! Projects: scopes inside an organisation.
 
+use crate::AuditTrail as _;
 use base::{OrganizationId, Project, ProjectId, RequestContext, Resource};
-use store::{AuditEventRepository, ProjectRepository};
+use store::ProjectRepository;
 
 use crate::api_keys::unix_millis;
 use crate::organizations::{check_limit, page, parse_name};

@@ -113,10 +113,22 @@ fn main() {
         buf.clear();
     }
     println!("parse ignored: {:?}", t.elapsed());
-    for _ in 0..2 {
+    let cpu = || {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let f: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+        (f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()) as f64 / 100.0
+    };
+    for threads in [1usize, 2, 2, 3] {
+        let c0 = cpu();
         let t = Instant::now();
-        let s = verify_export(&export[..], &note, &key, None).unwrap();
-        println!("verify: {:?} {s}", t.elapsed());
+        let opts = audit::VerifyOptions { threads, ..Default::default() };
+        let s = audit::verify_export_with(&export[..], &note, &key, &opts).unwrap();
+        println!(
+            "threads {threads}: wall {:?} cpu {:.2}s entries {}",
+            t.elapsed(),
+            cpu() - c0,
+            s.entries
+        );
     }
     let _ = Duration::ZERO;
 }

@@ -21,7 +21,34 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub passwords: PasswordConfig,
     pub auth: AuthConfig,
+    pub audit: AuditConfig,
     pub bootstrap: BootstrapConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Names this deployment: the checkpoint signer's name and the prefix of each
+    /// organisation's log origin (`<name>/audit/<organization id>`). No spaces, no `+`.
+    pub deployment_name: String,
+    /// The file holding the master key that seals signing keys (created on first start).
+    /// Default: `master.key` in the data directory. `RAMPART_MASTER_KEY` (base64) overrides.
+    pub master_key_file: Option<PathBuf>,
+    /// Seconds between two integrity checks of the audit logs (0 disables).
+    pub integrity_check_seconds: u64,
+    /// How many of each log's latest entries the integrity check re-hashes.
+    pub integrity_recent_entries: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            deployment_name: "rampart".into(),
+            master_key_file: None,
+            integrity_check_seconds: 300,
+            integrity_recent_entries: 1_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +120,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             passwords: PasswordConfig::default(),
             auth: AuthConfig::default(),
+            audit: AuditConfig::default(),
             bootstrap: BootstrapConfig::default(),
         }
     }
@@ -207,6 +235,12 @@ impl Config {
         if self.http.max_body_bytes == 0 {
             bail!("invalid value for `http.max_body_bytes`: must be at least 1");
         }
+        let name = &self.audit.deployment_name;
+        if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
+            bail!(
+                "invalid value for `audit.deployment_name` ({name:?}): non-empty, no spaces, no `+`"
+            );
+        }
         if self.auth.api_key_cache_seconds > 60 {
             bail!("invalid value for `auth.api_key_cache_seconds`: at most 60");
         }
@@ -224,6 +258,10 @@ impl Config {
 
     pub fn listen_address(&self) -> anyhow::Result<SocketAddr> {
         self.listen.parse().context("invalid value for `listen`")
+    }
+
+    pub fn master_key_file(&self) -> PathBuf {
+        self.audit.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 
     /// The database to open: the configured URL, or `rampart.db` in the data directory.

@@ -1,7 +1,9 @@
 //! `rampart`: the server and its command line. The only crate that reads the environment,
 //! the config file and the wall clock.
 
+mod audit_command;
 mod config;
+mod master_key;
 
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
@@ -56,6 +58,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// The tamper-evident audit log: offline verification, signing key rotation.
+    Audit {
+        #[command(subcommand)]
+        command: audit_command::AuditCommand,
+    },
 }
 
 /// The wall clock, to the microsecond (what both databases store).
@@ -95,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let password = if password_stdin { Some(read_password()?) } else { None };
             init(config, organization, email, password, json).await
         }
+        Command::Audit { command } => audit_command::run(command).await,
         Command::Migrate { config } => {
             let config = load_config(config)?;
             let store = open_store(&config).await?;
@@ -105,7 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn load_config(file: Option<PathBuf>) -> anyhow::Result<Config> {
+pub(crate) fn load_config(file: Option<PathBuf>) -> anyhow::Result<Config> {
     Config::load(file.as_deref(), |name| std::env::var(name).ok())
 }
 
@@ -126,7 +134,7 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 /// Open the configured database and bring its schema up to date.
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let options = StoreOptions {
         max_connections: config.database.max_connections,
         busy_timeout: Duration::from_millis(config.database.busy_timeout_ms),
@@ -145,7 +153,7 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
+pub(crate) fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
     let passwords = PasswordHasher::new(
         config.passwords.argon2_memory_kib,
         config.passwords.argon2_iterations,
@@ -153,7 +161,13 @@ fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
         config.passwords.max_concurrent_hashes,
     )?;
     let cache = Duration::from_secs(config.auth.api_key_cache_seconds);
-    Ok(App::new(store, Arc::new(SystemClock), passwords).with_api_key_cache(cache))
+    let master_key = master_key::load_or_create(
+        std::env::var("RAMPART_MASTER_KEY").ok(),
+        &config.master_key_file(),
+    )?;
+    Ok(App::new(store, Arc::new(SystemClock), passwords)
+        .with_api_key_cache(cache)
+        .with_audit_signing(&config.audit.deployment_name, master_key))
 }
 
 fn init_logging(config: &Config) -> anyhow::Result<()> {
@@ -213,6 +227,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .bootstrap_if_empty(&config.bootstrap.organization_name, &config.bootstrap.owner_email)
         .await?;
 
+    let verifier_key = app.ensure_audit_signing_key().await?;
+    tracing::info!(%verifier_key, "audit checkpoints are signed with this key");
+    let audit_tasks = tokio::spawn(audit_housekeeping(app.clone(), config.audit.clone()));
+
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
@@ -245,9 +263,36 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     };
+    audit_tasks.abort();
     store.close().await;
     tracing::info!("stopped");
     outcome
+}
+
+/// Sign a checkpoint for each log that grew, every second; check the logs' integrity at start
+/// (after a crash, say) and then at the configured interval.
+async fn audit_housekeeping(app: App, config: config::AuditConfig) {
+    let mut signing = tokio::time::interval(Duration::from_secs(1));
+    signing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = Duration::from_secs(config.integrity_check_seconds.max(1));
+    let mut checking = tokio::time::interval(every);
+    checking.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = signing.tick() => {
+                if let Err(error) = app.sign_pending_checkpoints().await {
+                    tracing::error!(%error, "could not sign audit checkpoints");
+                }
+            }
+            _ = checking.tick(), if config.integrity_check_seconds > 0 => {
+                match app.check_audit_integrity(config.integrity_recent_entries).await {
+                    Ok(failures) if failures.is_empty() => tracing::debug!("audit logs intact"),
+                    Ok(failures) => tracing::error!(n = failures.len(), "audit integrity failures"),
+                    Err(error) => tracing::error!(%error, "could not check audit integrity"),
+                }
+            }
+        }
+    }
 }
 
 fn print_setup_instructions(bootstrap: &app::Bootstrap, address: std::net::SocketAddr) {

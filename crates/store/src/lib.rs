@@ -7,7 +7,7 @@
 //! changes unlogged" is enforced here, not left to each caller's memory.
 
 mod api_keys;
-mod audit_events;
+mod audit_log;
 mod error;
 mod organizations;
 mod projects;
@@ -17,11 +17,13 @@ mod transaction;
 mod users;
 
 pub use api_keys::ApiKeyRepository;
-pub use audit_events::AuditEventRepository;
+pub use audit_log::{
+    AuditEntryRow, AuditFilter, AuditLogRepository, CheckpointRow, NodeKey, SigningKeyRow,
+};
 pub use error::StoreError;
 pub use organizations::OrganizationRepository;
 pub use projects::ProjectRepository;
-pub use records::{ApiKeyRecord, AuthenticatedKey, StoredAuditEvent, UserRecord, UserRole};
+pub use records::{ApiKeyRecord, AuthenticatedKey, UserRecord, UserRole};
 pub use store::{Backend, PoolStatus, Store, StoreOptions};
 pub use transaction::Transaction;
 pub use users::UserRepository;

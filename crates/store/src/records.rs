@@ -1,6 +1,6 @@
 //! Stored shapes that have no richer domain type yet.
 
-use base::{ApiKeyId, AuditEvent, OrganizationId, OrganizationKind, UserId};
+use base::{ApiKeyId, OrganizationId, OrganizationKind, UserId};
 use time::OffsetDateTime;
 
 /// An account's role in its organisation.
@@ -62,11 +62,4 @@ pub struct AuthenticatedKey {
     pub user_role: UserRole,
     pub organization_id: OrganizationId,
     pub organization_kind: OrganizationKind,
-}
-
-/// An audit event as stored, with its position in its organisation's sequence.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredAuditEvent {
-    pub sequence: i64,
-    pub event: AuditEvent,
 }

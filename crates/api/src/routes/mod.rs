@@ -2,6 +2,7 @@
 //! apart from the domain types.
 
 pub mod api_keys;
+pub mod audit;
 pub mod health;
 pub mod organizations;
 pub mod projects;

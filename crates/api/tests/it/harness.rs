@@ -118,22 +118,20 @@ impl Harness {
         self.request(method, uri, Some(&self.owner_secret), body).await
     }
 
-    /// The number of audit events recorded for an organisation, as a witness of state change.
+    /// The number of audit entries recorded for an organisation, as a witness of state change.
     pub async fn n_audit_events(&self, organization_id: &str) -> usize {
-        use store::AuditEventRepository as _;
+        use store::AuditLogRepository as _;
         let mut read = self.app.store().read().await.unwrap();
         let id = organization_id.parse().unwrap();
-        read.list_audit_events(id, None, 200).await.unwrap().len()
+        read.audit_size(id).await.unwrap() as usize
     }
 }
 
 /// A key for a new owner of a customer organisation, made directly in the store: the API to
 /// invite users arrives with the identity capability.
 pub async fn customer_key(harness: &Harness, organization_id: &str) -> String {
-    use store::{
-        ApiKeyRecord, ApiKeyRepository as _, AuditEventRepository as _, UserRecord,
-        UserRepository as _, UserRole,
-    };
+    use app::AuditTrail as _;
+    use store::{ApiKeyRecord, ApiKeyRepository as _, UserRecord, UserRepository as _, UserRole};
     let organization_id: base::OrganizationId = organization_id.parse().unwrap();
     let at = datetime!(2026-03-01 09:00:00 UTC);
     let user = UserRecord {

@@ -2,7 +2,7 @@
 //! parsed once per line, and a streaming canonicaliser for `details`.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -295,12 +295,12 @@ impl<'de> Visitor<'de> for Canon<'_> {
     }
 
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.out.push_str(&v.to_string());
+        let _ = write!(self.out, "{v}");
         Ok(())
     }
 
     fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.out.push_str(&v.to_string());
+        let _ = write!(self.out, "{v}");
         Ok(())
     }
 

@@ -9,7 +9,9 @@
 //! alone, in memory proportional to log(tree size). The line format is
 //! specified in `docs/design/0002-audit-log-format.md`.
 
+mod fast;
 mod lines;
+mod pipeline;
 mod write;
 
 use std::fmt;
@@ -26,8 +28,7 @@ use crate::entry::{
 use crate::merkle::{CompactRange, Hash, MerkleError, empty_root, leaf_hash, verify_consistency};
 use crate::note::{self, Checkpoint, NoteError, NoteVerifier};
 use lines::{
-    ENTRY_FIELDS, HEADER_FIELDS, RawDetailsValue, RawLine, RawPersonal, RawPersonalValue,
-    TRAILER_FIELDS, Text,
+    ENTRY_FIELDS, HEADER_FIELDS, RawDetailsValue, RawLine, RawPersonalValue, TRAILER_FIELDS, Text,
 };
 pub use write::{ExportHeader, ExportLine, ExportTrailer};
 
@@ -50,6 +51,9 @@ pub enum VerifyError {
     /// Reading failed.
     #[error("line {line}: read error: {source}")]
     Io { line: u64, source: std::io::Error },
+    /// A line exceeds the length limit.
+    #[error("line {line}: longer than {max} bytes")]
+    LineTooLong { line: u64, max: usize },
     /// The input has no lines at all.
     #[error("export is empty: no header line")]
     Empty,
@@ -132,6 +136,9 @@ pub enum VerifyError {
         "previous checkpoint size {size} is outside the exported range [{from}, {to}]; pass a consistency proof from size {size} to {tree_size} (verify_export_with)"
     )]
     NeedConsistencyProof { size: u64, from: u64, to: u64, tree_size: u64 },
+    /// A worker thread stopped without a result (it can only have panicked).
+    #[error("internal error: a verification worker stopped")]
+    WorkerFailed,
     /// The consistency proof from the previous checkpoint does not verify.
     #[error("consistency proof from size {size1} to {size2}: {source}")]
     Consistency { size1: u64, size2: u64, source: MerkleError },
@@ -182,7 +189,12 @@ pub struct VerifyOptions<'a> {
     pub consistency_proof: Option<&'a [Hash]>,
     /// The log the caller expects; otherwise any origin the key signed.
     pub expected_origin: Option<&'a str>,
+    /// Worker threads for entry checks; 0 picks the available parallelism
+    /// (at most 8). Results do not depend on it.
+    pub threads: usize,
 }
+
+const MAX_THREADS: usize = 8;
 
 /// Verifies an export against a checkpoint note signed by `verifier_key`
 /// and, optionally, an earlier checkpoint whose size lies inside the export.
@@ -244,92 +256,28 @@ pub fn verify_export_with(
             size: checkpoint.size,
         });
     }
-    let mut range =
-        CompactRange::from_parts(0, header.from, header.left).map_err(VerifyError::Left)?;
+    let range = CompactRange::from_parts(0, header.from, header.left).map_err(VerifyError::Left)?;
 
-    let mut previous_checked = false;
-    let mut check_previous = |range: &CompactRange| -> Result<(), VerifyError> {
-        if let Some(prev) = &previous
-            && prev.size == range.end()
-        {
-            let computed = range.root().map_err(VerifyError::Left)?;
-            if computed != prev.root {
-                return Err(VerifyError::PreviousRootMismatch {
-                    size: prev.size,
-                    computed: B64.encode(computed),
-                    expected: B64.encode(prev.root),
-                });
-            }
-            previous_checked = true;
-        }
-        Ok(())
-    };
-    check_previous(&range)?;
-
-    let mut state = EntryState {
-        organization_id: header.organization_id,
-        leaf: Vec::with_capacity(512),
-        given: Vec::with_capacity(512),
+    let ctx = pipeline::Ctx { organization_id: header.organization_id, to: header.to };
+    let mut sink = pipeline::Sink {
+        range,
+        previous: previous.as_ref(),
+        previous_checked: false,
         erased: 0,
+        trailer: None,
+        last_line: 1,
     };
-    let mut next = header.from;
-    let trailer = loop {
-        let line_no = lines.number + 1;
-        let Some(text) = lines.next_line()? else {
-            return Err(VerifyError::MissingTrailer { lines: lines.number });
-        };
-        let raw = parse_line(text, line_no)?;
-        match raw.kind.as_str() {
-            "entry" => {
-                let index = raw.index.ok_or_else(|| VerifyError::Field {
-                    line: line_no,
-                    field: "index",
-                    reason: "missing".to_owned(),
-                })?;
-                if index != next {
-                    if next == header.to && index >= next {
-                        return Err(VerifyError::ExtraEntry {
-                            line: line_no,
-                            index,
-                            to: header.to,
-                        });
-                    }
-                    return Err(VerifyError::IndexMismatch {
-                        line: line_no,
-                        expected: next,
-                        found: index,
-                    });
-                }
-                if next == header.to {
-                    return Err(VerifyError::ExtraEntry { line: line_no, index, to: header.to });
-                }
-                let hash = state.check(&raw, index)?;
-                range.append(hash, &mut |_, _| {}).map_err(|e| VerifyError::Entry {
-                    index,
-                    field: "index",
-                    reason: e.to_string(),
-                })?;
-                next += 1;
-                check_previous(&range)?;
-            }
-            "trailer" => {
-                if next != header.to {
-                    return Err(VerifyError::MissingEntries { line: line_no, next, to: header.to });
-                }
-                break TrailerInfo::from_raw(raw, line_no)?;
-            }
-            "header" => return Err(VerifyError::UnexpectedHeader { line: line_no }),
-            other => {
-                return Err(VerifyError::UnknownLineType {
-                    line: line_no,
-                    found: other.to_owned(),
-                });
-            }
-        }
+    sink.check_previous()?;
+    let workers = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS)),
+        n => n,
     };
-    if lines.next_line()?.is_some() {
-        return Err(VerifyError::TrailingData { line: lines.number });
-    }
+    pipeline::run(&mut reader, &ctx, &mut sink, header.from, workers)?;
+    let Some(trailer) = sink.trailer.take() else {
+        return Err(VerifyError::MissingTrailer { lines: sink.last_line });
+    };
+    let mut range = sink.range;
+    let (erased, previous_checked) = (sink.erased, sink.previous_checked);
 
     let trailer_checkpoint = note::open(&trailer.checkpoint, &verifier, Some(&checkpoint.origin))
         .map_err(VerifyError::TrailerCheckpoint)?;
@@ -369,7 +317,7 @@ pub fn verify_export_with(
         entries,
         tree_size: checkpoint.size,
         root,
-        erased_fields: state.erased,
+        erased_fields: erased,
         first_index: (entries > 0).then_some(header.from),
         last_index: (entries > 0).then(|| header.to - 1),
     })
@@ -514,32 +462,30 @@ fn decode_array<const N: usize>(s: &str) -> Option<[u8; N]> {
 struct EntryState {
     organization_id: Uuid,
     leaf: Vec<u8>,
-    given: Vec<u8>,
-    erased: u64,
+    encoded: String,
 }
 
 impl EntryState {
+    fn new(organization_id: Uuid) -> Self {
+        Self { organization_id, leaf: Vec::with_capacity(512), encoded: String::with_capacity(700) }
+    }
+
     /// Rebuilds the leaf from the decoded fields, compares it with the
-    /// line's `leaf`, and returns the leaf hash.
-    fn check(&mut self, raw: &RawLine<'_>, index: u64) -> Result<Hash, VerifyError> {
+    /// line's `leaf`, and returns the leaf hash and the number of erased
+    /// personal fields.
+    fn check(&mut self, f: &EntryFields<'_>, index: u64) -> Result<(Hash, u64), VerifyError> {
         let err = |field: &'static str, reason: String| VerifyError::Entry { index, field, reason };
-        raw.check_fields(ENTRY_FIELDS).map_err(|(f, r)| err(f, r.to_owned()))?;
-        let time_text = text(&raw.time);
-        let time = parse_time(time_text).map_err(|e| err("time", entry_reason(e)))?;
-        let kind_text = text(&raw.actor_kind);
-        let actor_kind = ActorKind::parse(kind_text)
-            .ok_or_else(|| err("actor_kind", format!("unknown actor kind {kind_text:?}")))?;
-        let outcome_text = text(&raw.outcome);
-        let outcome = Outcome::parse(outcome_text)
-            .ok_or_else(|| err("outcome", format!("unknown outcome {outcome_text:?}")))?;
-        let Some(personal) = &raw.personal else {
-            return Err(err("personal", "missing".to_owned()));
-        };
+        let time = parse_time(f.time).map_err(|e| err("time", entry_reason(e)))?;
+        let actor_kind = ActorKind::parse(f.actor_kind)
+            .ok_or_else(|| err("actor_kind", format!("unknown actor kind {:?}", f.actor_kind)))?;
+        let outcome = Outcome::parse(f.outcome)
+            .ok_or_else(|| err("outcome", format!("unknown outcome {:?}", f.outcome)))?;
         let mut commitments = [None; 4];
         let mut erased_here = 0;
-        for (slot, name) in commitments.iter_mut().zip(PersonalFieldName::ALL) {
-            let (c, erased) =
-                self.personal_commitment(personal, name).map_err(|r| err(name.as_str(), r))?;
+        for ((slot, name), part) in
+            commitments.iter_mut().zip(PersonalFieldName::ALL).zip(&f.personal)
+        {
+            let (c, erased) = part_commitment(part, name).map_err(|r| err(name.as_str(), r))?;
             *slot = c;
             erased_here += u64::from(erased);
         }
@@ -550,15 +496,15 @@ impl EntryState {
             index,
             time_micros,
             actor_kind,
-            actor_id: flat(&raw.actor_id),
-            credential: flat(&raw.credential),
-            action: text(&raw.action),
-            resource_type: text(&raw.resource_type),
-            resource_id: flat(&raw.resource_id),
+            actor_id: f.actor_id,
+            credential: f.credential,
+            action: f.action,
+            resource_type: f.resource_type,
+            resource_id: f.resource_id,
             outcome,
-            reason: flat(&raw.reason),
-            request_id: flat(&raw.request_id),
-            privileged: raw.privileged.unwrap_or_default(),
+            reason: f.reason,
+            request_id: f.request_id,
+            privileged: f.privileged,
             personal: commitments,
         };
         self.leaf.clear();
@@ -566,104 +512,177 @@ impl EntryState {
             EntryError::Field { field, reason } => err(field, reason),
             other => err("leaf", other.to_string()),
         })?;
-        self.given.clear();
-        B64.decode_vec(text(&raw.leaf), &mut self.given)
-            .map_err(|e| err("leaf", format!("not valid base64: {e}")))?;
-        if self.leaf != self.given {
-            return Err(self.explain_mismatch(&view, index, time));
+        // Encoding ours is cheaper than decoding theirs, and equivalent:
+        // the decoder accepts only the one canonical encoding of each leaf.
+        self.encoded.clear();
+        B64.encode_string(&self.leaf, &mut self.encoded);
+        if self.encoded != f.leaf {
+            let given =
+                B64.decode(f.leaf).map_err(|e| err("leaf", format!("not valid base64: {e}")))?;
+            return Err(explain_mismatch(&given, &view, index, time));
         }
-        self.erased += erased_here;
-        Ok(leaf_hash(&self.leaf))
+        Ok((leaf_hash(&self.leaf), erased_here))
     }
+}
 
-    /// The commitment a personal field contributes, and whether it is erased.
-    fn personal_commitment(
-        &mut self,
-        personal: &RawPersonal<'_>,
-        name: PersonalFieldName,
-    ) -> Result<(Option<Hash>, bool), String> {
-        let parts = match name {
-            PersonalFieldName::ActorLabel => {
-                personal.actor_label.as_ref().map(|v| v.as_ref().map(Parts::from_text))
-            }
-            PersonalFieldName::SourceIp => {
-                personal.source_ip.as_ref().map(|v| v.as_ref().map(Parts::from_text))
-            }
-            PersonalFieldName::UserAgent => {
-                personal.user_agent.as_ref().map(|v| v.as_ref().map(Parts::from_text))
-            }
-            PersonalFieldName::Details => {
-                personal.details.as_ref().map(|v| v.as_ref().map(Parts::from_details))
-            }
-        };
-        let Some(parts) = parts else {
-            return Err("missing from personal".to_owned());
-        };
-        let Some(parts) = parts else {
-            return Ok((None, false));
-        };
-        match parts {
-            Parts { value: Some(value), salt: Some(salt), erased: None, commitment: None } => {
-                let salt = decode_array::<16>(salt).ok_or("salt is not base64 of 16 bytes")?;
-                let value = match value {
-                    PartValue::Text(t) => t,
-                    PartValue::Canonical(c) => c.as_deref().map_err(Clone::clone)?,
-                };
-                Ok((Some(commit(name, &salt, value)), false))
-            }
-            Parts { value: None, salt: None, erased: Some(true), commitment: Some(c) } => {
-                let c = decode_array::<32>(c).ok_or("commitment is not base64 of 32 bytes")?;
-                Ok((Some(c), true))
-            }
-            _ => {
-                Err("expected {\"value\",\"salt\"} or {\"erased\":true,\"commitment\"}".to_owned())
-            }
+/// One entry line's values, from either parser.
+pub(super) struct EntryFields<'a> {
+    time: &'a str,
+    actor_kind: &'a str,
+    actor_id: Option<&'a str>,
+    credential: Option<&'a str>,
+    action: &'a str,
+    resource_type: &'a str,
+    resource_id: Option<&'a str>,
+    outcome: &'a str,
+    reason: Option<&'a str>,
+    request_id: Option<&'a str>,
+    privileged: bool,
+    /// In [`PersonalFieldName::ALL`] order.
+    personal: [Part<'a>; 4],
+    leaf: &'a str,
+}
+
+/// One personal field as the line states it.
+pub(super) enum Part<'a> {
+    Absent,
+    /// Clear value (canonical JSON text for `details`) and base64 salt.
+    Present {
+        value: &'a str,
+        salt: &'a str,
+    },
+    /// Base64 commitment of an erased value.
+    Erased {
+        commitment: &'a str,
+    },
+    /// Malformed, with the reason.
+    Invalid(String),
+}
+
+/// The commitment a personal field contributes, and whether it is erased.
+fn part_commitment(
+    part: &Part<'_>,
+    name: PersonalFieldName,
+) -> Result<(Option<Hash>, bool), String> {
+    match part {
+        Part::Absent => Ok((None, false)),
+        Part::Present { value, salt } => {
+            let salt = decode_array::<16>(salt).ok_or("salt is not base64 of 16 bytes")?;
+            Ok((Some(commit(name, &salt, value)), false))
         }
+        Part::Erased { commitment } => {
+            let c = decode_array::<32>(commitment).ok_or("commitment is not base64 of 32 bytes")?;
+            Ok((Some(c), true))
+        }
+        Part::Invalid(reason) => Err(reason.clone()),
     }
+}
 
-    /// Finds the first field where the line and the given leaf disagree.
-    fn explain_mismatch(
-        &self,
-        view: &LeafView<'_>,
-        index: u64,
-        time: time::OffsetDateTime,
-    ) -> VerifyError {
-        let err = |field: &'static str, reason: String| VerifyError::Entry { index, field, reason };
-        let decoded = match Entry::from_leaf_bytes(&self.given) {
-            Ok(d) => d,
-            Err(e) => return err("leaf", format!("does not decode: {e}")),
-        };
-        let personal = |c: Option<Hash>| match c {
-            None => PersonalField::Absent,
-            Some(commitment) => PersonalField::Erased { commitment },
-        };
-        let owned = |s: Option<&str>| s.map(str::to_owned);
-        let from_line = Entry {
-            organization_id: view.organization_id,
-            index: view.index,
-            time,
-            actor_kind: view.actor_kind,
-            actor_id: owned(view.actor_id),
-            credential: owned(view.credential),
-            action: view.action.to_owned(),
-            resource_type: view.resource_type.to_owned(),
-            resource_id: owned(view.resource_id),
-            outcome: view.outcome,
-            reason: owned(view.reason),
-            request_id: owned(view.request_id),
-            privileged: view.privileged,
-            actor_label: personal(view.personal[0]),
-            source_ip: personal(view.personal[1]),
-            user_agent: personal(view.personal[2]),
-            details: personal(view.personal[3]),
-        };
-        match from_line.first_difference(&decoded) {
-            Some(d) => {
-                let what = if d.field == "organization_id" { "header has" } else { "line has" };
-                err(d.field, format!("{what} {} but the leaf has {}", d.left, d.right))
+/// The fields of a serde-parsed entry line, after checking that exactly
+/// the entry keys are present.
+fn raw_entry_fields<'r>(raw: &'r RawLine<'_>, index: u64) -> Result<EntryFields<'r>, VerifyError> {
+    raw.check_fields(ENTRY_FIELDS).map_err(|(field, r)| VerifyError::Entry {
+        index,
+        field,
+        reason: r.to_owned(),
+    })?;
+    let missing = || Part::Invalid("missing from personal".to_owned());
+    let text_part = |v: &'r Option<Option<RawPersonalValue<'_>>>| match v {
+        None => missing(),
+        Some(None) => Part::Absent,
+        Some(Some(v)) => to_part(&Parts::from_text(v)),
+    };
+    let personal = match &raw.personal {
+        Some(p) => [
+            text_part(&p.actor_label),
+            text_part(&p.source_ip),
+            text_part(&p.user_agent),
+            match &p.details {
+                None => missing(),
+                Some(None) => Part::Absent,
+                Some(Some(v)) => to_part(&Parts::from_details(v)),
+            },
+        ],
+        // Unreachable after check_fields; kept total instead of panicking.
+        None => [missing(), missing(), missing(), missing()],
+    };
+    Ok(EntryFields {
+        time: text(&raw.time),
+        actor_kind: text(&raw.actor_kind),
+        actor_id: flat(&raw.actor_id),
+        credential: flat(&raw.credential),
+        action: text(&raw.action),
+        resource_type: text(&raw.resource_type),
+        resource_id: flat(&raw.resource_id),
+        outcome: text(&raw.outcome),
+        reason: flat(&raw.reason),
+        request_id: flat(&raw.request_id),
+        privileged: raw.privileged.unwrap_or_default(),
+        personal,
+        leaf: text(&raw.leaf),
+    })
+}
+
+fn to_part<'v>(parts: &Parts<'v>) -> Part<'v> {
+    match parts {
+        Parts { value: Some(value), salt: Some(salt), erased: None, commitment: None } => {
+            match value {
+                PartValue::Text(t) => Part::Present { value: t, salt },
+                PartValue::Canonical(Ok(c)) => Part::Present { value: c.as_str(), salt },
+                PartValue::Canonical(Err(reason)) => Part::Invalid(reason.clone()),
             }
-            None => err("leaf", "is not the canonical encoding of the line's fields".to_owned()),
         }
+        Parts { value: None, salt: None, erased: Some(true), commitment: Some(c) } => {
+            Part::Erased { commitment: c }
+        }
+        _ => Part::Invalid(
+            "expected {\"value\",\"salt\"} or {\"erased\":true,\"commitment\"}".to_owned(),
+        ),
+    }
+}
+
+/// Finds the first field where the line and the given leaf disagree.
+fn explain_mismatch(
+    given: &[u8],
+    view: &LeafView<'_>,
+    index: u64,
+    time: time::OffsetDateTime,
+) -> VerifyError {
+    let err = |field: &'static str, reason: String| VerifyError::Entry { index, field, reason };
+    let decoded = match Entry::from_leaf_bytes(given) {
+        Ok(d) => d,
+        Err(e) => return err("leaf", format!("does not decode: {e}")),
+    };
+    let personal = |c: Option<Hash>| match c {
+        None => PersonalField::Absent,
+        Some(commitment) => PersonalField::Erased { commitment },
+    };
+    let owned = |s: Option<&str>| s.map(str::to_owned);
+    let from_line = Entry {
+        organization_id: view.organization_id,
+        index: view.index,
+        time,
+        actor_kind: view.actor_kind,
+        actor_id: owned(view.actor_id),
+        credential: owned(view.credential),
+        action: view.action.to_owned(),
+        resource_type: view.resource_type.to_owned(),
+        resource_id: owned(view.resource_id),
+        outcome: view.outcome,
+        reason: owned(view.reason),
+        request_id: owned(view.request_id),
+        privileged: view.privileged,
+        actor_label: personal(view.personal[0]),
+        source_ip: personal(view.personal[1]),
+        user_agent: personal(view.personal[2]),
+        details: personal(view.personal[3]),
+    };
+    match from_line.first_difference(&decoded) {
+        Some(d) => {
+            let what = if d.field == "organization_id" { "header has" } else { "line has" };
+            err(d.field, format!("{what} {} but the leaf has {}", d.left, d.right))
+        }
+        None => err("leaf", "is not the canonical encoding of the line's fields".to_owned()),
     }
 }
 

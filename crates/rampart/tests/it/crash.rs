@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use store::{AuditEventRepository as _, ProjectRepository as _, Store, StoreOptions};
+use store::{AuditFilter, AuditLogRepository as _, ProjectRepository as _, Store, StoreOptions};
 
 use crate::testkit::{Instance, client};
 
@@ -60,17 +60,19 @@ async fn sigkill_during_writes_loses_no_acknowledged_change() {
     let lost: Vec<&String> = acknowledged.difference(&stored).collect();
     assert!(lost.is_empty(), "{} acknowledged projects lost: {lost:?}", lost.len());
 
-    let events = read.list_audit_events(organization_id, None, 100_000).await.unwrap();
-    let created: Vec<String> = events
+    let filter = AuditFilter { limit: 100_000, ..AuditFilter::default() };
+    let entries = read.list_audit_entries(organization_id, &filter).await.unwrap();
+    let created: Vec<String> = entries
         .iter()
-        .filter(|stored| stored.event.action == "project.create")
-        .filter_map(|stored| stored.event.resource.id.clone())
+        .filter(|row| row.action == "project.create")
+        .filter_map(|row| row.resource_id.clone())
         .collect();
-    assert_eq!(created.len(), stored.len(), "one project.create event per stored project");
+    assert_eq!(created.len(), stored.len(), "one project.create entry per stored project");
     assert_eq!(created.iter().collect::<BTreeSet<_>>(), stored.iter().collect::<BTreeSet<_>>());
-    let mut sequences: Vec<i64> = events.iter().map(|stored| stored.sequence).collect();
-    sequences.sort();
-    assert_eq!(sequences, (1..=sequences.len() as i64).collect::<Vec<_>>(), "no gap in the trail");
+    let mut indices: Vec<u64> = entries.iter().map(|row| row.index).collect();
+    indices.sort();
+    assert_eq!(indices, (0..indices.len() as u64).collect::<Vec<_>>(), "no gap in the trail");
+    assert_eq!(read.audit_size(organization_id).await.unwrap(), indices.len() as u64);
     read.commit().await.unwrap();
     store.close().await;
 

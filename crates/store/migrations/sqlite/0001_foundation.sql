@@ -50,25 +50,59 @@ CREATE TABLE api_keys (
 ) STRICT;
 CREATE INDEX api_keys_by_user ON api_keys (user_id);
 
+-- The audit log: one append-only Merkle tree per organisation (docs/design/0002).
 -- No foreign key to organizations: the trail of an organisation outlives it (evidence).
-CREATE TABLE audit_events (
+
+-- The size of each organisation's tree. Reserving indices bumps it, which row-locks the head:
+-- concurrent writers to one organisation take indices one after the other.
+CREATE TABLE audit_heads (
+    organization_id BLOB PRIMARY KEY NOT NULL,
+    size            INTEGER NOT NULL
+) STRICT;
+
+-- One row per entry. `leaf` is the exact committed leaf; the other columns repeat some of its
+-- fields for filtering. `personal` holds the clear personal values and their salts (JSON);
+-- erasure removes them and leaves the leaf, which only commits to salted hashes.
+CREATE TABLE audit_entries (
     organization_id BLOB NOT NULL,
-    sequence        INTEGER NOT NULL,
+    idx             INTEGER NOT NULL,
     time            TEXT NOT NULL,
-    actor_kind      TEXT NOT NULL,
     actor_id        TEXT,
     action          TEXT NOT NULL,
     resource_kind   TEXT NOT NULL,
     resource_id     TEXT,
     outcome         TEXT NOT NULL,
     privileged      INTEGER NOT NULL,
-    event           TEXT NOT NULL,
-    PRIMARY KEY (organization_id, sequence)
+    leaf            BLOB NOT NULL,
+    personal        TEXT NOT NULL,
+    PRIMARY KEY (organization_id, idx)
 ) STRICT;
 
--- The length of each organisation's trail. Bumping it row-locks the head, so concurrent
--- writers to one organisation take sequence numbers one after the other.
-CREATE TABLE audit_heads (
-    organization_id BLOB PRIMARY KEY NOT NULL,
-    size            INTEGER NOT NULL
+-- Every complete subtree hash (level 0 = leaf hashes): proofs read O(log n) of them.
+CREATE TABLE audit_nodes (
+    organization_id BLOB NOT NULL,
+    level           INTEGER NOT NULL,
+    idx             INTEGER NOT NULL,
+    hash            BLOB NOT NULL,
+    PRIMARY KEY (organization_id, level, idx)
+) STRICT;
+
+-- Signed checkpoints (C2SP signed note), at most one per tree size.
+CREATE TABLE audit_checkpoints (
+    organization_id BLOB NOT NULL,
+    size            INTEGER NOT NULL,
+    root            BLOB NOT NULL,
+    note            TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (organization_id, size)
+) STRICT;
+
+-- The deployment's checkpoint signing keys; seeds encrypted with the master key (AES-256-GCM).
+CREATE TABLE audit_signing_keys (
+    key_id         BLOB PRIMARY KEY NOT NULL,
+    name           TEXT NOT NULL,
+    public_key     BLOB NOT NULL,
+    sealed_seed    BLOB NOT NULL,
+    created_at     TEXT NOT NULL,
+    retired_at     TEXT
 ) STRICT;

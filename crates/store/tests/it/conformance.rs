@@ -1,13 +1,10 @@
 //! One suite, run against every backend: SQLite always, PostgreSQL when
 //! `RAMPART_TEST_POSTGRES_URL` is set (CI sets it, so there it always runs).
 
-use base::{
-    Actor, AuditEvent, Name, Organization, OrganizationId, OrganizationKind, Outcome, Project,
-    ProjectId, RequestContext, Resource,
-};
+use base::{Name, Organization, OrganizationId, OrganizationKind, Project, ProjectId};
 use store::{
-    AuditEventRepository, OrganizationRepository, ProjectRepository, Store, StoreError,
-    StoreOptions,
+    AuditEntryRow, AuditFilter, AuditLogRepository, OrganizationRepository, ProjectRepository,
+    Store, StoreError, StoreOptions, Transaction,
 };
 use time::macros::datetime;
 
@@ -35,28 +32,47 @@ fn project(organization_id: OrganizationId, n: u64, name: &str) -> Project {
     }
 }
 
-fn event(organization_id: OrganizationId, action: &str) -> AuditEvent {
-    AuditEvent {
+/// Record one audit entry the way the application does: reserve an index, store the row and
+/// its leaf node. The leaf bytes here are stand-ins; hashing is not the store's business.
+async fn record(
+    transaction: &mut Transaction,
+    organization_id: OrganizationId,
+    action: &str,
+) -> u64 {
+    let index = transaction.reserve_audit_indices(organization_id, 1).await.unwrap();
+    let row = entry_row(organization_id, index, action);
+    let node = ((0u8, index), [index as u8; 32]);
+    transaction.insert_audit_entries(&[row], &[node]).await.unwrap();
+    index
+}
+
+fn entry_row(organization_id: OrganizationId, index: u64, action: &str) -> AuditEntryRow {
+    AuditEntryRow {
         organization_id,
+        index,
         time: datetime!(2026-01-03 10:00:00.5 UTC),
-        actor: Actor::System,
+        actor_id: Some("actor-1".into()),
         action: action.to_owned(),
-        resource: Resource::new("organization", organization_id),
-        outcome: Outcome::Success,
-        context: RequestContext {
-            source_ip: Some("192.0.2.7".parse().unwrap()),
-            user_agent: Some("test-agent".into()),
-            request_id: Some("req-1".into()),
-        },
-        privileged: false,
-        details: serde_json::Map::from_iter([("k".to_owned(), serde_json::json!(1))]),
+        resource_kind: "organization".into(),
+        resource_id: Some(organization_id.to_string()),
+        outcome: if action.ends_with(".denied") { "denied".into() } else { "success".into() },
+        privileged: action.starts_with("iam."),
+        leaf: format!("leaf-{index}").into_bytes(),
+        personal: serde_json::Map::from_iter([(
+            "source_ip".to_owned(),
+            serde_json::json!({"value": "192.0.2.7", "salt": "AAAAAAAAAAAAAAAAAAAAAA=="}),
+        )]),
     }
+}
+
+fn everything(limit: u32) -> AuditFilter {
+    AuditFilter { limit, ..AuditFilter::default() }
 }
 
 async fn create(store: &Store, organization: &Organization) {
     let mut transaction = store.begin().await.unwrap();
     transaction.insert_organization(organization).await.unwrap();
-    transaction.append_audit_event(&event(organization.id, "organization.create")).await.unwrap();
+    record(&mut transaction, organization.id, "organization.create").await;
     transaction.commit().await.unwrap();
 }
 
@@ -111,7 +127,7 @@ async fn an_organization_with_projects_cannot_be_deleted() {
 
         let mut transaction = store.begin().await.unwrap();
         transaction.insert_project(&web).await.unwrap();
-        transaction.append_audit_event(&event(acme.id, "project.create")).await.unwrap();
+        record(&mut transaction, acme.id, "project.create").await;
         transaction.commit().await.unwrap();
 
         let mut transaction = store.begin().await.unwrap();
@@ -125,13 +141,13 @@ async fn an_organization_with_projects_cannot_be_deleted() {
         let mut transaction = store.begin().await.unwrap();
         transaction.delete_project(acme.id, web.id).await.unwrap();
         transaction.delete_organization(acme.id).await.unwrap();
-        transaction.append_audit_event(&event(acme.id, "organization.delete")).await.unwrap();
+        record(&mut transaction, acme.id, "organization.delete").await;
         transaction.commit().await.unwrap();
 
         let mut read = store.read().await.unwrap();
         assert_eq!(read.get_organization(acme.id).await.unwrap(), None);
         // The trail outlives the organisation.
-        assert_eq!(read.list_audit_events(acme.id, None, 10).await.unwrap().len(), 3);
+        assert_eq!(read.list_audit_entries(acme.id, &everything(10)).await.unwrap().len(), 3);
     })
     .await;
 }
@@ -162,7 +178,7 @@ async fn projects_are_confined_to_their_organization() {
             transaction.rename_project(globex.id, web.id, &renamed, at).await,
             Err(StoreError::NotFound(_))
         ));
-        transaction.append_audit_event(&event(acme.id, "project.create")).await.unwrap();
+        record(&mut transaction, acme.id, "project.create").await;
         transaction.commit().await.unwrap();
 
         let mut read = store.read().await.unwrap();
@@ -194,39 +210,117 @@ async fn a_rolled_back_change_leaves_no_audit_event() {
         let acme = organization(1, "Acme", OrganizationKind::Customer);
         let mut transaction = store.begin().await.unwrap();
         transaction.insert_organization(&acme).await.unwrap();
-        transaction.append_audit_event(&event(acme.id, "organization.create")).await.unwrap();
+        record(&mut transaction, acme.id, "organization.create").await;
         drop(transaction);
 
         let mut read = store.read().await.unwrap();
         assert_eq!(read.get_organization(acme.id).await.unwrap(), None);
-        assert!(read.list_audit_events(acme.id, None, 10).await.unwrap().is_empty());
+        assert!(read.list_audit_entries(acme.id, &everything(10)).await.unwrap().is_empty());
+        assert_eq!(read.audit_size(acme.id).await.unwrap(), 0);
     })
     .await;
 }
 
 #[tokio::test]
-async fn audit_events_read_back_whole_newest_first_with_contiguous_sequences() {
+async fn audit_entries_read_back_whole_newest_first_and_filter() {
     with_each_backend(|store| async move {
         let acme = organization(1, "Acme", OrganizationKind::Customer);
         create(&store, &acme).await;
-        for n in 0..4 {
+        for action in ["iam.user.create", "iam.user.delete", "project.create", "iam_x.denied"] {
             let mut transaction = store.begin().await.unwrap();
-            transaction.append_audit_event(&event(acme.id, &format!("a.{n}"))).await.unwrap();
+            record(&mut transaction, acme.id, action).await;
             transaction.commit().await.unwrap();
         }
         let mut read = store.read().await.unwrap();
-        let newest = read.list_audit_events(acme.id, None, 2).await.unwrap();
-        let sequences: Vec<i64> = newest.iter().map(|stored| stored.sequence).collect();
-        assert_eq!(sequences, vec![5, 4]);
-        assert_eq!(newest[0].event, event(acme.id, "a.3"));
-        let older = read.list_audit_events(acme.id, Some(4), 10).await.unwrap();
-        assert_eq!(older.iter().map(|stored| stored.sequence).collect::<Vec<_>>(), vec![3, 2, 1]);
+        assert_eq!(read.audit_size(acme.id).await.unwrap(), 5);
+        let newest = read.list_audit_entries(acme.id, &everything(2)).await.unwrap();
+        assert_eq!(newest.iter().map(|row| row.index).collect::<Vec<_>>(), vec![4, 3]);
+        assert_eq!(newest[0], entry_row(acme.id, 4, "iam_x.denied"));
+        let older = AuditFilter { before_index: Some(3), ..everything(10) };
+        let older = read.list_audit_entries(acme.id, &older).await.unwrap();
+        assert_eq!(older.iter().map(|row| row.index).collect::<Vec<_>>(), vec![2, 1, 0]);
+
+        let prefix = AuditFilter { action_prefix: Some("iam.".into()), ..everything(10) };
+        let iam = read.list_audit_entries(acme.id, &prefix).await.unwrap();
+        assert_eq!(iam.iter().map(|row| row.index).collect::<Vec<_>>(), vec![2, 1]);
+        let denied = AuditFilter { outcome: Some("denied".into()), ..everything(10) };
+        assert_eq!(read.list_audit_entries(acme.id, &denied).await.unwrap().len(), 1);
+        let privileged = AuditFilter { privileged: Some(true), ..everything(10) };
+        assert_eq!(read.list_audit_entries(acme.id, &privileged).await.unwrap().len(), 2);
+        let late = AuditFilter { since: Some(datetime!(2026-01-04 00:00 UTC)), ..everything(10) };
+        assert!(read.list_audit_entries(acme.id, &late).await.unwrap().is_empty());
+        let between = read.audit_entries_between(acme.id, 1, 3).await.unwrap();
+        assert_eq!(between.iter().map(|row| row.index).collect::<Vec<_>>(), vec![1, 2]);
+        let nodes = read.audit_nodes(acme.id, &[(0, 2), (0, 9), (1, 0)]).await.unwrap();
+        assert_eq!(nodes, vec![((0, 2), [2; 32])]);
     })
     .await;
 }
 
 #[tokio::test]
-async fn concurrent_writers_to_one_organization_get_distinct_sequences() {
+async fn checkpoints_and_signing_keys_are_kept() {
+    with_each_backend(|store| async move {
+        let acme = organization(1, "Acme", OrganizationKind::Customer);
+        create(&store, &acme).await;
+        let mut transaction = store.begin().await.unwrap();
+        assert_eq!(transaction.uncheckpointed_trees().await.unwrap(), vec![(acme.id, 1)]);
+        let checkpoint = store::CheckpointRow {
+            organization_id: acme.id,
+            size: 1,
+            root: vec![7; 32],
+            note: "note".into(),
+            created_at: datetime!(2026-01-05 00:00 UTC),
+        };
+        transaction.insert_checkpoint(&checkpoint).await.unwrap();
+        transaction.insert_checkpoint(&checkpoint).await.unwrap(); // idempotent
+        assert!(transaction.uncheckpointed_trees().await.unwrap().is_empty());
+        assert_eq!(transaction.latest_checkpoint(acme.id).await.unwrap(), Some(checkpoint));
+        let key = store::SigningKeyRow {
+            key_id: vec![1, 2, 3, 4],
+            name: "rampart".into(),
+            public_key: vec![9; 32],
+            sealed_seed: vec![5; 60],
+            created_at: datetime!(2026-01-05 00:00 UTC),
+            retired_at: None,
+        };
+        transaction.insert_signing_key(&key).await.unwrap();
+        record(&mut transaction, acme.id, "audit.signing_key.rotate").await;
+        transaction.commit().await.unwrap();
+        let mut transaction = store.begin().await.unwrap();
+        transaction.retire_signing_keys(datetime!(2026-02-01 00:00 UTC)).await.unwrap();
+        record(&mut transaction, acme.id, "audit.signing_key.rotate").await;
+        transaction.commit().await.unwrap();
+        let mut read = store.read().await.unwrap();
+        let keys = read.signing_keys().await.unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].retired_at, Some(datetime!(2026-02-01 00:00 UTC)));
+        assert_eq!(read.audited_organizations().await.unwrap(), vec![acme.id]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn erasing_personal_values_is_a_change_and_keeps_the_leaf() {
+    with_each_backend(|store| async move {
+        let acme = organization(1, "Acme", OrganizationKind::Customer);
+        create(&store, &acme).await;
+        let mut transaction = store.begin().await.unwrap();
+        transaction.set_audit_personal(acme.id, 0, &serde_json::Map::new()).await.unwrap();
+        assert!(matches!(transaction.commit().await, Err(StoreError::UnauditedChange)));
+        let mut transaction = store.begin().await.unwrap();
+        transaction.set_audit_personal(acme.id, 0, &serde_json::Map::new()).await.unwrap();
+        record(&mut transaction, acme.id, "audit.personal.erase").await;
+        transaction.commit().await.unwrap();
+        let mut read = store.read().await.unwrap();
+        let rows = read.audit_entries_between(acme.id, 0, 1).await.unwrap();
+        assert!(rows[0].personal.is_empty());
+        assert_eq!(rows[0].leaf, b"leaf-0");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_writers_to_one_organization_get_distinct_indices() {
     with_each_backend(|store| async move {
         let acme = organization(1, "Acme", OrganizationKind::Customer);
         create(&store, &acme).await;
@@ -235,7 +329,7 @@ async fn concurrent_writers_to_one_organization_get_distinct_sequences() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 let mut transaction = store.begin().await.unwrap();
-                transaction.append_audit_event(&event(acme.id, &format!("c.{n}"))).await.unwrap();
+                record(&mut transaction, acme.id, &format!("c.{n}")).await;
                 transaction.commit().await.unwrap();
             }));
         }
@@ -243,10 +337,10 @@ async fn concurrent_writers_to_one_organization_get_distinct_sequences() {
             task.await.unwrap();
         }
         let mut read = store.read().await.unwrap();
-        let all = read.list_audit_events(acme.id, None, 100).await.unwrap();
-        let mut sequences: Vec<i64> = all.iter().map(|stored| stored.sequence).collect();
-        sequences.sort();
-        assert_eq!(sequences, (1..=17).collect::<Vec<_>>());
+        let all = read.list_audit_entries(acme.id, &everything(100)).await.unwrap();
+        let mut indices: Vec<u64> = all.iter().map(|row| row.index).collect();
+        indices.sort();
+        assert_eq!(indices, (0..17).collect::<Vec<_>>());
     })
     .await;
 }

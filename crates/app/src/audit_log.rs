@@ -1,0 +1,481 @@
+//! Reading the audit log: listing entries, checkpoints, proofs, exports, erasure of personal
+//! fields, and the integrity check that recomputes roots and leaves. Reading entries is itself a
+//! privileged, audited action.
+
+use audit::export::{ExportHeader, ExportLine, ExportTrailer};
+use audit::merkle::{
+    compact_range_node_ids, consistency_proof_plan, inclusion_proof_plan, root_plan,
+};
+use audit::{Checkpoint, Entry, NoteVerifier, ProofPlan};
+use base::{OrganizationId, Outcome, RequestContext, Resource};
+use store::{AuditFilter, AuditLogRepository, CheckpointRow, Transaction};
+
+use crate::audit_trail::{AuditTrail as _, entry_from_row, fetch_nodes, frontier};
+use crate::organizations::check_limit;
+use crate::{App, AppError, Principal};
+
+/// The deployment-wide audit settings.
+pub(crate) struct AuditState {
+    pub(crate) deployment_name: String,
+    pub(crate) master_key: crate::MasterKey,
+    pub(crate) signer: tokio::sync::RwLock<Option<std::sync::Arc<audit::NoteSigner>>>,
+}
+
+/// One page of entries, newest first.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    pub entries: Vec<Entry>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<u64>,
+}
+
+/// An export in three parts: the header and trailer lines, and the index range whose entry
+/// lines come between them (read page by page with [`App::audit_export_lines`]).
+#[derive(Debug, Clone)]
+pub struct AuditExport {
+    pub header: String,
+    pub trailer: String,
+    pub organization_id: OrganizationId,
+    pub from_index: u64,
+    pub to_index: u64,
+}
+
+/// A problem found by the integrity check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrityFailure {
+    pub organization_id: OrganizationId,
+    pub reason: String,
+}
+
+fn internal(what: &str) -> impl Fn(audit::MerkleError) -> AppError + '_ {
+    move |error| AppError::Internal(format!("{what}: {error}"))
+}
+
+async fn assemble(
+    transaction: &mut Transaction,
+    organization_id: OrganizationId,
+    plan: &ProofPlan,
+) -> Result<Vec<audit::Hash>, AppError> {
+    let nodes = fetch_nodes(transaction, organization_id, &plan.node_ids()).await?;
+    plan.assemble(|id| nodes.get(&(id.level, id.index)).copied()).map_err(internal("audit proof"))
+}
+
+async fn root_at(
+    transaction: &mut Transaction,
+    organization_id: OrganizationId,
+    size: u64,
+) -> Result<audit::Hash, AppError> {
+    let proof = assemble(transaction, organization_id, &root_plan(size)).await?;
+    match proof.as_slice() {
+        [root] => Ok(*root),
+        [] => Ok(audit::merkle::empty_root()),
+        _ => Err(AppError::Internal("root plan gave several hashes".into())),
+    }
+}
+
+impl App {
+    /// The checkpoint origin of an organisation's log.
+    pub fn audit_origin(&self, organization_id: OrganizationId) -> String {
+        format!("{}/audit/{organization_id}", self.audit.deployment_name)
+    }
+
+    /// Sign a checkpoint for every tree that grew since its last one. Called every second by
+    /// the server, and before each export.
+    pub async fn sign_pending_checkpoints(&self) -> Result<usize, AppError> {
+        let mut read = self.store.read_latest().await?;
+        let pending = read.uncheckpointed_trees().await?;
+        read.commit().await?;
+        for (organization_id, size) in &pending {
+            self.sign_checkpoint(*organization_id, *size).await?;
+        }
+        Ok(pending.len())
+    }
+
+    async fn sign_checkpoint(
+        &self,
+        organization_id: OrganizationId,
+        size: u64,
+    ) -> Result<CheckpointRow, AppError> {
+        let signer = self.signer().await?;
+        let mut transaction = self.store.read().await?;
+        let root = root_at(&mut transaction, organization_id, size).await?;
+        let checkpoint = Checkpoint {
+            origin: self.audit_origin(organization_id),
+            size,
+            root,
+            extensions: Vec::new(),
+        };
+        let note = signer
+            .sign_checkpoint(&checkpoint)
+            .map_err(|error| AppError::Internal(format!("signing a checkpoint: {error}")))?;
+        transaction.commit().await?;
+        let row = CheckpointRow {
+            organization_id,
+            size,
+            root: root.to_vec(),
+            note,
+            created_at: self.clock.now(),
+        };
+        // Checkpoints are bookkeeping (signing one is not a change to audit), and idempotent.
+        let mut transaction = self.store.begin().await?;
+        transaction.insert_checkpoint(&row).await?;
+        transaction.commit().await?;
+        Ok(row)
+    }
+
+    /// The latest checkpoint, signed now if the tree grew since.
+    pub async fn audit_checkpoint(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        context: &RequestContext,
+    ) -> Result<CheckpointRow, AppError> {
+        self.authorize_in(principal, organization_id, "audit.checkpoint.read", context).await?;
+        self.fresh_checkpoint(organization_id).await
+    }
+
+    async fn fresh_checkpoint(
+        &self,
+        organization_id: OrganizationId,
+    ) -> Result<CheckpointRow, AppError> {
+        let mut read = self.store.read().await?;
+        let size = read.audit_size(organization_id).await?;
+        let latest = read.latest_checkpoint(organization_id).await?;
+        read.commit().await?;
+        match latest {
+            Some(latest) if latest.size == size => Ok(latest),
+            _ => self.sign_checkpoint(organization_id, size).await,
+        }
+    }
+
+    async fn record_audit_read(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        action: &str,
+        context: &RequestContext,
+        details: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), AppError> {
+        let mut event = self.success_event(
+            principal,
+            organization_id,
+            action,
+            Resource::new("audit_log", organization_id),
+            context,
+        );
+        event.privileged = true;
+        event.details = details;
+        let mut transaction = self.store.begin().await?;
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Entries matching `filter`, newest first. The read is recorded first, as a privileged
+    /// action.
+    pub async fn audit_events(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        mut filter: AuditFilter,
+        context: &RequestContext,
+    ) -> Result<AuditPage, AppError> {
+        let limit = check_limit(filter.limit)?;
+        self.authorize_in(principal, organization_id, "audit.events.read", context).await?;
+        self.record_audit_read(
+            principal,
+            organization_id,
+            "audit.events.read",
+            context,
+            serde_json::Map::new(),
+        )
+        .await?;
+        filter.limit = limit + 1;
+        let mut read = self.store.read_latest().await?;
+        let mut rows = read.list_audit_entries(organization_id, &filter).await?;
+        read.commit().await?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let entries = rows
+            .iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(AppError::Internal)?;
+        let next_before = if has_more { entries.last().map(|entry| entry.index) } else { None };
+        Ok(AuditPage { entries, next_before })
+    }
+
+    /// The proof that entry `index` is in the tree of `size` entries.
+    pub async fn audit_inclusion_proof(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        index: u64,
+        size: u64,
+        context: &RequestContext,
+    ) -> Result<Vec<audit::Hash>, AppError> {
+        self.authorize_in(principal, organization_id, "audit.proof.read", context).await?;
+        let mut read = self.store.read().await?;
+        let current = read.audit_size(organization_id).await?;
+        if size > current || index >= size {
+            return Err(AppError::InvalidInput(format!(
+                "need index < size <= {current} (the tree's size); got index {index}, size {size}"
+            )));
+        }
+        let plan = inclusion_proof_plan(index, size).map_err(internal("inclusion proof"))?;
+        let proof = assemble(&mut read, organization_id, &plan).await?;
+        read.commit().await?;
+        Ok(proof)
+    }
+
+    /// The proof that the tree of `from` entries is a prefix of the tree of `to` entries.
+    pub async fn audit_consistency_proof(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        from: u64,
+        to: u64,
+        context: &RequestContext,
+    ) -> Result<Vec<audit::Hash>, AppError> {
+        self.authorize_in(principal, organization_id, "audit.proof.read", context).await?;
+        let mut read = self.store.read().await?;
+        let current = read.audit_size(organization_id).await?;
+        if to > current || from > to || from == 0 {
+            return Err(AppError::InvalidInput(format!(
+                "need 0 < from <= to <= {current} (the tree's size); got from {from}, to {to}"
+            )));
+        }
+        let plan = consistency_proof_plan(from, to).map_err(internal("consistency proof"))?;
+        let proof = assemble(&mut read, organization_id, &plan).await?;
+        read.commit().await?;
+        Ok(proof)
+    }
+
+    /// Prepare an export of entries `from..to` (default: all, up to a checkpoint signed now).
+    pub async fn audit_export(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        from: Option<u64>,
+        to: Option<u64>,
+        context: &RequestContext,
+    ) -> Result<AuditExport, AppError> {
+        self.authorize_in(principal, organization_id, "audit.export", context).await?;
+        let mut details = serde_json::Map::new();
+        details.insert("from_index".into(), from.into());
+        details.insert("to_index".into(), to.into());
+        self.record_audit_read(principal, organization_id, "audit.export", context, details)
+            .await?;
+        let checkpoint = self.fresh_checkpoint(organization_id).await?;
+        let (from, to) = (from.unwrap_or(0), to.unwrap_or(checkpoint.size));
+        if from > to || to > checkpoint.size {
+            return Err(AppError::InvalidInput(format!(
+                "need from_index <= to_index <= {} (the checkpoint's size); got {from}..{to}",
+                checkpoint.size
+            )));
+        }
+        let mut read = self.store.read().await?;
+        let left = frontier(&mut read, organization_id, 0, from).await?;
+        let right = frontier(&mut read, organization_id, to, checkpoint.size).await?;
+        read.commit().await?;
+        let header = ExportHeader {
+            organization_id: *organization_id.as_uuid(),
+            origin: self.audit_origin(organization_id),
+            from_index: from,
+            to_index: to,
+            left,
+        };
+        let trailer = ExportTrailer { right, checkpoint: checkpoint.note };
+        Ok(AuditExport {
+            header: header.to_line(),
+            trailer: trailer.to_line(),
+            organization_id,
+            from_index: from,
+            to_index: to,
+        })
+    }
+
+    /// The entry lines `from..to` of an export (callers page through the range).
+    pub async fn audit_export_lines(
+        &self,
+        organization_id: OrganizationId,
+        from: u64,
+        to: u64,
+    ) -> Result<String, AppError> {
+        let mut read = self.store.read_latest().await?;
+        let rows = read.audit_entries_between(organization_id, from, to).await?;
+        read.commit().await?;
+        let mut lines = String::with_capacity(rows.len() * 600);
+        for row in &rows {
+            let entry = entry_from_row(row).map_err(AppError::Internal)?;
+            let line = ExportLine::entry(&entry)
+                .map_err(|error| AppError::Internal(format!("export line: {error}")))?;
+            lines.push_str(line.as_str());
+        }
+        Ok(lines)
+    }
+
+    /// Erase the personal fields of one entry (retention or an erasure request). The leaf is
+    /// unchanged, so the log still verifies; the erasure itself is recorded.
+    pub async fn erase_audit_personal_data(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        index: u64,
+        context: &RequestContext,
+    ) -> Result<usize, AppError> {
+        self.authorize_in(principal, organization_id, "audit.personal.erase", context).await?;
+        if !principal.is_provider_owner() {
+            let resource = Resource::new("audit_entry", index);
+            return Err(self
+                .deny(
+                    principal,
+                    organization_id,
+                    "audit.personal.erase",
+                    resource,
+                    context,
+                    "not_provider_owner",
+                )
+                .await);
+        }
+        let mut transaction = self.store.begin().await?;
+        let rows = transaction.audit_entries_between(organization_id, index, index + 1).await?;
+        let row = rows.first().ok_or(AppError::NotFound("audit entry"))?;
+        let n_erased = row.personal.len();
+        transaction.set_audit_personal(organization_id, index, &serde_json::Map::new()).await?;
+        let mut event = self.success_event(
+            principal,
+            organization_id,
+            "audit.personal.erase",
+            Resource::new("audit_entry", index),
+            context,
+        );
+        event.privileged = true;
+        event.details.insert("fields".into(), n_erased.into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(n_erased)
+    }
+
+    /// Recompute what can be recomputed and compare with what was signed: each
+    /// organisation's latest checkpoint (signature, root from the stored nodes), consistency
+    /// with the one before it, and the leaves of the latest `recent` entries. Each failure is
+    /// recorded as an `audit.integrity.failure` event in that organisation's log.
+    pub async fn check_audit_integrity(
+        &self,
+        recent: u64,
+    ) -> Result<Vec<IntegrityFailure>, AppError> {
+        let verifiers: Vec<NoteVerifier> = self
+            .audit_verifier_keys()
+            .await?
+            .iter()
+            .filter_map(|(key, _)| NoteVerifier::from_verifier_key(key).ok())
+            .collect();
+        let mut read = self.store.read_latest().await?;
+        let organizations = read.audited_organizations().await?;
+        read.commit().await?;
+        let mut failures = Vec::new();
+        for organization_id in organizations {
+            if let Err(reason) =
+                self.check_organization(organization_id, &verifiers, recent).await?
+            {
+                failures.push(IntegrityFailure { organization_id, reason });
+            }
+        }
+        for failure in &failures {
+            tracing::error!(organization = %failure.organization_id, reason = %failure.reason, "audit integrity failure");
+            let mut event = self.event(
+                &base::Actor::System,
+                failure.organization_id,
+                "audit.integrity.failure",
+                Resource::new("audit_log", failure.organization_id),
+            );
+            event.outcome = Outcome::Failed { reason: "integrity_check_failed".into() };
+            event.details.insert("reason".into(), failure.reason.clone().into());
+            let mut transaction = self.store.begin().await?;
+            transaction.append_audit_event(&event).await?;
+            transaction.commit().await?;
+        }
+        Ok(failures)
+    }
+
+    async fn check_organization(
+        &self,
+        organization_id: OrganizationId,
+        verifiers: &[NoteVerifier],
+        recent: u64,
+    ) -> Result<Result<(), String>, AppError> {
+        let mut read = self.store.read().await?;
+        let checkpoints = read.recent_checkpoints(organization_id, 2).await?;
+        let size = read.audit_size(organization_id).await?;
+        let origin = self.audit_origin(organization_id);
+        for checkpoint in &checkpoints {
+            let opened = verifiers.iter().find_map(|verifier| {
+                audit::note::open(&checkpoint.note, verifier, Some(&origin)).ok()
+            });
+            let Some(signed) = opened else {
+                return Ok(Err(format!(
+                    "checkpoint of size {} has no valid signature",
+                    checkpoint.size
+                )));
+            };
+            if signed.size != checkpoint.size
+                || signed.root.as_slice() != checkpoint.root.as_slice()
+            {
+                return Ok(Err(format!(
+                    "checkpoint of size {} does not match its note",
+                    checkpoint.size
+                )));
+            }
+            let recomputed = root_at(&mut read, organization_id, checkpoint.size).await?;
+            if recomputed != signed.root {
+                return Ok(Err(format!(
+                    "root of size {} recomputed from stored nodes differs from the signed root",
+                    checkpoint.size
+                )));
+            }
+        }
+        if let [newer, older] = checkpoints.as_slice() {
+            let plan =
+                consistency_proof_plan(older.size, newer.size).map_err(internal("consistency"))?;
+            let proof = assemble(&mut read, organization_id, &plan).await?;
+            let (Ok(old_root), Ok(new_root)) = (
+                <[u8; 32]>::try_from(older.root.as_slice()),
+                <[u8; 32]>::try_from(newer.root.as_slice()),
+            ) else {
+                return Ok(Err("a stored checkpoint root is not 32 bytes".into()));
+            };
+            if let Err(error) = audit::merkle::verify_consistency(
+                older.size, newer.size, &proof, &old_root, &new_root,
+            ) {
+                return Ok(Err(format!(
+                    "checkpoints {} and {} are not consistent: {error}",
+                    older.size, newer.size
+                )));
+            }
+        }
+        let from = size.saturating_sub(recent);
+        let rows = read.audit_entries_between(organization_id, from, size).await?;
+        let leaf_ids: Vec<audit::NodeId> =
+            (from..size).map(|index| audit::NodeId::new(0, index)).collect();
+        let leaves = fetch_nodes(&mut read, organization_id, &leaf_ids).await?;
+        read.commit().await?;
+        if u64::try_from(rows.len()).unwrap_or(0) != size - from {
+            return Ok(Err(format!(
+                "entries {from}..{size}: {} of them are missing",
+                (size - from) as usize - rows.len()
+            )));
+        }
+        for row in &rows {
+            if let Err(reason) = entry_from_row(row) {
+                return Ok(Err(reason));
+            }
+            let stored = leaves.get(&(0, row.index));
+            if stored != Some(&audit::merkle::leaf_hash(&row.leaf)) {
+                return Ok(Err(format!("entry {}: leaf hash differs from the tree", row.index)));
+            }
+        }
+        let _ = compact_range_node_ids;
+        Ok(Ok(()))
+    }
+}
