@@ -172,9 +172,10 @@ impl App {
 
 /// The raw Ed25519 public key inside a verifier key string.
 fn public_key_of(verifier_key: &str) -> Result<Vec<u8>, AppError> {
+    // `<name>+<key id>+<base64>`: the base64 part may itself contain `+`.
     let typed = verifier_key
-        .rsplit('+')
-        .next()
+        .splitn(3, '+')
+        .nth(2)
         .and_then(|encoded| BASE64.decode(encoded).ok())
         .ok_or_else(|| AppError::Internal("malformed verifier key".into()))?;
     match typed.split_first() {
@@ -189,7 +190,26 @@ fn hex_id(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::MasterKey;
+    use super::{MasterKey, public_key_of};
+
+    #[test]
+    fn the_public_key_is_found_even_when_its_base64_holds_a_plus() {
+        let with_plus = (0..1_000)
+            .map(|_| audit::NoteSigner::generate("rampart", &mut rand::rngs::OsRng).unwrap())
+            .find(|signer| signer.verifier_key().matches('+').count() > 2)
+            .unwrap();
+        let public = public_key_of(&with_plus.verifier_key()).unwrap();
+        assert_eq!(public.len(), 32);
+        let seed_public = ed25519_public(&with_plus);
+        assert_eq!(public, seed_public);
+    }
+
+    fn ed25519_public(signer: &audit::NoteSigner) -> Vec<u8> {
+        use base64::Engine as _;
+        let key = signer.verifier_key();
+        let encoded = key.splitn(3, '+').nth(2).unwrap();
+        base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()[1..].to_vec()
+    }
 
     #[test]
     fn sealing_needs_the_same_key_and_associated_data() {

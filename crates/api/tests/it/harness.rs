@@ -64,6 +64,7 @@ impl Harness {
             })
             .await
             .unwrap();
+        app.ensure_audit_signing_key().await.unwrap();
         let state = ApiState { app: app.clone(), metrics: Arc::new(Metrics::new()) };
         Self {
             router: api::router(state, &limits),
@@ -79,6 +80,19 @@ impl Harness {
         self.app = self.app.clone().with_api_key_cache(std::time::Duration::from_secs(60));
         let state = ApiState { app: self.app.clone(), metrics: Arc::new(Metrics::new()) };
         self.router = api::router(state, &ApiLimits::default());
+    }
+
+    /// The raw body of a GET as the owner (for text and JSON Lines answers).
+    pub async fn owner_text(&self, uri: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .uri(uri)
+            .header("authorization", format!("Bearer {}", self.owner_secret))
+            .body(Body::empty())
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
     }
 
     pub async fn request(

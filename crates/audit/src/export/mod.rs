@@ -736,3 +736,102 @@ fn entry_reason(e: EntryError) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::canonical_time;
+    use time::OffsetDateTime;
+
+    fn entries() -> Vec<Entry> {
+        let texts = ["plain", "q\"uote", "back\\slash", "nl\nx", "ctl\u{1}", "é 漢 🎉", ""];
+        let mut out = Vec::new();
+        for (i, t) in texts.iter().enumerate() {
+            let salt = [i as u8; 16];
+            let details = serde_json::json!({"k": t, "n": -(i as i64), "a": [null, true]});
+            let mut e = Entry {
+                organization_id: Uuid::from_u128(7),
+                index: i as u64,
+                time: canonical_time(OffsetDateTime::UNIX_EPOCH),
+                actor_kind: ActorKind::ALL[i % 4],
+                actor_id: (i % 2 == 0).then(|| (*t).to_owned()),
+                credential: Some(format!("api_key:{t}")),
+                action: (*t).to_owned(),
+                resource_type: "r".into(),
+                resource_id: None,
+                outcome: Outcome::ALL[i % 3],
+                reason: Some((*t).to_owned()),
+                request_id: None,
+                privileged: i % 2 == 1,
+                actor_label: PersonalField::present(*t, salt),
+                source_ip: PersonalField::Absent,
+                user_agent: PersonalField::present("ua", salt),
+                details: PersonalField::details(&details, salt).unwrap(),
+            };
+            if i == 3 {
+                e.erase_personal();
+            }
+            out.push(e);
+        }
+        out
+    }
+
+    fn describe(f: &EntryFields<'_>) -> String {
+        let parts: Vec<String> = f
+            .personal
+            .iter()
+            .map(|p| match p {
+                Part::Absent => "absent".to_owned(),
+                Part::Present { value, salt } => format!("present {value} {salt}"),
+                Part::Erased { commitment } => format!("erased {commitment}"),
+                Part::Invalid(r) => format!("invalid {r}"),
+            })
+            .collect();
+        format!(
+            "{} {} {:?} {:?} {} {} {:?} {} {:?} {:?} {} {:?} {}",
+            f.time,
+            f.actor_kind,
+            f.actor_id,
+            f.credential,
+            f.action,
+            f.resource_type,
+            f.resource_id,
+            f.outcome,
+            f.reason,
+            f.request_id,
+            f.privileged,
+            parts,
+            f.leaf
+        )
+    }
+
+    /// On every line the fast path takes, it must read exactly what the
+    /// general parser reads; lines with escapes or other layouts it leaves.
+    #[test]
+    fn fast_path_agrees_with_serde_path() {
+        let mut taken = 0;
+        for e in entries() {
+            let line = ExportLine::entry(&e).unwrap().into_string();
+            let text = line.trim_end_matches('\n');
+            let raw = parse_line(text, 1).unwrap();
+            let slow = raw_entry_fields(&raw, e.index).unwrap();
+            if let Some((index, fast)) = fast::parse_entry(text) {
+                taken += 1;
+                assert_eq!(index, e.index);
+                assert_eq!(describe(&fast), describe(&slow));
+            } else {
+                assert!(text.contains('\\'), "fast path refused an escape-free line: {text}");
+            }
+            // Same values, other spellings: the fast path must step aside.
+            let spaced = text.replacen(",\"action\":", ", \"action\" :", 1);
+            assert!(fast::parse_entry(&spaced).is_none());
+            let reordered = text.replacen("{\"type\":\"entry\",", "{", 1).replacen(
+                "}",
+                ",\"type\":\"entry\"}",
+                1,
+            );
+            assert!(fast::parse_entry(&reordered).is_none());
+        }
+        assert!(taken >= 2);
+    }
+}
