@@ -464,7 +464,8 @@ impl AuditLogRepository for Transaction {
     async fn signing_keys(&mut self) -> Result<Vec<SigningKeyRow>, StoreError> {
         let sql = "SELECT key_id, name, public_key, sealed_seed, created_at, retired_at \
                    FROM audit_signing_keys ORDER BY created_at";
-        let rows: Vec<(Vec<u8>, String, Vec<u8>, Vec<u8>, OffsetDateTime, Option<OffsetDateTime>)> =
+        type KeyRow = (Vec<u8>, String, Vec<u8>, Vec<u8>, OffsetDateTime, Option<OffsetDateTime>);
+        let rows: Vec<KeyRow> =
             on_backend!(self.connection(), c => sqlx::query_as(sql).fetch_all(&mut *c).await)?;
         Ok(rows
             .into_iter()
