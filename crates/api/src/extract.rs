@@ -121,8 +121,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Context {
     }
 }
 
-/// The authenticated principal: an API key sent as `Authorization: Bearer <secret>` or as
-/// `X-Auth-Token: <secret>`.
+/// The name of the session cookie the console uses.
+pub const SESSION_COOKIE: &str = "rampart_session";
+
+fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The authenticated principal: an API key or a session token sent as
+/// `Authorization: Bearer <secret>` or `X-Auth-Token: <secret>`, or the session cookie. A
+/// cookie-authenticated request that changes state must also carry the session's
+/// `X-CSRF-Token`.
 pub struct Authenticated(pub Principal);
 
 impl FromRequestParts<ApiState> for Authenticated {
@@ -138,16 +155,39 @@ impl FromRequestParts<ApiState> for Authenticated {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| {
                 value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
-            });
-        let token = parts.headers.get("x-auth-token").and_then(|value| value.to_str().ok());
-        let Some(secret) = bearer.or(token) else {
+            })
+            .map(str::to_owned);
+        let token = parts
+            .headers
+            .get("x-auth-token")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let from_cookie = cookie(parts, SESSION_COOKIE);
+        let Some(secret) = bearer.or(token).or_else(|| from_cookie.clone()) else {
             return Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
-                "send an API key as `Authorization: Bearer <secret>` or `X-Auth-Token: <secret>`",
+                "send an API key or session token as `Authorization: Bearer <secret>` or `X-Auth-Token: <secret>`",
             )
             .into());
         };
-        Ok(Self(state.app.authenticate_api_key(secret.trim()).await?))
+        let secret = secret.trim();
+        if from_cookie.as_deref() == Some(secret) && !parts.method.is_safe() {
+            let sent = parts.headers.get("x-csrf-token").and_then(|value| value.to_str().ok());
+            if sent != Some(app::csrf_token_for(secret).as_str()) {
+                return Err(Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf_token_missing",
+                    "a cookie-authenticated change needs the session's `X-CSRF-Token` header",
+                )
+                .into());
+            }
+        }
+        let principal = if secret.starts_with("rampart_session_") {
+            state.app.authenticate_session(secret).await?
+        } else {
+            state.app.authenticate_api_key(secret).await?
+        };
+        Ok(Self(principal))
     }
 }

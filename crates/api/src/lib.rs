@@ -57,6 +57,8 @@ pub struct ApiState {
         (name = "setup", description = "Finishing a first start"),
         (name = "api-keys", description = "The caller's own API keys"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "auth", description = "Login, sessions, second factors"),
+        (name = "users", description = "Accounts and invitations"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -89,6 +91,21 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
             routes::organizations::rename,
             routes::organizations::delete
         ))
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::login_mfa))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::auth::sessions))
+        .routes(routes!(routes::auth::end_session))
+        .routes(routes!(routes::auth::step_up))
+        .routes(routes!(routes::auth::enrol_totp, routes::auth::remove_totp))
+        .routes(routes!(routes::auth::confirm_totp))
+        .routes(routes!(routes::auth::regenerate_recovery_codes))
+        .routes(routes!(routes::auth::accept_invitation))
+        .routes(routes!(routes::users::list))
+        .routes(routes!(routes::users::invite))
+        .routes(routes!(routes::users::suspend))
+        .routes(routes!(routes::users::reactivate))
+        .routes(routes!(routes::users::delete))
         .routes(routes!(routes::audit::events))
         .routes(routes!(routes::audit::checkpoint))
         .routes(routes!(routes::audit::inclusion))

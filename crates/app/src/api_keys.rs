@@ -77,6 +77,7 @@ impl App {
         let Some(found) = found else { return Err(AppError::Unauthenticated) };
         let key = &found.key;
         let usable = hashes_match(&key.secret_hash, &presented)
+            && found.user_status == store::UserStatus::Active
             && key.revoked_at.is_none()
             && key.expires_at.is_none_or(|expires_at| now < expires_at);
         if !usable {
@@ -100,6 +101,7 @@ impl App {
             organization_id: found.organization_id,
             organization_kind: found.organization_kind,
             role: found.user_role,
+            session: None,
         };
         self.credentials.put(presented, principal.clone(), now, key.expires_at);
         Ok(principal)

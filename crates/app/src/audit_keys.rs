@@ -40,7 +40,7 @@ impl MasterKey {
         self.0
     }
 
-    fn seal(&self, plaintext: &[u8], associated: &[u8]) -> Result<Vec<u8>, AppError> {
+    pub(crate) fn seal(&self, plaintext: &[u8], associated: &[u8]) -> Result<Vec<u8>, AppError> {
         let cipher = Aes256Gcm::new_from_slice(&self.0)
             .map_err(|_| AppError::Internal("master key length".into()))?;
         let mut nonce = [0u8; 12];
@@ -51,7 +51,7 @@ impl MasterKey {
         Ok([nonce.as_slice(), &sealed].concat())
     }
 
-    fn open(&self, sealed: &[u8], associated: &[u8]) -> Result<Vec<u8>, AppError> {
+    pub(crate) fn open(&self, sealed: &[u8], associated: &[u8]) -> Result<Vec<u8>, AppError> {
         let cipher = Aes256Gcm::new_from_slice(&self.0)
             .map_err(|_| AppError::Internal("master key length".into()))?;
         let (nonce, ciphertext) = sealed

@@ -11,6 +11,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::api_keys::unix_millis;
 use crate::secrets::{hash_secret, id_randomness, new_secret};
+use crate::users::validate_email;
 use crate::{App, AppError, IssuedApiKey, PasswordHasher};
 
 /// What `rampart init` asks for.
@@ -52,20 +53,6 @@ pub struct SetupCompleted {
 /// How long the setup token printed at first start stays valid.
 pub const SETUP_TOKEN_VALIDITY: Duration = Duration::hours(24);
 const SETUP_TOKEN_PREFIX: &str = "rampart_setup_";
-
-fn validate_email(email: &str) -> Result<String, AppError> {
-    let email = email.trim();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
-        Ok(email.to_owned())
-    } else {
-        Err(AppError::InvalidInput(format!("invalid email address {email:?}")))
-    }
-}
 
 impl App {
     /// Create the provider organisation, its owner and the owner's first API key. Refused once
@@ -198,6 +185,8 @@ impl App {
             id: UserId::new(unix_millis(now), id_randomness()),
             organization_id: organization.id,
             email,
+            display_name: String::new(),
+            status: store::UserStatus::Active,
             role: UserRole::Owner,
             password_hash,
             setup_token_hash,

@@ -65,6 +65,11 @@ impl CredentialCache {
         entries.insert(secret_hash, Entry { principal, cached_at: now, key_expires_at });
     }
 
+    /// Forget every cached principal of this account (suspension, deletion).
+    pub(crate) fn evict_user(&self, user_id: base::UserId) {
+        self.entries().retain(|_, entry| entry.principal.user_id != user_id);
+    }
+
     /// Forget every cached principal of this key (on revocation).
     pub(crate) fn evict_key(&self, key_id: base::ApiKeyId) {
         self.entries().retain(|_, entry| {

@@ -12,6 +12,13 @@ pub enum AppError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    /// A sensitive action needs a fresh authentication (`POST /v1/auth/step-up`).
+    #[error(
+        "this action needs a recent authentication: confirm your password (and second factor) with a step-up, then retry"
+    )]
+    StepUpRequired,
+    #[error("too many attempts; retry after {retry_after_seconds} seconds")]
+    Throttled { retry_after_seconds: u64 },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -30,6 +37,8 @@ impl AppError {
             Self::InvalidInput(_) => ErrorCode::InvalidInput,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::StepUpRequired => ErrorCode::StepUpRequired,
+            Self::Throttled { .. } => ErrorCode::Throttled,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::AlreadyInitialized => ErrorCode::AlreadyInitialized,

@@ -9,11 +9,16 @@ mod audit_trail;
 mod bootstrap;
 mod credential_cache;
 mod error;
+mod factors;
+mod mailer;
 mod organizations;
 mod passwords;
 mod principal;
 mod projects;
 mod secrets;
+mod sessions;
+mod throttling;
+mod users;
 
 use std::sync::Arc;
 
@@ -26,9 +31,12 @@ pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};
 pub use audit_trail::AuditTrail;
 pub use bootstrap::{Bootstrap, Initialization, InitializeRequest, SetupCompleted};
 pub use error::AppError;
+pub use factors::TotpEnrolment;
+pub use mailer::{Email, Mailer, MemoryMailer};
 pub use organizations::Page;
 pub use passwords::{PasswordHasher, PasswordPolicyError};
-pub use principal::Principal;
+pub use principal::{Principal, SessionFacts};
+pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
 
 /// The application: the store, the clock and the shared services use cases need.
 #[derive(Clone)]
@@ -38,6 +46,17 @@ pub struct App {
     passwords: PasswordHasher,
     credentials: Arc<credential_cache::CredentialCache>,
     audit: Arc<audit_log::AuditState>,
+    identity: Arc<IdentityState>,
+}
+
+/// Identity settings and the values computed once for them.
+struct IdentityState {
+    policy: SessionPolicy,
+    mailer: Arc<dyn Mailer>,
+    /// Where links in emails point (the console or API base URL).
+    public_url: String,
+    dummy_hash: tokio::sync::OnceCell<String>,
+    ip_buckets: throttling::IpBuckets,
 }
 
 impl std::fmt::Debug for App {
@@ -55,7 +74,31 @@ impl App {
             master_key: MasterKey::generate(),
             signer: tokio::sync::RwLock::new(None),
         });
-        Self { store, clock, passwords, credentials, audit }
+        let identity = Arc::new(IdentityState {
+            policy: SessionPolicy::default(),
+            mailer: Arc::new(MemoryMailer::default()),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            dummy_hash: tokio::sync::OnceCell::new(),
+            ip_buckets: throttling::IpBuckets::default(),
+        });
+        Self { store, clock, passwords, credentials, audit, identity }
+    }
+
+    /// Session lifetimes, where mail goes, and the base URL of links in it.
+    pub fn with_identity(
+        mut self,
+        policy: SessionPolicy,
+        mailer: Arc<dyn Mailer>,
+        public_url: &str,
+    ) -> Self {
+        self.identity = Arc::new(IdentityState {
+            policy,
+            mailer,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            dummy_hash: tokio::sync::OnceCell::new(),
+            ip_buckets: throttling::IpBuckets::default(),
+        });
+        self
     }
 
     /// Name the deployment (the checkpoint signer, and the prefix of every log's origin) and

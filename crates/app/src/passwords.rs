@@ -91,6 +91,17 @@ impl PasswordHasher {
         .map_err(|error| AppError::Internal(format!("password hashing task: {error}")))?
     }
 
+    /// Whether a stored PHC string was made with other parameters than the current ones, so
+    /// that it should be recomputed at the next successful login.
+    pub fn needs_rehash(&self, phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else { return true };
+        let current = (self.params.m_cost(), self.params.t_cost(), self.params.p_cost());
+        let stored = Params::try_from(&parsed)
+            .map(|params| (params.m_cost(), params.t_cost(), params.p_cost()))
+            .ok();
+        parsed.algorithm.as_str() != "argon2id" || stored != Some(current)
+    }
+
     /// Whether `password` matches the stored PHC string (parameters are read from it).
     pub async fn verify(&self, password: &str, phc: &str) -> Result<bool, AppError> {
         let _permit = self.permits.acquire().await.map_err(|_| closed())?;

@@ -11,6 +11,16 @@ pub struct Principal {
     pub organization_id: OrganizationId,
     pub organization_kind: OrganizationKind,
     pub role: UserRole,
+    /// Present when the principal authenticated with a session (interactive login).
+    pub session: Option<SessionFacts>,
+}
+
+/// What step-up decisions need to know of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionFacts {
+    pub id: uuid::Uuid,
+    pub authenticated_at: time::OffsetDateTime,
+    pub mfa_at: Option<time::OffsetDateTime>,
 }
 
 impl Principal {

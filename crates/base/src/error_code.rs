@@ -12,6 +12,10 @@ pub enum ErrorCode {
     Unauthenticated,
     /// Authenticated, but not allowed to do this.
     Forbidden,
+    /// Allowed, but only after a fresh authentication (step-up).
+    StepUpRequired,
+    /// Too many attempts; retry later.
+    Throttled,
     /// The object does not exist (or the caller may not know it exists).
     NotFound,
     /// The change conflicts with the current state (duplicate name, non-empty parent, …).
@@ -30,6 +34,8 @@ impl ErrorCode {
             Self::InvalidInput => "invalid_input",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
+            Self::StepUpRequired => "step_up_required",
+            Self::Throttled => "throttled",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
             Self::AlreadyInitialized => "already_initialized",

@@ -4,7 +4,7 @@ use base::{ApiKeyId, OrganizationId, OrganizationKind, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::records::{ApiKeyRecord, AuthenticatedKey, UserRole};
+use crate::records::{ApiKeyRecord, AuthenticatedKey, UserRole, UserStatus};
 use crate::transaction::on_backend;
 use crate::{StoreError, Transaction};
 
@@ -45,6 +45,12 @@ pub trait ApiKeyRepository {
     /// Bookkeeping, not a state change: records when a key was last used.
     async fn touch_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError>;
     async fn revoke_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Revoke every active key of an account; returns how many.
+    async fn revoke_user_api_keys(
+        &mut self,
+        user_id: UserId,
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
     /// The account that holds a key.
     async fn api_key_owner(&mut self, id: ApiKeyId) -> Result<Option<UserId>, StoreError>;
 }
@@ -74,11 +80,11 @@ impl ApiKeyRepository for Transaction {
     ) -> Result<Option<AuthenticatedKey>, StoreError> {
         let sql = "SELECT k.id, k.user_id, k.secret_hash, k.description, k.created_at, \
                    k.expires_at, k.last_used_at, k.revoked_at, u.email, u.role, \
-                   o.id, o.kind \
+                   o.id, o.kind, u.status \
                    FROM api_keys k JOIN users u ON u.id = k.user_id \
                    JOIN organizations o ON o.id = u.organization_id \
                    WHERE k.secret_hash = $1";
-        type Row = (ApiKeyRow, (String, String, Uuid, String));
+        type Row = (ApiKeyRow, (String, String, Uuid, String, String));
         let row: Option<Row> = on_backend!(self.connection(), c => sqlx::query(sql)
             .bind(secret_hash)
             .fetch_optional(&mut *c)
@@ -88,15 +94,16 @@ impl ApiKeyRepository for Transaction {
                 Ok((
                     (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?,
                      row.try_get(4)?, row.try_get(5)?, row.try_get(6)?, row.try_get(7)?),
-                    (row.try_get(8)?, row.try_get(9)?, row.try_get(10)?, row.try_get(11)?),
+                    (row.try_get(8)?, row.try_get(9)?, row.try_get(10)?, row.try_get(11)?, row.try_get(12)?),
                 ))
             }).transpose()))?;
-        let Some((key_row, (user_email, role, organization_id, kind))) = row else {
+        let Some((key_row, (user_email, role, organization_id, kind, status))) = row else {
             return Ok(None);
         };
         Ok(Some(AuthenticatedKey {
             key: decode(key_row),
             user_email,
+            user_status: UserStatus::parse(&status)?,
             user_role: UserRole::parse(&role)?,
             organization_id: OrganizationId::from_uuid(organization_id),
             organization_kind: OrganizationKind::parse(&kind).ok_or_else(|| {
@@ -114,6 +121,21 @@ impl ApiKeyRepository for Transaction {
             .await
             .map(drop))?;
         Ok(())
+    }
+
+    async fn revoke_user_api_keys(
+        &mut self,
+        user_id: UserId,
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let sql = "UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
+        let n_rows = on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(at)
+            .bind(user_id.as_uuid())
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(n_rows)
     }
 
     async fn api_key_owner(&mut self, id: ApiKeyId) -> Result<Option<UserId>, StoreError> {

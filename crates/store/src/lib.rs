@@ -9,9 +9,12 @@
 mod api_keys;
 mod audit_log;
 mod error;
+mod factors;
+mod invitations;
 mod organizations;
 mod projects;
 mod records;
+mod sessions;
 mod store;
 mod transaction;
 mod users;
@@ -21,9 +24,15 @@ pub use audit_log::{
     AuditEntryRow, AuditFilter, AuditLogRepository, CheckpointRow, NodeKey, SigningKeyRow,
 };
 pub use error::StoreError;
+pub use factors::FactorRepository;
+pub use invitations::{InvitationRepository, ThrottleRepository};
 pub use organizations::OrganizationRepository;
 pub use projects::ProjectRepository;
-pub use records::{ApiKeyRecord, AuthenticatedKey, UserRecord, UserRole};
+pub use records::{
+    ApiKeyRecord, AuthenticatedKey, AuthenticatedSession, InvitationRecord, SessionRecord,
+    TotpRecord, UserRecord, UserRole, UserStatus,
+};
+pub use sessions::SessionRepository;
 pub use store::{Backend, PoolStatus, Store, StoreOptions};
 pub use transaction::Transaction;
 pub use users::UserRepository;

@@ -27,11 +27,41 @@ impl UserRole {
     }
 }
 
+/// Where an account is in its life: active, suspended (every credential refused), or deleted
+/// (personal data erased, the trail kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    Active,
+    Suspended,
+    Deleted,
+}
+
+impl UserStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<Self, crate::StoreError> {
+        match text {
+            "active" => Ok(Self::Active),
+            "suspended" => Ok(Self::Suspended),
+            "deleted" => Ok(Self::Deleted),
+            other => Err(crate::StoreError::Corrupt(format!("unknown user status {other:?}"))),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     pub id: UserId,
     pub organization_id: OrganizationId,
     pub email: String,
+    pub display_name: String,
+    pub status: UserStatus,
     pub role: UserRole,
     /// PHC string (argon2id), when the account has a password.
     pub password_hash: Option<String>,
@@ -59,7 +89,56 @@ pub struct ApiKeyRecord {
 pub struct AuthenticatedKey {
     pub key: ApiKeyRecord,
     pub user_email: String,
+    pub user_status: UserStatus,
     pub user_role: UserRole,
     pub organization_id: OrganizationId,
     pub organization_kind: OrganizationKind,
+}
+
+/// A login session; only its token's hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: uuid::Uuid,
+    pub user_id: UserId,
+    pub token_hash: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    /// When the user last proved a factor (login or step-up).
+    pub authenticated_at: OffsetDateTime,
+    /// When the user last proved a second factor, if ever in this session.
+    pub mfa_at: Option<OffsetDateTime>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+/// A session found by its token's hash, with its account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedSession {
+    pub session: SessionRecord,
+    pub user: UserRecord,
+    pub organization_kind: OrganizationKind,
+}
+
+/// An outstanding invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub token_hash: Vec<u8>,
+    pub organization_id: OrganizationId,
+    pub email: String,
+    pub role: UserRole,
+    pub invited_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub accepted_at: Option<OffsetDateTime>,
+}
+
+/// A TOTP factor: the seed sealed with the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpRecord {
+    pub user_id: UserId,
+    pub sealed_seed: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub confirmed_at: Option<OffsetDateTime>,
+    pub last_step: Option<u64>,
 }

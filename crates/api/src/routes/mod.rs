@@ -3,10 +3,12 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod auth;
 pub mod health;
 pub mod organizations;
 pub mod projects;
 pub mod setup;
+pub mod users;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

@@ -244,8 +244,7 @@ async fn the_signing_key_rotates_and_old_checkpoints_stay_verifiable() {
     assert_eq!(keys.body[0]["key"], new_key.as_str());
     assert_eq!(keys.body[1]["active"], false);
     let old =
-        audit::NoteVerifier::from_verifier_key(keys.body[1]["key"].as_str().unwrap())
-            .unwrap();
+        audit::NoteVerifier::from_verifier_key(keys.body[1]["key"].as_str().unwrap()).unwrap();
     audit::note::open(&old_note, &old, None).unwrap();
     let (_, new_note) =
         harness.owner_text(&format!("/v1/organizations/{provider}/audit/checkpoint")).await;

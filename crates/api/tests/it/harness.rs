@@ -16,6 +16,8 @@ use tower::ServiceExt as _;
 pub struct Harness {
     pub router: Router,
     pub app: App,
+    pub clock: Arc<ManualClock>,
+    pub mailer: Arc<app::MemoryMailer>,
     pub owner_secret: String,
     pub provider_id: String,
     _directory: tempfile::TempDir,
@@ -55,7 +57,9 @@ impl Harness {
                 .unwrap();
         store.migrate().await.unwrap();
         let clock = Arc::new(ManualClock::new(datetime!(2026-03-01 09:00:00 UTC)));
-        let app = App::new(store, clock, PasswordHasher::new(8 * 1024, 1, 1, 2).unwrap());
+        let mailer = Arc::new(app::MemoryMailer::default());
+        let app = App::new(store, clock.clone(), PasswordHasher::new(8 * 1024, 1, 1, 2).unwrap())
+            .with_identity(app::SessionPolicy::default(), mailer.clone(), "http://rampart.test");
         let done = app
             .initialize(InitializeRequest {
                 organization_name: "Provider".into(),
@@ -69,6 +73,8 @@ impl Harness {
         Self {
             router: api::router(state, &limits),
             app,
+            clock,
+            mailer,
             owner_secret: done.api_key.secret,
             provider_id: done.organization.id.to_string(),
             _directory: directory,
@@ -152,6 +158,8 @@ pub async fn customer_key(harness: &Harness, organization_id: &str) -> String {
         id: base::UserId::new(1, [7; 10]),
         organization_id,
         email: "customer@acme.example".into(),
+        display_name: "Customer".into(),
+        status: store::UserStatus::Active,
         role: UserRole::Owner,
         password_hash: None,
         setup_token_hash: None,

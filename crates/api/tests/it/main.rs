@@ -6,4 +6,5 @@
 mod audit;
 mod bad_input;
 mod harness;
+mod identity;
 mod organizations;

@@ -1,0 +1,344 @@
+//! `/v1/auth/…`: password login with a second factor, sessions, step-up, MFA enrolment, and
+//! accepting invitations.
+
+use app::{LoginOutcome, NewSession, SecondFactor};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::ApiState;
+use crate::extract::{ApiJson, ApiPath, Authenticated, Context, SESSION_COOKIE};
+use crate::problem::{ApiError, Problem};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+/// A session just opened. The token is also set as an `HttpOnly` cookie for the console.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub session_token: String,
+    /// Echo in `X-CSRF-Token` when authenticating with the cookie.
+    pub csrf_token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A correct password for an account with a second factor.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequired {
+    pub mfa_required: bool,
+    /// Present it with the second factor at `POST /v1/auth/login/mfa` within 5 minutes.
+    pub mfa_token: String,
+    pub methods: Vec<String>,
+}
+
+fn session_response(session: NewSession) -> Response {
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age={}",
+        session.token,
+        12 * 3600
+    );
+    let mut response = Json(SessionResponse {
+        session_token: session.token,
+        csrf_token: session.csrf_token,
+        expires_at: session.expires_at,
+    })
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn invalid_credentials() -> ApiError {
+    Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "invalid email, password or code")
+        .into()
+}
+
+/// Log in with email and password. Unknown accounts, wrong passwords and locked accounts get
+/// the same answer.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginInput,
+    responses((status = 200, description = "A session, or `mfa_required`", body = SessionResponse),
+        (status = 401, body = Problem), (status = 429, body = Problem)))]
+pub async fn login(
+    State(state): State<ApiState>,
+    Context(context): Context,
+    ApiJson(input): ApiJson<LoginInput>,
+) -> Result<Response, ApiError> {
+    match state.app.login(&input.email, &input.password, &context).await {
+        Ok(LoginOutcome::Session(session)) => Ok(session_response(session)),
+        Ok(LoginOutcome::MfaRequired { mfa_token, methods }) => Ok(Json(MfaRequired {
+            mfa_required: true,
+            mfa_token,
+            methods: methods.into_iter().map(str::to_owned).collect(),
+        })
+        .into_response()),
+        Err(app::AppError::Unauthenticated) => Err(invalid_credentials()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorInput {
+    pub mfa_token: String,
+    /// A code from the authenticator app.
+    pub totp: Option<String>,
+    /// One of the recovery codes.
+    pub recovery_code: Option<String>,
+}
+
+fn second_factor(
+    totp: Option<String>,
+    recovery_code: Option<String>,
+) -> Result<SecondFactor, ApiError> {
+    match (totp, recovery_code) {
+        (Some(code), None) => Ok(SecondFactor::Totp(code)),
+        (None, Some(code)) => Ok(SecondFactor::RecoveryCode(code)),
+        _ => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            "give exactly one of `totp` and `recovery_code`",
+        )
+        .into()),
+    }
+}
+
+/// Finish a login with the second factor.
+#[utoipa::path(post, path = "/v1/auth/login/mfa", tag = "auth", request_body = SecondFactorInput,
+    responses((status = 200, body = SessionResponse), (status = 400, body = Problem),
+        (status = 401, body = Problem)))]
+pub async fn login_mfa(
+    State(state): State<ApiState>,
+    Context(context): Context,
+    ApiJson(input): ApiJson<SecondFactorInput>,
+) -> Result<Response, ApiError> {
+    let factor = second_factor(input.totp, input.recovery_code)?;
+    match state.app.login_second_factor(&input.mfa_token, &factor, &context).await {
+        Ok(session) => Ok(session_response(session)),
+        Err(app::AppError::Unauthenticated) => Err(invalid_credentials()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// End the current session.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("api_key" = [])),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn logout(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+) -> Result<Response, ApiError> {
+    state.app.logout(&principal, &context).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let expired = format!("{SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
+    if let Ok(value) = HeaderValue::from_str(&expired) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen_at: OffsetDateTime,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// True for the session making this request.
+    pub current: bool,
+}
+
+/// The caller's open sessions.
+#[utoipa::path(get, path = "/v1/auth/sessions", tag = "auth", security(("api_key" = [])),
+    responses((status = 200, body = Vec<SessionInfo>), (status = 401, body = Problem)))]
+pub async fn sessions(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+    let current = principal.session.as_ref().map(|session| session.id);
+    let sessions = state.app.list_sessions(&principal).await?;
+    Ok(Json(
+        sessions
+            .into_iter()
+            .map(|session| SessionInfo {
+                id: session.id.to_string(),
+                created_at: session.created_at,
+                last_seen_at: session.last_seen_at,
+                source_ip: session.source_ip,
+                user_agent: session.user_agent,
+                current: Some(session.id) == current,
+            })
+            .collect(),
+    ))
+}
+
+/// End one of the caller's sessions.
+#[utoipa::path(delete, path = "/v1/auth/sessions/{id}", tag = "auth",
+    params(("id" = String, Path, format = Uuid)), security(("api_key" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn end_session(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> Result<StatusCode, ApiError> {
+    state.app.end_session(&principal, id, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpInput {
+    pub password: String,
+    pub totp: Option<String>,
+    pub recovery_code: Option<String>,
+}
+
+/// Prove the password (and second factor) again: sensitive actions need it within 10 minutes.
+#[utoipa::path(post, path = "/v1/auth/step-up", tag = "auth", request_body = StepUpInput,
+    security(("api_key" = [])),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn step_up(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiJson(input): ApiJson<StepUpInput>,
+) -> Result<StatusCode, ApiError> {
+    let factor = match (input.totp, input.recovery_code) {
+        (None, None) => None,
+        (totp, recovery) => Some(second_factor(totp, recovery)?),
+    };
+    match state.app.step_up(&principal, &input.password, factor.as_ref(), &context).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(app::AppError::Unauthenticated) => Err(invalid_credentials()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpEnrolmentResponse {
+    /// Import into an authenticator app.
+    pub otpauth_uri: String,
+    /// The same, as a QR code.
+    pub qr_svg: String,
+}
+
+/// Start enrolling an authenticator app (needs a recent authentication).
+#[utoipa::path(post, path = "/v1/auth/mfa/totp", tag = "auth", security(("api_key" = [])),
+    responses((status = 200, body = TotpEnrolmentResponse), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn enrol_totp(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+) -> Result<Json<TotpEnrolmentResponse>, ApiError> {
+    let enrolment = state.app.enrol_totp(&principal, &context).await?;
+    Ok(Json(TotpEnrolmentResponse { otpauth_uri: enrolment.otpauth_uri, qr_svg: enrolment.qr_svg }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeInput {
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Single-use codes, shown this once.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirm the authenticator app with a first code; answers the recovery codes.
+#[utoipa::path(post, path = "/v1/auth/mfa/totp/confirm", tag = "auth", request_body = CodeInput,
+    security(("api_key" = [])),
+    responses((status = 200, body = RecoveryCodes), (status = 400, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn confirm_totp(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiJson(input): ApiJson<CodeInput>,
+) -> Result<Json<RecoveryCodes>, ApiError> {
+    let recovery_codes = state.app.confirm_totp(&principal, &input.code, &context).await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+/// Remove the authenticator app and the recovery codes (needs a recent authentication).
+#[utoipa::path(delete, path = "/v1/auth/mfa/totp", tag = "auth", security(("api_key" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn remove_totp(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+) -> Result<StatusCode, ApiError> {
+    state.app.remove_totp(&principal, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replace the recovery codes (needs a recent authentication).
+#[utoipa::path(post, path = "/v1/auth/mfa/recovery-codes", tag = "auth", security(("api_key" = [])),
+    responses((status = 200, body = RecoveryCodes), (status = 403, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn regenerate_recovery_codes(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+) -> Result<Json<RecoveryCodes>, ApiError> {
+    let recovery_codes = state.app.regenerate_recovery_codes(&principal, &context).await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitationInput {
+    pub token: String,
+    /// 15 to 128 characters.
+    pub password: String,
+    #[serde(default)]
+    pub display_name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptedInvitation {
+    pub user_id: String,
+    pub organization_id: String,
+    pub email: String,
+}
+
+/// Accept an invitation: the account is created with this password; then log in.
+#[utoipa::path(post, path = "/v1/auth/invitations/accept", tag = "auth",
+    request_body = AcceptInvitationInput,
+    responses((status = 201, body = AcceptedInvitation), (status = 400, body = Problem)))]
+pub async fn accept_invitation(
+    State(state): State<ApiState>,
+    Context(context): Context,
+    ApiJson(input): ApiJson<AcceptInvitationInput>,
+) -> Result<(StatusCode, Json<AcceptedInvitation>), ApiError> {
+    let user = state
+        .app
+        .accept_invitation(&input.token, &input.password, &input.display_name, &context)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AcceptedInvitation {
+            user_id: user.id.to_string(),
+            organization_id: user.organization_id.to_string(),
+            email: user.email,
+        }),
+    ))
+}

@@ -1,0 +1,679 @@
+//! Audit log figures, end to end on SQLite (WAL, `synchronous = FULL`, a file on local disk):
+//!
+//! 1. durable append rate through `AuditTrail::append_audit_events`, one commit per batch of
+//!    1, 100 and 1,000 events (goal ≥ 50,000 entries/s with group commit);
+//! 2. inclusion-proof latency at 10,000,000 entries, store level and through
+//!    `App::audit_inclusion_proof` (goal p99 < 100 µs);
+//! 3. offline verification of a 1,000,000-entry export with `audit::export::verify_export`
+//!    (goal < 3 s).
+//!
+//! Run: `cargo bench -p app --bench audit_log`. Knobs (environment): `BENCH_AUDIT_ENTRIES`
+//! (tree size of part 2, default 10,000,000), `BENCH_EXPORT_ENTRIES` (part 3, default
+//! 1,000,000), `BENCH_APPEND_EVENTS` (per batch size in part 1, default 20,000; batch 1 runs
+//! at most 2,000 or 30 s), `BENCH_PROOF_QUERIES` (default 5,000), `BENCH_BUILD_BUDGET_SECS`
+//! (real-path budget of the part 2 build, default 900), `BENCH_TMPDIR` (where the databases go;
+//! default the system temp dir), `BENCH_COMMIT` (the commit to print when the sources are not
+//! a git checkout). Temp directories are removed at the end of each part.
+
+// Benchmark harness code: a broken setup should stop the run loudly, and it reads the wall clock.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    clippy::cast_precision_loss
+)]
+
+use std::io::{BufReader, BufWriter, Write as _};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::{App, AuditTrail as _, InitializeRequest, PasswordHasher, Principal};
+use audit::merkle::{
+    CompactRange, NodeId, compact_range_node_ids, inclusion_proof_plan, leaf_hash, root_plan,
+    verify_inclusion,
+};
+use base::{
+    Actor, ApiKeyId, AuditEvent, Credential, ManualClock, OrganizationId, OrganizationKind,
+    Outcome, RequestContext, Resource, UserId,
+};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+use store::{AuditEntryRow, AuditLogRepository as _, NodeKey, Store, StoreOptions, UserRole};
+use time::OffsetDateTime;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.replace('_', "").parse().ok()).unwrap_or(default)
+}
+
+fn start_time() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_772_355_600).unwrap() // 2026-03-01 09:00 UTC
+}
+
+/// A fresh database with a provider organisation, its owner and a signing key.
+struct Bench {
+    directory: Option<tempfile::TempDir>,
+    path: PathBuf,
+    store: Store,
+    app: App,
+    principal: Principal,
+    org: OrganizationId,
+}
+
+impl Bench {
+    async fn open(label: &str) -> Self {
+        let directory = match std::env::var_os("BENCH_TMPDIR") {
+            Some(base) => tempfile::Builder::new().prefix(label).tempdir_in(base),
+            None => tempfile::Builder::new().prefix(label).tempdir(),
+        }
+        .unwrap();
+        let path = directory.path().join("rampart.db");
+        let store = Store::open_sqlite(&path, &StoreOptions::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let app = App::new(store.clone(), clock, PasswordHasher::owasp_default());
+        let done = app
+            .initialize(InitializeRequest {
+                organization_name: "Provider".into(),
+                owner_email: "owner@provider.example".into(),
+                owner_password: None,
+            })
+            .await
+            .unwrap();
+        app.ensure_audit_signing_key().await.unwrap();
+        let org = done.organization.id;
+        let principal = Principal {
+            actor: Actor::User {
+                user_id: done.owner_id,
+                organization_id: org,
+                is_staff: true,
+                label: done.owner_email.clone(),
+                credential: Credential::ApiKey { id: done.api_key.id },
+            },
+            user_id: done.owner_id,
+            organization_id: org,
+            organization_kind: OrganizationKind::Provider,
+            role: UserRole::Owner,
+            session: None,
+        };
+        Self { directory: Some(directory), path, store, app, principal, org }
+    }
+
+    async fn size(&self) -> u64 {
+        let mut read = self.store.read_latest().await.unwrap();
+        let size = read.audit_size(self.org).await.unwrap();
+        read.commit().await.unwrap();
+        size
+    }
+
+    /// Database, WAL and shared-memory files, in bytes.
+    fn disk_bytes(&self) -> u64 {
+        ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| {
+                let mut name = self.path.clone().into_os_string();
+                name.push(suffix);
+                std::fs::metadata(PathBuf::from(name)).ok().map(|m| m.len())
+            })
+            .sum()
+    }
+
+    async fn close(mut self) {
+        self.store.close().await;
+        if let Some(directory) = self.directory.take() {
+            directory.close().unwrap();
+        }
+    }
+}
+
+/// Realistic events: a user acting with an API key, every personal field present.
+struct Events {
+    org: OrganizationId,
+    users: Vec<(UserId, String, ApiKeyId)>,
+}
+
+const ACTIONS: [(&str, &str); 6] = [
+    ("project.create", "project"),
+    ("project.update", "project"),
+    ("secret.read", "secret"),
+    ("iam.user.update", "user"),
+    ("api_key.create", "api_key"),
+    ("organization.read", "organization"),
+];
+
+const AGENTS: [&str; 3] = [
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "rampart-cli/0.1.0 (linux; x86_64)",
+    "curl/8.5.0",
+];
+
+impl Events {
+    fn new(org: OrganizationId) -> Self {
+        let mut rng = StdRng::seed_from_u64(7);
+        let users = (0..500u64)
+            .map(|n| {
+                let user = UserId::new(1_772_355_600_000 + n, rng.r#gen());
+                let key = ApiKeyId::new(1_772_355_600_000 + n, rng.r#gen());
+                (user, format!("user{n}.lastname@customer-{}.example", n % 37), key)
+            })
+            .collect();
+        Self { org, users }
+    }
+
+    fn event(&self, i: u64) -> AuditEvent {
+        let (user_id, label, key) = &self.users[(i % self.users.len() as u64) as usize];
+        let (action, kind) = ACTIONS[(i % ACTIONS.len() as u64) as usize];
+        let mut details = serde_json::Map::new();
+        details.insert("name".into(), format!("{kind}-{}", i % 1_000).into());
+        details.insert("role".into(), (if i.is_multiple_of(3) { "admin" } else { "member" }).into());
+        details.insert("attempt".into(), (i % 5).into());
+        let outcome = if i.is_multiple_of(17) {
+            Outcome::Denied { reason: "not_a_member".into() }
+        } else {
+            Outcome::Success
+        };
+        AuditEvent {
+            organization_id: self.org,
+            time: start_time() + Duration::from_micros(i * 1_234),
+            actor: Actor::User {
+                user_id: *user_id,
+                organization_id: self.org,
+                is_staff: false,
+                label: label.clone(),
+                credential: Credential::ApiKey { id: *key },
+            },
+            action: action.to_owned(),
+            resource: Resource::new(kind, format!("{kind}_{:012}", (i * 7) % 100_000)),
+            outcome,
+            context: RequestContext {
+                source_ip: Some(IpAddr::V4(Ipv4Addr::from(0xCB00_7100 | (i as u32 % 250)))),
+                user_agent: Some(AGENTS[(i % 3) as usize].to_owned()),
+                request_id: Some(format!("req_{i:016x}")),
+            },
+            privileged: i.is_multiple_of(11),
+            details,
+        }
+    }
+}
+
+/// Append `events` in transactions of `batch`, each committed; returns the time spent in
+/// begin … append … commit (event construction excluded).
+async fn append(bench: &Bench, events: &[AuditEvent], batch: usize) -> Duration {
+    let started = Instant::now();
+    for chunk in events.chunks(batch) {
+        let mut transaction = bench.store.begin().await.unwrap();
+        transaction.append_audit_events(chunk).await.unwrap();
+        transaction.commit().await.unwrap();
+    }
+    started.elapsed()
+}
+
+fn rate(n: u64, elapsed: Duration) -> f64 {
+    n as f64 / elapsed.as_secs_f64()
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// p50, p99, max of samples.
+fn percentiles(samples: &mut [Duration]) -> (Duration, Duration, Duration) {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).saturating_sub(1)];
+    (at(0.50), at(0.99), samples[samples.len() - 1])
+}
+
+struct Summary {
+    lines: Vec<String>,
+}
+
+impl Summary {
+    fn add(&mut self, line: String) {
+        println!("  {line}");
+        self.lines.push(line);
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "MET" } else { "MISSED" }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Durable append rate
+
+async fn append_rate(summary: &mut Summary) {
+    println!("\n== 1. Durable append rate (SQLite WAL, synchronous=FULL, one commit per batch)");
+    let n_events = env_u64("BENCH_APPEND_EVENTS", 20_000).max(1_000);
+    let bench = Bench::open("rampart-bench-append").await;
+    println!("   database: {}", bench.path.display());
+    let events = Events::new(bench.org);
+    // The tree already holds the bootstrap's events; then a warm-up of 1,000.
+    let base = bench.size().await;
+    let warm: Vec<AuditEvent> = (0..1_000).map(|i| events.event(i)).collect();
+    append(&bench, &warm, 100).await;
+    let mut next = 1_000u64;
+    for batch in [1usize, 100, 1_000] {
+        let (n, limit) = if batch == 1 {
+            (n_events.min(2_000), Some(Duration::from_secs(30)))
+        } else {
+            (n_events, None)
+        };
+        let list: Vec<AuditEvent> = (next..next + n).map(|i| events.event(i)).collect();
+        next += n;
+        let (done, elapsed) = match limit {
+            None => (n, append(&bench, &list, batch).await),
+            Some(limit) => {
+                let started = Instant::now();
+                let mut done = 0u64;
+                for chunk in list.chunks(batch) {
+                    let mut transaction = bench.store.begin().await.unwrap();
+                    transaction.append_audit_events(chunk).await.unwrap();
+                    transaction.commit().await.unwrap();
+                    done += chunk.len() as u64;
+                    if started.elapsed() > limit {
+                        break;
+                    }
+                }
+                next = next - n + done;
+                (done, started.elapsed())
+            }
+        };
+        let per_commit = elapsed / u32::try_from(done.div_ceil(batch as u64)).unwrap().max(1);
+        let r = rate(done, elapsed);
+        println!(
+            "   batch {batch:>5}: {done:>6} events in {:>7.3} s = {r:>9.0} entries/s \
+             ({:.2} ms per commit)",
+            elapsed.as_secs_f64(),
+            micros(per_commit) / 1e3,
+        );
+        let goal = if batch == 1 {
+            "no goal (one fsync per event)".to_owned()
+        } else {
+            format!("goal >= 50,000/s: {}", verdict(r >= 50_000.0))
+        };
+        summary.add(format!("append, batch {batch:>5}: {r:>9.0} entries/s   {goal}"));
+    }
+    let size = bench.size().await;
+    assert_eq!(size, base + next, "tree size after the appends");
+    println!(
+        "   tree size {size}, database {:.1} MiB ({:.0} bytes/entry)",
+        mib(bench.disk_bytes()),
+        bench.disk_bytes() as f64 / size as f64
+    );
+    bench.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Inclusion proofs at 10M entries
+
+/// Continue the tree with synthetic entries: leaf bytes = the index (8 bytes, big-endian), no
+/// personal data; nodes from `CompactRange::append` over their leaf hashes, stored with the
+/// store's own `reserve_audit_indices` + `insert_audit_entries`.
+async fn build_synthetic(bench: &Bench, from: u64, to: u64, batch: u64) -> Duration {
+    let started = Instant::now();
+    let mut read = bench.store.read_latest().await.unwrap();
+    let ids = compact_range_node_ids(0, from);
+    let keys: Vec<NodeKey> = ids.iter().map(|id| (id.level, id.index)).collect();
+    let found: std::collections::HashMap<NodeKey, [u8; 32]> =
+        read.audit_nodes(bench.org, &keys).await.unwrap().into_iter().collect();
+    read.commit().await.unwrap();
+    let hashes = keys.iter().map(|key| found[key]).collect();
+    let mut tree = CompactRange::from_parts(0, from, hashes).unwrap();
+    let time = start_time();
+    let mut next = from;
+    while next < to {
+        let n = batch.min(to - next);
+        let mut transaction = bench.store.begin().await.unwrap();
+        let first = transaction.reserve_audit_indices(bench.org, n).await.unwrap();
+        assert_eq!(first, next);
+        let mut rows = Vec::with_capacity(n as usize);
+        let mut nodes = Vec::with_capacity(2 * n as usize);
+        for index in next..next + n {
+            let leaf = index.to_be_bytes().to_vec();
+            tree.append(leaf_hash(&leaf), &mut |id: NodeId, hash| {
+                nodes.push(((id.level, id.index), hash));
+            })
+            .unwrap();
+            rows.push(AuditEntryRow {
+                organization_id: bench.org,
+                index,
+                time,
+                actor_id: None,
+                action: "bench.synthetic".into(),
+                resource_kind: "bench".into(),
+                resource_id: None,
+                outcome: "success".into(),
+                privileged: false,
+                leaf,
+                personal: serde_json::Map::new(),
+            });
+        }
+        transaction.insert_audit_entries(&rows, &nodes).await.unwrap();
+        transaction.commit().await.unwrap();
+        next += n;
+    }
+    started.elapsed()
+}
+
+async fn proof_latency(summary: &mut Summary) {
+    let target = env_u64("BENCH_AUDIT_ENTRIES", 10_000_000).max(20_000);
+    let budget = Duration::from_secs(env_u64("BENCH_BUILD_BUDGET_SECS", 900));
+    let queries = env_u64("BENCH_PROOF_QUERIES", 5_000).max(2_000) as usize;
+    println!("\n== 2. Inclusion proofs at {target} entries");
+    let bench = Bench::open("rampart-bench-proofs").await;
+    println!("   database: {}", bench.path.display());
+    let events = Events::new(bench.org);
+    let batch = 10_000u64;
+    let base = bench.size().await; // the bootstrap's own events
+    let started = Instant::now();
+    let mut next = base;
+    let mut gen_time = Duration::ZERO;
+    // Sample the real path, then decide whether the whole build fits the budget.
+    let sample_until = base + (target - base).min(500_000);
+    let mut real_path_end = target;
+    while next < target {
+        let n = batch.min(target - next);
+        let t = Instant::now();
+        let list: Vec<AuditEvent> = (next..next + n).map(|i| events.event(i)).collect();
+        gen_time += t.elapsed();
+        append(&bench, &list, list.len()).await;
+        next += n;
+        if next == sample_until && next < target {
+            let r = rate(next - base, started.elapsed());
+            let projected = Duration::from_secs_f64((target - base) as f64 / r);
+            println!(
+                "   real path: first {} entries at {r:.0} entries/s (event construction \
+                 {:.1} s of it); projected build of {target}: {:.1} min",
+                next - base,
+                gen_time.as_secs_f64(),
+                projected.as_secs_f64() / 60.0
+            );
+            if projected > budget {
+                real_path_end = next;
+                break;
+            }
+        }
+        if started.elapsed() > budget && next < target {
+            real_path_end = next;
+            break;
+        }
+    }
+    let real_elapsed = started.elapsed();
+    let mut note = format!(
+        "built {target} entries through append_audit_events (batches of {batch}) in {:.1} s \
+         ({:.0} entries/s)",
+        real_elapsed.as_secs_f64(),
+        rate(next - base, real_elapsed)
+    );
+    if real_path_end < target {
+        println!(
+            "   SHORTCUT: building {target} entries through the real path would take more than \
+             {:.0} min here; entries {real_path_end}..{target} are synthetic: leaf bytes = the \
+             index as 8 big-endian bytes (no personal data), leaf hash = SHA-256(0x00 || leaf), \
+             every complete node from audit::merkle::CompactRange::append continuing the real \
+             tree's frontier, written with the store's reserve_audit_indices + \
+             insert_audit_entries in transactions of {} entries (same tables, same indexes; \
+             only event-to-leaf conversion and salts are skipped).",
+            budget.as_secs_f64() / 60.0,
+            batch * 5
+        );
+        let synthetic = build_synthetic(&bench, real_path_end, target, batch * 5).await;
+        note = format!(
+            "built {target} entries: {} real ({:.1} s, {:.0}/s) + {} synthetic ({:.1} s, {:.0}/s)",
+            real_path_end - base,
+            real_elapsed.as_secs_f64(),
+            rate(real_path_end - base, real_elapsed),
+            target - real_path_end,
+            synthetic.as_secs_f64(),
+            rate(target - real_path_end, synthetic)
+        );
+    }
+    let size = bench.size().await;
+    assert_eq!(size, target);
+    println!("   {note}");
+    println!(
+        "   database {:.2} GiB ({:.0} bytes/entry)",
+        mib(bench.disk_bytes()) / 1024.0,
+        bench.disk_bytes() as f64 / size as f64
+    );
+    summary.add(format!("proof tree: {note}; db {:.2} GiB", mib(bench.disk_bytes()) / 1024.0));
+
+    // The root, from stored nodes, and spot checks that proofs verify.
+    let mut read = bench.store.read_latest().await.unwrap();
+    let plan = root_plan(size);
+    let keys: Vec<NodeKey> = plan.node_ids().iter().map(|id| (id.level, id.index)).collect();
+    let found: std::collections::HashMap<NodeKey, [u8; 32]> =
+        read.audit_nodes(bench.org, &keys).await.unwrap().into_iter().collect();
+    read.commit().await.unwrap();
+    let root = plan.assemble(|id| found.get(&(id.level, id.index)).copied()).unwrap()[0];
+
+    let mut rng = StdRng::seed_from_u64(42);
+    let indices: Vec<u64> = (0..queries + 200).map(|_| rng.gen_range(0..size)).collect();
+    let context = RequestContext::default();
+
+    // (a) store level: one pooled connection, the plan, one batched node fetch, assembly.
+    let mut store_samples = Vec::with_capacity(queries);
+    for (n, &index) in indices.iter().enumerate() {
+        let t = Instant::now();
+        let plan = inclusion_proof_plan(index, size).unwrap();
+        let keys: Vec<NodeKey> = plan.node_ids().iter().map(|id| (id.level, id.index)).collect();
+        let mut read = bench.store.read_latest().await.unwrap();
+        let found: std::collections::HashMap<NodeKey, [u8; 32]> =
+            read.audit_nodes(bench.org, &keys).await.unwrap().into_iter().collect();
+        read.commit().await.unwrap();
+        let proof = plan.assemble(|id| found.get(&(id.level, id.index)).copied()).unwrap();
+        let elapsed = t.elapsed();
+        if n >= 200 {
+            store_samples.push(elapsed);
+        }
+        if n < 50 {
+            let mut read = bench.store.read_latest().await.unwrap();
+            let leaf = read.audit_nodes(bench.org, &[(0, index)]).await.unwrap()[0].1;
+            read.commit().await.unwrap();
+            verify_inclusion(index, size, &leaf, &proof, &root).unwrap();
+        }
+    }
+    // (b) the use case: authorisation read, a read transaction, the size, the proof.
+    let mut app_samples = Vec::with_capacity(queries);
+    for (n, &index) in indices.iter().enumerate() {
+        let t = Instant::now();
+        let proof = bench
+            .app
+            .audit_inclusion_proof(&bench.principal, bench.org, index, size, &context)
+            .await
+            .unwrap();
+        let elapsed = t.elapsed();
+        if n >= 200 {
+            app_samples.push(elapsed);
+        }
+        if n < 50 {
+            let mut read = bench.store.read_latest().await.unwrap();
+            let leaf = read.audit_nodes(bench.org, &[(0, index)]).await.unwrap()[0].1;
+            read.commit().await.unwrap();
+            verify_inclusion(index, size, &leaf, &proof, &root).unwrap();
+        }
+    }
+    let plan_len = inclusion_proof_plan(size / 3, size).unwrap().node_ids().len();
+    println!(
+        "   {queries} random (index, size={size}) queries each, after 200 warm-up queries; the \
+         first 50 of each kind verified against the root; a plan needs ~{plan_len} nodes"
+    );
+    for (label, samples) in [
+        ("(a) store: plan + audit_nodes + assemble", &mut store_samples),
+        ("(b) App::audit_inclusion_proof         ", &mut app_samples),
+    ] {
+        let (p50, p99, max) = percentiles(samples);
+        let mean = samples.iter().sum::<Duration>() / u32::try_from(samples.len()).unwrap();
+        println!(
+            "   {label}: p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  mean {:>7.1} µs",
+            micros(p50),
+            micros(p99),
+            micros(max),
+            micros(mean)
+        );
+        summary.add(format!(
+            "proof {}: p50 {:.1} µs, p99 {:.1} µs   goal < 100 µs: p50 {}, p99 {}",
+            label.trim_end(),
+            micros(p50),
+            micros(p99),
+            verdict(p50 < Duration::from_micros(100)),
+            verdict(p99 < Duration::from_micros(100))
+        ));
+    }
+    bench.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Offline verification of an export
+
+async fn export_verification(summary: &mut Summary) {
+    let target = env_u64("BENCH_EXPORT_ENTRIES", 1_000_000).max(1_000);
+    println!("\n== 3. Offline verification of a {target}-entry export");
+    let bench = Bench::open("rampart-bench-export").await;
+    let events = Events::new(bench.org);
+    let base = bench.size().await;
+    let started = Instant::now();
+    let mut next = base;
+    while next < target {
+        let n = 10_000.min(target - next);
+        let list: Vec<AuditEvent> = (next..next + n).map(|i| events.event(i)).collect();
+        append(&bench, &list, list.len()).await;
+        next += n;
+    }
+    println!(
+        "   log of {target} entries built through append_audit_events (batches of 10,000) in \
+         {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The export as the API streams it: header, pages of 1,000 entry lines, trailer.
+    let started = Instant::now();
+    let context = RequestContext::default();
+    let export =
+        bench.app.audit_export(&bench.principal, bench.org, None, None, &context).await.unwrap();
+    let file_path = bench.path.with_file_name("export.jsonl");
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&file_path).unwrap());
+    out.write_all(export.header.as_bytes()).unwrap();
+    let mut from = export.from_index;
+    while from < export.to_index {
+        let to = (from + 1_000).min(export.to_index);
+        let lines = bench.app.audit_export_lines(export.organization_id, from, to).await.unwrap();
+        out.write_all(lines.as_bytes()).unwrap();
+        from = to;
+    }
+    out.write_all(export.trailer.as_bytes()).unwrap();
+    out.into_inner().unwrap().sync_all().unwrap();
+    let file_size = std::fs::metadata(&file_path).unwrap().len();
+    let n_entries = export.to_index - export.from_index;
+    println!(
+        "   export of {n_entries} entries written in {:.1} s: {:.1} MiB ({:.0} bytes/line)",
+        started.elapsed().as_secs_f64(),
+        mib(file_size),
+        file_size as f64 / (n_entries + 2) as f64
+    );
+
+    let trailer: serde_json::Value = serde_json::from_str(export.trailer.trim_end()).unwrap();
+    let checkpoint = trailer["checkpoint"].as_str().unwrap().to_owned();
+    let keys = bench.app.audit_verifier_keys().await.unwrap();
+    let verifier_key = keys.iter().find(|(_, active)| *active).unwrap().0.clone();
+
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let file = std::fs::File::open(&file_path).unwrap();
+        let t = Instant::now();
+        let result =
+            audit::export::verify_export(BufReader::new(file), &checkpoint, &verifier_key, None)
+                .unwrap();
+        times.push(t.elapsed());
+        assert_eq!(result.entries, n_entries);
+        assert_eq!(result.tree_size, n_entries);
+    }
+    let first = times[0];
+    times.sort_unstable();
+    println!(
+        "   verify_export (file in page cache, {} worker threads): first {:.2} s, \
+         median of 3 {:.2} s, best {:.2} s = {:.0} entries/s",
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8),
+        first.as_secs_f64(),
+        times[1].as_secs_f64(),
+        times[0].as_secs_f64(),
+        rate(n_entries, times[1])
+    );
+    summary.add(format!(
+        "verify {n_entries}-entry export ({:.0} MiB): {:.2} s (median of 3; first {:.2} s)   \
+         goal < 3 s: {}",
+        mib(file_size),
+        times[1].as_secs_f64(),
+        first.as_secs_f64(),
+        verdict(times[1] < Duration::from_secs(3))
+    ));
+    std::fs::remove_file(&file_path).unwrap();
+    bench.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn machine() -> (usize, String, String, String) {
+    let nproc = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(manifest)
+            .output()
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    // `BENCH_COMMIT` names the commit when the sources are not a git checkout.
+    let mut commit = std::env::var("BENCH_COMMIT").unwrap_or_default();
+    if commit.is_empty() {
+        commit = git(&["rev-parse", "--short", "HEAD"]);
+        if commit.is_empty() {
+            commit = "unknown".into();
+        } else if !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+            commit.push_str(" (+ uncommitted changes)");
+        }
+    }
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    (nproc, cpu, commit, load)
+}
+
+fn main() {
+    let total = Instant::now();
+    let (nproc, cpu, commit, load) = machine();
+    println!("Rampart audit log benchmark: {nproc} CPUs ({cpu}), commit {commit}, load {load}");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let mut summary = Summary { lines: Vec::new() };
+    runtime.block_on(async {
+        append_rate(&mut summary).await;
+        proof_latency(&mut summary).await;
+        export_verification(&mut summary).await;
+    });
+    let (_, _, _, load_end) = machine();
+    println!("\n==== Summary: audit log benchmark ====");
+    println!("machine: nproc {nproc}, {cpu}; load average at start {load}, at end {load_end}");
+    println!("commit:  {commit}");
+    println!("store:   SQLite file on local disk, WAL, synchronous=FULL (every commit durable)");
+    for line in &summary.lines {
+        println!("{line}");
+    }
+    println!("total runtime {:.1} min", total.elapsed().as_secs_f64() / 60.0);
+}

@@ -1,0 +1,421 @@
+//! Password login, sessions and their lifetime, and step-up authentication.
+
+use base::{Actor, Credential, Outcome, RequestContext, Resource};
+use store::{
+    AuthenticatedSession, OrganizationRepository, SessionRecord, SessionRepository, UserRecord,
+    UserRepository, UserStatus,
+};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::AuditTrail as _;
+use crate::api_keys::unix_millis;
+use crate::principal::SessionFacts;
+use crate::secrets::{hash_secret, id_randomness, new_secret};
+use crate::{App, AppError, Principal};
+
+pub(crate) const SESSION_PREFIX: &str = "rampart_session_";
+const CHALLENGE_PREFIX: &str = "rampart_mfa_";
+/// `last_seen_at` is written at most this often per session.
+const LAST_SEEN_RESOLUTION: Duration = Duration::minutes(1);
+
+/// How long sessions and the steps of a login live.
+#[derive(Debug, Clone)]
+pub struct SessionPolicy {
+    /// A session unused this long ends (the annex's automatic lock).
+    pub idle_timeout: Duration,
+    /// A session ends this long after login, used or not.
+    pub absolute_lifetime: Duration,
+    /// Sensitive actions need an authentication younger than this.
+    pub step_up_window: Duration,
+    /// Time to present the second factor after the password.
+    pub mfa_challenge_lifetime: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::minutes(30),
+            absolute_lifetime: Duration::hours(12),
+            step_up_window: Duration::minutes(10),
+            mfa_challenge_lifetime: Duration::minutes(5),
+        }
+    }
+}
+
+/// A session just opened: the only moment its token exists outside the client.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub token: String,
+    /// Bound to the token: cookie-authenticated writes must echo it in `X-CSRF-Token`.
+    pub csrf_token: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a correct password leads to.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    Session(NewSession),
+    /// A second factor is due: present it with this token.
+    MfaRequired {
+        mfa_token: String,
+        methods: Vec<&'static str>,
+    },
+}
+
+/// The second factor presented to finish a login.
+#[derive(Debug, Clone)]
+pub enum SecondFactor {
+    Totp(String),
+    RecoveryCode(String),
+}
+
+/// The same answer for every failed login, whatever the reason: no account enumeration.
+fn invalid_credentials() -> AppError {
+    AppError::Unauthenticated
+}
+
+/// The CSRF token bound to a session token.
+pub fn csrf_token_for(session_token: &str) -> String {
+    use base64::Engine as _;
+    let digest = hash_secret(&format!("rampart.csrf.v1:{session_token}"));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+}
+
+impl App {
+    /// The PHC string verified when the account does not exist, so that an unknown email costs
+    /// the same time as a wrong password.
+    async fn dummy_password_hash(&self) -> Result<String, AppError> {
+        let passwords = self.passwords.clone();
+        self.identity
+            .dummy_hash
+            .get_or_try_init(|| async move { passwords.hash(&new_secret("dummy_")).await })
+            .await
+            .cloned()
+    }
+
+    /// Check an email and password. Unknown accounts, wrong passwords and suspended accounts
+    /// get the same answer in the same time; every attempt is audited.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        context: &RequestContext,
+    ) -> Result<LoginOutcome, AppError> {
+        if password.chars().count() > 1024 || email.len() > 254 {
+            return Err(invalid_credentials());
+        }
+        let mut read = self.store.read_latest().await?;
+        let user = read.find_user_by_email(email).await?;
+        read.commit().await?;
+        let now = self.clock.now();
+        self.check_throttle(email, context, now).await?;
+        let Some(user) = user.filter(|user| user.password_hash.is_some()) else {
+            let dummy = self.dummy_password_hash().await?;
+            let _ = self.passwords.verify(password, &dummy).await?;
+            self.record_login_failure(None, email, "unknown_account", context).await;
+            self.note_login_failure(email, context, now).await?;
+            return Err(invalid_credentials());
+        };
+        let phc = user.password_hash.clone().unwrap_or_default();
+        let correct = self.passwords.verify(password, &phc).await?;
+        if !correct || user.status != UserStatus::Active {
+            let reason = if correct { "account_not_active" } else { "wrong_password" };
+            self.record_login_failure(Some(&user), email, reason, context).await;
+            self.note_login_failure(email, context, now).await?;
+            return Err(invalid_credentials());
+        }
+        self.note_login_success(email, now).await?;
+        if self.passwords.needs_rehash(&phc) {
+            let rehashed = self.passwords.hash(password).await?;
+            let mut transaction = self.store.begin().await?;
+            transaction.set_user_password(user.id, &rehashed).await?;
+            let event = self.user_event(&user, "auth.password.rehash", context);
+            transaction.append_audit_event(&event).await?;
+            transaction.commit().await?;
+        }
+        if self.has_confirmed_totp(user.id).await? {
+            let mfa_token = new_secret(CHALLENGE_PREFIX);
+            let mut transaction = self.store.begin().await?;
+            let expires_at = now + self.identity.policy.mfa_challenge_lifetime;
+            transaction
+                .insert_login_challenge(&hash_secret(&mfa_token), user.id, now, expires_at)
+                .await?;
+            let mut event = self.user_event(&user, "auth.login.password", context);
+            event.details.insert("second_factor".into(), "required".into());
+            transaction.append_audit_event(&event).await?;
+            transaction.commit().await?;
+            return Ok(LoginOutcome::MfaRequired {
+                mfa_token,
+                methods: vec!["totp", "recovery_code"],
+            });
+        }
+        let session = self.open_session(&user, false, "auth.login.password", context).await?;
+        Ok(LoginOutcome::Session(session))
+    }
+
+    /// Finish a login with its second factor.
+    pub async fn login_second_factor(
+        &self,
+        mfa_token: &str,
+        factor: &SecondFactor,
+        context: &RequestContext,
+    ) -> Result<NewSession, AppError> {
+        let now = self.clock.now();
+        let mut transaction = self.store.begin().await?;
+        let user_id = transaction.take_login_challenge(&hash_secret(mfa_token), now).await?;
+        transaction.commit().await?;
+        let Some(user_id) = user_id else { return Err(invalid_credentials()) };
+        let user = self.active_user(user_id).await?;
+        if let Err(error) = self.verify_second_factor(&user, factor, context).await {
+            self.record_login_failure(Some(&user), &user.email, "wrong_second_factor", context)
+                .await;
+            return Err(error);
+        }
+        self.open_session(&user, true, "auth.login.mfa", context).await
+    }
+
+    pub(crate) async fn active_user(&self, user_id: base::UserId) -> Result<UserRecord, AppError> {
+        let mut read = self.store.read_latest().await?;
+        let user = read.get_user(user_id).await?;
+        read.commit().await?;
+        user.filter(|user| user.status == UserStatus::Active).ok_or_else(invalid_credentials)
+    }
+
+    pub(crate) fn user_event(
+        &self,
+        user: &UserRecord,
+        action: &str,
+        context: &RequestContext,
+    ) -> base::AuditEvent {
+        let actor = Actor::User {
+            user_id: user.id,
+            organization_id: user.organization_id,
+            is_staff: false,
+            label: user.email.clone(),
+            credential: Credential::Session,
+        };
+        let mut event =
+            self.event(&actor, user.organization_id, action, Resource::new("user", user.id));
+        event.context = context.clone();
+        event
+    }
+
+    async fn record_login_failure(
+        &self,
+        user: Option<&UserRecord>,
+        email: &str,
+        reason: &str,
+        context: &RequestContext,
+    ) {
+        let recorded = async {
+            let mut transaction = self.store.begin().await?;
+            let mut event = match user {
+                Some(user) => self.user_event(user, "auth.login.password", context),
+                None => {
+                    // Attempts on no account go to the provider's trail, where the security
+                    // team watches for credential stuffing.
+                    let Some(provider) = transaction.provider_organization().await? else {
+                        return Ok(());
+                    };
+                    let mut event = self.event(
+                        &Actor::System,
+                        provider.id,
+                        "auth.login.password",
+                        Resource::kind_only("user"),
+                    );
+                    event.context = context.clone();
+                    event.details.insert("attempted_email".into(), email.into());
+                    event
+                }
+            };
+            if reason == "wrong_second_factor" {
+                event.action = "auth.login.mfa".into();
+            }
+            event.outcome = Outcome::Failed { reason: reason.to_owned() };
+            transaction.append_audit_event(&event).await?;
+            transaction.commit().await.map_err(AppError::from)
+        };
+        if let Err(error) = recorded.await {
+            tracing::error!(%error, "could not record a failed login");
+        }
+    }
+
+    async fn open_session(
+        &self,
+        user: &UserRecord,
+        with_mfa: bool,
+        action: &str,
+        context: &RequestContext,
+    ) -> Result<NewSession, AppError> {
+        let now = self.clock.now();
+        let token = new_secret(SESSION_PREFIX);
+        let session = SessionRecord {
+            id: base::UserId::new(unix_millis(now), id_randomness()).as_uuid().to_owned(),
+            user_id: user.id,
+            token_hash: hash_secret(&token),
+            created_at: now,
+            last_seen_at: now,
+            authenticated_at: now,
+            mfa_at: with_mfa.then_some(now),
+            source_ip: context.source_ip.map(|ip| ip.to_string()),
+            user_agent: context.user_agent.clone(),
+            ended_at: None,
+        };
+        let mut transaction = self.store.begin().await?;
+        transaction.insert_session(&session).await?;
+        let mut event = self.user_event(user, action, context);
+        event.details.insert("session".into(), session.id.to_string().into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(NewSession {
+            id: session.id,
+            csrf_token: csrf_token_for(&token),
+            token,
+            expires_at: now + self.identity.policy.absolute_lifetime,
+        })
+    }
+
+    /// The principal behind a session token, while the session lives.
+    pub async fn authenticate_session(&self, token: &str) -> Result<Principal, AppError> {
+        if !token.starts_with(SESSION_PREFIX) || token.len() > 128 {
+            return Err(AppError::Unauthenticated);
+        }
+        let mut read = self.store.read_latest().await?;
+        let found = read.find_session(&hash_secret(token)).await?;
+        read.commit().await?;
+        let Some(AuthenticatedSession { session, user, organization_kind }) = found else {
+            return Err(AppError::Unauthenticated);
+        };
+        let now = self.clock.now();
+        let policy = &self.identity.policy;
+        let alive = session.ended_at.is_none()
+            && user.status == UserStatus::Active
+            && now - session.last_seen_at < policy.idle_timeout
+            && now - session.created_at < policy.absolute_lifetime;
+        if !alive {
+            return Err(AppError::Unauthenticated);
+        }
+        if now - session.last_seen_at >= LAST_SEEN_RESOLUTION {
+            let mut transaction = self.store.begin().await?;
+            transaction.touch_session(session.id, now).await?;
+            transaction.commit().await?;
+        }
+        let is_staff = organization_kind == base::OrganizationKind::Provider;
+        Ok(Principal {
+            actor: Actor::User {
+                user_id: user.id,
+                organization_id: user.organization_id,
+                is_staff,
+                label: user.email.clone(),
+                credential: Credential::Session,
+            },
+            user_id: user.id,
+            organization_id: user.organization_id,
+            organization_kind,
+            role: user.role,
+            session: Some(SessionFacts {
+                id: session.id,
+                authenticated_at: session.authenticated_at,
+                mfa_at: session.mfa_at,
+            }),
+        })
+    }
+
+    /// Refuse a sensitive action unless the principal authenticated recently (with its second
+    /// factor when it has one). API keys are non-interactive credentials: they cannot step up,
+    /// and their use is audited instead.
+    pub(crate) async fn require_recent_authentication(
+        &self,
+        principal: &Principal,
+    ) -> Result<(), AppError> {
+        let Some(session) = &principal.session else { return Ok(()) };
+        let now = self.clock.now();
+        let window = self.identity.policy.step_up_window;
+        let needs_mfa = self.has_confirmed_totp(principal.user_id).await?;
+        let recent = now - session.authenticated_at < window
+            && (!needs_mfa || session.mfa_at.is_some_and(|at| now - at < window));
+        if recent { Ok(()) } else { Err(AppError::StepUpRequired) }
+    }
+
+    /// Prove the password (and the second factor, when enrolled) again to refresh the session.
+    pub async fn step_up(
+        &self,
+        principal: &Principal,
+        password: &str,
+        factor: Option<&SecondFactor>,
+        context: &RequestContext,
+    ) -> Result<(), AppError> {
+        let Some(session) = &principal.session else {
+            return Err(AppError::InvalidInput("step-up applies to sessions, not API keys".into()));
+        };
+        let user = self.active_user(principal.user_id).await?;
+        let phc = user.password_hash.clone().ok_or_else(invalid_credentials)?;
+        if !self.passwords.verify(password, &phc).await? {
+            self.record_login_failure(Some(&user), &user.email, "wrong_password", context).await;
+            return Err(invalid_credentials());
+        }
+        let with_mfa = match factor {
+            Some(factor) => {
+                self.verify_second_factor(&user, factor, context).await?;
+                true
+            }
+            None if self.has_confirmed_totp(user.id).await? => {
+                return Err(AppError::InvalidInput("a second factor is required".into()));
+            }
+            None => false,
+        };
+        let mut transaction = self.store.begin().await?;
+        transaction.reauthenticate_session(session.id, self.clock.now(), with_mfa).await?;
+        let event = self.user_event(&user, "auth.step_up", context);
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// End the principal's own session (logout).
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        context: &RequestContext,
+    ) -> Result<(), AppError> {
+        let Some(session) = &principal.session else {
+            return Err(AppError::InvalidInput("log out applies to sessions, not API keys".into()));
+        };
+        self.end_session(principal, session.id, context).await
+    }
+
+    /// The principal's open sessions.
+    pub async fn list_sessions(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<SessionRecord>, AppError> {
+        let mut read = self.store.read_latest().await?;
+        let sessions = read.list_sessions(principal.user_id).await?;
+        read.commit().await?;
+        Ok(sessions)
+    }
+
+    /// End one of the principal's sessions.
+    pub async fn end_session(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        context: &RequestContext,
+    ) -> Result<(), AppError> {
+        let mut transaction = self.store.begin().await?;
+        transaction.end_session(principal.user_id, id, self.clock.now()).await?;
+        let mut event = self.success_event(
+            principal,
+            principal.organization_id,
+            "auth.session.end",
+            Resource::new("session", id),
+            context,
+        );
+        event.details.insert("session".into(), id.to_string().into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+}

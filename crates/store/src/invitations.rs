@@ -1,0 +1,155 @@
+//! Invitations to join an organisation, and login throttling state.
+
+use base::{OrganizationId, UserId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::records::{InvitationRecord, UserRole};
+use crate::transaction::on_backend;
+use crate::{StoreError, Transaction};
+
+/// Storage of invitations.
+#[allow(async_fn_in_trait, reason = "implemented only on the concrete Transaction type")]
+pub trait InvitationRepository {
+    async fn insert_invitation(&mut self, invitation: &InvitationRecord) -> Result<(), StoreError>;
+    async fn find_invitation(
+        &mut self,
+        token_hash: &[u8],
+    ) -> Result<Option<InvitationRecord>, StoreError>;
+    /// Mark accepted; false when it was already accepted (single use).
+    async fn accept_invitation(
+        &mut self,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+}
+
+impl InvitationRepository for Transaction {
+    async fn insert_invitation(&mut self, invitation: &InvitationRecord) -> Result<(), StoreError> {
+        let sql = "INSERT INTO invitations (token_hash, organization_id, email, role, invited_by, \
+                   created_at, expires_at, accepted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(&invitation.token_hash)
+            .bind(invitation.organization_id.as_uuid())
+            .bind(&invitation.email)
+            .bind(invitation.role.as_str())
+            .bind(invitation.invited_by.as_uuid())
+            .bind(invitation.created_at)
+            .bind(invitation.expires_at)
+            .bind(invitation.accepted_at)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))
+        .map_err(|error| StoreError::from_write(error, "this invitation already exists"))
+    }
+
+    async fn find_invitation(
+        &mut self,
+        token_hash: &[u8],
+    ) -> Result<Option<InvitationRecord>, StoreError> {
+        let sql = "SELECT token_hash, organization_id, email, role, invited_by, created_at, \
+                   expires_at, accepted_at FROM invitations WHERE token_hash = $1";
+        type Row = (
+            Vec<u8>,
+            Uuid,
+            String,
+            String,
+            Uuid,
+            OffsetDateTime,
+            OffsetDateTime,
+            Option<OffsetDateTime>,
+        );
+        let row: Option<Row> = on_backend!(self.connection(), c =>
+            sqlx::query_as(sql).bind(token_hash).fetch_optional(&mut *c).await)?;
+        row.map(
+            |(
+                token_hash,
+                organization_id,
+                email,
+                role,
+                invited_by,
+                created_at,
+                expires_at,
+                accepted_at,
+            )| {
+                Ok(InvitationRecord {
+                    token_hash,
+                    organization_id: OrganizationId::from_uuid(organization_id),
+                    email,
+                    role: UserRole::parse(&role)?,
+                    invited_by: UserId::from_uuid(invited_by),
+                    created_at,
+                    expires_at,
+                    accepted_at,
+                })
+            },
+        )
+        .transpose()
+    }
+
+    async fn accept_invitation(
+        &mut self,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let sql =
+            "UPDATE invitations SET accepted_at = $1 WHERE token_hash = $2 AND accepted_at IS NULL";
+        let n_rows = on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(at)
+            .bind(token_hash)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(n_rows == 1)
+    }
+}
+
+/// Storage of per-account login throttling state (an opaque JSON document).
+#[allow(async_fn_in_trait, reason = "implemented only on the concrete Transaction type")]
+pub trait ThrottleRepository {
+    async fn get_throttle(
+        &mut self,
+        account: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
+    /// Bookkeeping: the attempts themselves are audited.
+    async fn put_throttle(
+        &mut self,
+        account: &str,
+        state: &serde_json::Value,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
+impl ThrottleRepository for Transaction {
+    async fn get_throttle(
+        &mut self,
+        account: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let sql = "SELECT state FROM login_throttles WHERE account = $1";
+        let row: Option<(String,)> = on_backend!(self.connection(), c =>
+            sqlx::query_as(sql).bind(account).fetch_optional(&mut *c).await)?;
+        row.map(|(state,)| {
+            serde_json::from_str(&state)
+                .map_err(|error| StoreError::Corrupt(format!("throttle state: {error}")))
+        })
+        .transpose()
+    }
+
+    async fn put_throttle(
+        &mut self,
+        account: &str,
+        state: &serde_json::Value,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO login_throttles (account, state, updated_at) VALUES ($1, $2, $3) \
+                   ON CONFLICT (account) DO UPDATE SET state = $2, updated_at = $3";
+        on_backend!(self.connection(), c => sqlx::query(sql)
+            .bind(account)
+            .bind(state.to_string())
+            .bind(at)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+}
