@@ -57,11 +57,28 @@ pub struct AuthConfig {
     /// How long a verified API key is trusted without asking the store again (0 disables).
     /// A key revoked on this node is refused at once; on other replicas within this bound.
     pub api_key_cache_seconds: u64,
+    /// A session unused this long ends (the automatic lock).
+    pub session_idle_minutes: u64,
+    /// A session ends this long after login, however busy.
+    pub session_lifetime_hours: u64,
+    /// Sensitive actions need an authentication younger than this.
+    pub step_up_minutes: u64,
+    /// The base URL that links in emails point to.
+    pub public_url: String,
+    /// Where mail goes: `outbox` writes each message as a file under `<data_dir>/outbox`.
+    pub mail: String,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { api_key_cache_seconds: 2 }
+        Self {
+            api_key_cache_seconds: 2,
+            session_idle_minutes: 30,
+            session_lifetime_hours: 12,
+            step_up_minutes: 10,
+            public_url: "http://127.0.0.1:8080".into(),
+            mail: "outbox".into(),
+        }
     }
 }
 
@@ -240,6 +257,25 @@ impl Config {
             bail!(
                 "invalid value for `audit.deployment_name` ({name:?}): non-empty, no spaces, no `+`"
             );
+        }
+        if self.auth.session_idle_minutes == 0 || self.auth.session_lifetime_hours == 0 {
+            bail!(
+                "invalid value for `auth.session_idle_minutes`/`auth.session_lifetime_hours`: at least 1"
+            );
+        }
+        if self.auth.step_up_minutes == 0 || self.auth.step_up_minutes > 60 {
+            bail!("invalid value for `auth.step_up_minutes`: 1 to 60");
+        }
+        if self.auth.mail != "outbox" {
+            bail!(
+                "invalid value for `auth.mail` ({:?}): only \"outbox\" is available",
+                self.auth.mail
+            );
+        }
+        if !self.auth.public_url.starts_with("http://")
+            && !self.auth.public_url.starts_with("https://")
+        {
+            bail!("invalid value for `auth.public_url`: an http(s) URL");
         }
         if self.auth.api_key_cache_seconds > 60 {
             bail!("invalid value for `auth.api_key_cache_seconds`: at most 60");

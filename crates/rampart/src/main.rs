@@ -4,6 +4,7 @@
 mod audit_command;
 mod config;
 mod master_key;
+mod outbox;
 
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
@@ -165,9 +166,21 @@ pub(crate) fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
         std::env::var("RAMPART_MASTER_KEY").ok(),
         &config.master_key_file(),
     )?;
+    let policy = app::SessionPolicy {
+        idle_timeout: time::Duration::minutes(to_i64(config.auth.session_idle_minutes)),
+        absolute_lifetime: time::Duration::hours(to_i64(config.auth.session_lifetime_hours)),
+        step_up_window: time::Duration::minutes(to_i64(config.auth.step_up_minutes)),
+        ..app::SessionPolicy::default()
+    };
+    let mailer = Arc::new(outbox::OutboxMailer::new(config.data_dir.join("outbox")));
     Ok(App::new(store, Arc::new(SystemClock), passwords)
         .with_api_key_cache(cache)
-        .with_audit_signing(&config.audit.deployment_name, master_key))
+        .with_audit_signing(&config.audit.deployment_name, master_key)
+        .with_identity(policy, mailer, &config.auth.public_url))
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 fn init_logging(config: &Config) -> anyhow::Result<()> {

@@ -6,5 +6,6 @@
 mod audit;
 mod cli;
 mod crash;
+mod identity;
 mod server;
 mod testkit;
