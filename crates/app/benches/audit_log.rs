@@ -167,7 +167,8 @@ impl Events {
         let (action, kind) = ACTIONS[(i % ACTIONS.len() as u64) as usize];
         let mut details = serde_json::Map::new();
         details.insert("name".into(), format!("{kind}-{}", i % 1_000).into());
-        details.insert("role".into(), (if i.is_multiple_of(3) { "admin" } else { "member" }).into());
+        details
+            .insert("role".into(), (if i.is_multiple_of(3) { "admin" } else { "member" }).into());
         details.insert("attempt".into(), (i % 5).into());
         let outcome = if i.is_multiple_of(17) {
             Outcome::Denied { reason: "not_a_member".into() }
@@ -662,10 +663,17 @@ fn main() {
     println!("Rampart audit log benchmark: {nproc} CPUs ({cpu}), commit {commit}, load {load}");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let mut summary = Summary { lines: Vec::new() };
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "123".into());
     runtime.block_on(async {
-        append_rate(&mut summary).await;
-        proof_latency(&mut summary).await;
-        export_verification(&mut summary).await;
+        if parts.contains('1') {
+            append_rate(&mut summary).await;
+        }
+        if parts.contains('2') {
+            proof_latency(&mut summary).await;
+        }
+        if parts.contains('3') {
+            export_verification(&mut summary).await;
+        }
     });
     let (_, _, _, load_end) = machine();
     println!("\n==== Summary: audit log benchmark ====");

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 use crate::api_keys::unix_millis;
 use crate::secrets::{hash_secret, id_randomness, new_secret};
 use crate::users::validate_email;
-use crate::{App, AppError, IssuedApiKey, PasswordHasher};
+use crate::{App, AppError, IssuedApiKey, check_new_password};
 
 /// What `rampart init` asks for.
 #[derive(Debug, Clone)]
@@ -63,8 +63,7 @@ impl App {
         let email = validate_email(&request.owner_email)?;
         let password_hash = match &request.owner_password {
             Some(password) => {
-                PasswordHasher::check_policy(password, &email)
-                    .map_err(|error| AppError::InvalidInput(error.to_string()))?;
+                check_new_password(password, &email, None, Some(name.as_str()))?;
                 Some(self.passwords.hash(password).await?)
             }
             None => None,
@@ -124,8 +123,7 @@ impl App {
             .await?
             .filter(|owner| owner.setup_token_expires_at.is_some_and(|at| self.clock.now() < at))
             .ok_or_else(invalid)?;
-        PasswordHasher::check_policy(password, &owner.email)
-            .map_err(|error| AppError::InvalidInput(error.to_string()))?;
+        check_new_password(password, &owner.email, None, None)?;
         let password_hash = self.passwords.hash(password).await?;
         transaction.set_user_password(owner.id, &password_hash).await?;
         let actor = Actor::User {

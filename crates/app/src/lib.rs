@@ -34,7 +34,7 @@ pub use error::AppError;
 pub use factors::TotpEnrolment;
 pub use mailer::{Email, Mailer, MemoryMailer};
 pub use organizations::Page;
-pub use passwords::{PasswordHasher, PasswordPolicyError};
+pub use passwords::{PasswordHasher, check_new_password};
 pub use principal::{Principal, SessionFacts};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
 

@@ -9,15 +9,19 @@ use tokio::sync::Semaphore;
 
 use crate::AppError;
 
-/// Why a password was refused. Composition rules are deliberately absent (NIST SP 800-63B).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PasswordPolicyError {
-    #[error("password must be at least {min} characters long (it has {length})")]
-    TooShort { min: usize, length: usize },
-    #[error("password must be at most {max} characters long")]
-    TooLong { max: usize },
-    #[error("password must not contain the account's email address")]
-    ContainsEmail,
+/// Check a new password against the policy (`iam::password`): length after NFKC, the
+/// blocklist of common and breached passwords, the account's own email, name and
+/// organisation, and a zxcvbn score of at least 3. No composition rules (NIST SP 800-63B).
+pub fn check_new_password(
+    password: &str,
+    email: &str,
+    name: Option<&str>,
+    organisation: Option<&str>,
+) -> Result<(), AppError> {
+    let context = iam::password::PasswordContext { email: Some(email), name, organisation };
+    iam::password::PasswordPolicy::single_factor()
+        .check(password, &context)
+        .map_err(|error| AppError::InvalidInput(error.to_string()))
 }
 
 /// argon2id with configurable cost; OWASP's minimum (m = 19 MiB, t = 2, p = 1) by default.
@@ -34,9 +38,6 @@ impl std::fmt::Debug for PasswordHasher {
 }
 
 impl PasswordHasher {
-    pub const MIN_LENGTH_SINGLE_FACTOR: usize = 15;
-    pub const MAX_LENGTH: usize = 128;
-
     /// `memory_kib`, `iterations`, `parallelism` as argon2 defines them; at most
     /// `max_concurrent` hashes run at once.
     pub fn new(
@@ -56,23 +57,6 @@ impl PasswordHasher {
             params: Params::new(19 * 1024, 2, 1, None).unwrap_or_default(),
             permits: Arc::new(Semaphore::new(2)),
         }
-    }
-
-    pub fn check_policy(password: &str, email: &str) -> Result<(), PasswordPolicyError> {
-        let length = password.chars().count();
-        if length < Self::MIN_LENGTH_SINGLE_FACTOR {
-            return Err(PasswordPolicyError::TooShort {
-                min: Self::MIN_LENGTH_SINGLE_FACTOR,
-                length,
-            });
-        }
-        if length > Self::MAX_LENGTH {
-            return Err(PasswordPolicyError::TooLong { max: Self::MAX_LENGTH });
-        }
-        if !email.is_empty() && password.to_lowercase().contains(&email.to_lowercase()) {
-            return Err(PasswordPolicyError::ContainsEmail);
-        }
-        Ok(())
     }
 
     /// The PHC string of `password`.
@@ -125,17 +109,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn policy_has_length_rules_only_and_refuses_the_email() {
-        assert!(matches!(
-            PasswordHasher::check_policy("short", "a@b.c"),
-            Err(PasswordPolicyError::TooShort { min: 15, length: 5 })
-        ));
-        assert!(PasswordHasher::check_policy("correct horse battery staple", "a@b.c").is_ok());
-        assert_eq!(
-            PasswordHasher::check_policy("prefix-Owner@Example.com-suffix", "owner@example.com"),
-            Err(PasswordPolicyError::ContainsEmail)
-        );
-        assert!(PasswordHasher::check_policy(&"x".repeat(129), "").is_err());
+    fn the_policy_refuses_short_common_and_personal_passwords() {
+        let refused = |password: &str| {
+            check_new_password(
+                password,
+                "ada@example.com",
+                Some("Ada Lovelace"),
+                Some("Analytical"),
+            )
+            .is_err()
+        };
+        assert!(refused("short"));
+        assert!(refused("passwordpassword"));
+        assert!(refused("my ada@example.com secret phrase"));
+        assert!(refused("Analytical-Engines-of-2026"));
+        assert!(!refused("correct horse battery staple"));
     }
 
     #[tokio::test]

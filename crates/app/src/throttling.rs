@@ -1,56 +1,36 @@
-//! Login throttling: per account, a temporary lock after repeated failures (persisted, so it
-//! holds across restarts and replicas); per source IP, a token bucket across accounts against
-//! credential stuffing (in memory, per replica).
+//! Login throttling, applying the `iam::throttle` policies: per account (keyed by the folded
+//! email, whether or not the account exists, so throttling reveals nothing), a progressive
+//! delay, a lock after repeated failures and a rolling hourly cap, persisted so they hold
+//! across restarts and replicas; per source IP, a token bucket across accounts against
+//! credential stuffing, in memory on each replica.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use base::RequestContext;
-use serde::{Deserialize, Serialize};
+use iam::throttle::{AccountThrottle, AccountThrottlePolicy, Decision, IpBucket, IpBucketConfig};
 use store::ThrottleRepository;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::{App, AppError};
 
-/// Consecutive failures before an account locks.
-pub const LOCK_AFTER_FAILURES: u32 = 10;
-/// How long a lock lasts.
-pub const LOCK_DURATION: Duration = Duration::minutes(15);
-/// Login attempts a source IP may make in a burst, and its refill rate per minute.
-const IP_BURST: f64 = 30.0;
-const IP_REFILL_PER_MINUTE: f64 = 10.0;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct AccountState {
-    consecutive_failures: u32,
-    #[serde(with = "time::serde::rfc3339::option")]
-    locked_until: Option<OffsetDateTime>,
-}
-
 #[derive(Debug, Default)]
 pub(crate) struct IpBuckets {
-    buckets: Mutex<HashMap<IpAddr, (f64, OffsetDateTime)>>,
+    config: IpBucketConfig,
+    buckets: Mutex<HashMap<IpAddr, IpBucket>>,
 }
 
 impl IpBuckets {
-    /// Take one token for `ip`; the seconds to wait when none is left.
-    fn take(&self, ip: IpAddr, now: OffsetDateTime) -> Result<(), u64> {
+    fn try_acquire(&self, ip: IpAddr, now: OffsetDateTime) -> Decision {
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() > 100_000 {
             buckets.clear();
         }
-        let (tokens, updated) = buckets.entry(ip).or_insert((IP_BURST, now));
-        let minutes = (now - *updated).as_seconds_f64() / 60.0;
-        *tokens = (*tokens + minutes * IP_REFILL_PER_MINUTE).min(IP_BURST);
-        *updated = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = ((1.0 - *tokens) / IP_REFILL_PER_MINUTE * 60.0).ceil();
-            Err(wait as u64)
-        }
+        buckets
+            .entry(ip)
+            .or_insert_with(|| IpBucket::new(&self.config, now))
+            .try_acquire(&self.config, now)
     }
 }
 
@@ -58,18 +38,31 @@ fn account_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+fn retry_after(decision: Decision, now: OffsetDateTime) -> u64 {
+    let wait = match decision {
+        Decision::Allowed => time::Duration::ZERO,
+        Decision::Delay(delay) => delay,
+        Decision::Locked(until) => until - now,
+    };
+    u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1)
+}
+
 impl App {
-    async fn account_state(&self, email: &str) -> Result<AccountState, AppError> {
+    fn account_policy(&self) -> AccountThrottlePolicy {
+        AccountThrottlePolicy::default()
+    }
+
+    async fn account_throttle(&self, email: &str) -> Result<AccountThrottle, AppError> {
         let mut read = self.store.read_latest().await?;
         let state = read.get_throttle(&account_key(email)).await?;
         read.commit().await?;
         Ok(state.and_then(|state| serde_json::from_value(state).ok()).unwrap_or_default())
     }
 
-    async fn save_account_state(
+    async fn save_account_throttle(
         &self,
         email: &str,
-        state: &AccountState,
+        state: &AccountThrottle,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
         let value =
@@ -80,26 +73,29 @@ impl App {
         Ok(())
     }
 
-    /// Refuse an attempt while the account is locked or the source IP has no token left.
+    /// Whether this attempt may be evaluated. A locked account answers like a wrong password
+    /// (the lock was audited when it began); a progressive delay or an exhausted source IP
+    /// answers "retry later".
     pub(crate) async fn check_throttle(
         &self,
         email: &str,
         context: &RequestContext,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
-        if let Some(ip) = context.source_ip
-            && let Err(wait) = self.identity.ip_buckets.take(ip, now)
-        {
-            return Err(AppError::Throttled { retry_after_seconds: wait });
-        }
-        let state = self.account_state(email).await?;
-        match state.locked_until {
-            Some(until) if now < until => {
-                // Locked accounts answer like wrong passwords: a lock must not reveal that the
-                // account exists. The lock itself was audited when it started.
-                Err(AppError::Unauthenticated)
+        if let Some(ip) = context.source_ip {
+            let decision = self.identity.ip_buckets.try_acquire(ip, now);
+            if !decision.is_allowed() {
+                return Err(AppError::Throttled {
+                    retry_after_seconds: retry_after(decision, now),
+                });
             }
-            _ => Ok(()),
+        }
+        match self.account_throttle(email).await?.check(&self.account_policy(), now) {
+            Decision::Allowed => Ok(()),
+            Decision::Locked(_) => Err(AppError::Unauthenticated),
+            delay @ Decision::Delay(_) => {
+                Err(AppError::Throttled { retry_after_seconds: retry_after(delay, now) })
+            }
         }
     }
 
@@ -109,17 +105,14 @@ impl App {
         context: &RequestContext,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
-        let mut state = self.account_state(email).await?;
-        if state.locked_until.is_some_and(|until| now >= until) {
-            state = AccountState::default();
-        }
-        state.consecutive_failures += 1;
-        if state.consecutive_failures >= LOCK_AFTER_FAILURES {
-            state.locked_until = Some(now + LOCK_DURATION);
-            state.consecutive_failures = 0;
+        let policy = self.account_policy();
+        let mut state = self.account_throttle(email).await?;
+        let was_locked = state.locked_until.is_some_and(|until| now < until);
+        state.on_failure(&policy, now);
+        if !was_locked && state.locked_until.is_some_and(|until| now < until) {
             self.record_lock(email, context).await;
         }
-        self.save_account_state(email, &state, now).await
+        self.save_account_throttle(email, &state, now).await
     }
 
     pub(crate) async fn note_login_success(
@@ -127,16 +120,15 @@ impl App {
         email: &str,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
-        let state = self.account_state(email).await?;
-        if state.consecutive_failures > 0 || state.locked_until.is_some() {
-            self.save_account_state(email, &AccountState::default(), now).await?;
-        }
-        Ok(())
+        let mut state = self.account_throttle(email).await?;
+        state.on_success(&self.account_policy(), now);
+        self.save_account_throttle(email, &state, now).await
     }
 
     async fn record_lock(&self, email: &str, context: &RequestContext) {
         use crate::AuditTrail as _;
         use store::{OrganizationRepository as _, UserRepository as _};
+        let minutes = self.account_policy().lock_duration.whole_minutes();
         let recorded = async {
             let mut transaction = self.store.begin().await?;
             let organization_id = match transaction.find_user_by_email(email).await? {
@@ -154,7 +146,7 @@ impl App {
             );
             event.context = context.clone();
             event.details.insert("account".into(), email.into());
-            event.details.insert("minutes".into(), LOCK_DURATION.whole_minutes().into());
+            event.details.insert("minutes".into(), minutes.into());
             transaction.append_audit_event(&event).await?;
             transaction.commit().await.map_err(AppError::from)
         };

@@ -11,7 +11,6 @@ use time::Duration;
 use crate::AuditTrail as _;
 use crate::api_keys::unix_millis;
 use crate::mailer::Email;
-use crate::passwords::PasswordHasher;
 use crate::secrets::{hash_secret, id_randomness, new_secret};
 use crate::{App, AppError, Page, Principal};
 
@@ -146,8 +145,14 @@ impl App {
             .await?
             .filter(|invitation| invitation.accepted_at.is_none() && now < invitation.expires_at)
             .ok_or_else(invalid)?;
-        PasswordHasher::check_policy(password, &invitation.email)
-            .map_err(|error| AppError::InvalidInput(error.to_string()))?;
+        let organisation = store::OrganizationRepository::get_organization(
+            &mut transaction,
+            invitation.organization_id,
+        )
+        .await?
+        .map(|organization| organization.name.as_str().to_owned());
+        let name = (!display_name.is_empty()).then_some(display_name.as_str());
+        crate::check_new_password(password, &invitation.email, name, organisation.as_deref())?;
         let password_hash = self.passwords.hash(password).await?;
         if !transaction.accept_invitation(&invitation.token_hash, now).await? {
             return Err(invalid());

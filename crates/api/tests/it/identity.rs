@@ -126,10 +126,17 @@ async fn failed_logins_look_the_same_whatever_the_reason() {
 }
 
 #[tokio::test]
-async fn ten_failures_lock_the_account_until_the_lock_expires() {
+async fn repeated_failures_slow_down_then_lock_the_account_until_the_lock_expires() {
     let harness = Harness::new().await;
     join(&harness, "ada@provider.example").await;
-    for _ in 0..10 {
+    for _ in 0..4 {
+        login(&harness, "ada@provider.example", "wrong wrong wrong wrong").await;
+    }
+    // Past the free failures, the next attempt must wait: it is not even evaluated.
+    let hurried = login(&harness, "ada@provider.example", PASSWORD).await;
+    hurried.assert_problem(StatusCode::TOO_MANY_REQUESTS, "throttled");
+    for _ in 4..10 {
+        harness.clock.advance(Duration::seconds(31));
         login(&harness, "ada@provider.example", "wrong wrong wrong wrong").await;
     }
     // Locked: even the right password is refused, with the same answer as a wrong one.
@@ -142,6 +149,13 @@ async fn ten_failures_lock_the_account_until_the_lock_expires() {
         .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
     harness.clock.advance(Duration::minutes(2));
     assert_eq!(login(&harness, "ada@provider.example", PASSWORD).await.status, StatusCode::OK);
+    // The same delays apply to an address with no account: throttling reveals nothing.
+    for _ in 0..4 {
+        login(&harness, "nobody@provider.example", "wrong wrong wrong wrong").await;
+    }
+    login(&harness, "nobody@provider.example", "wrong wrong wrong wrong")
+        .await
+        .assert_problem(StatusCode::TOO_MANY_REQUESTS, "throttled");
     let locks = harness
         .owner(
             Method::GET,
