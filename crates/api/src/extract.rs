@@ -188,6 +188,15 @@ impl FromRequestParts<ApiState> for Authenticated {
         } else {
             state.app.authenticate_api_key(secret).await?
         };
+        let restricted = principal.session.as_ref().is_some_and(|session| session.restricted);
+        if restricted && !parts.uri.path().starts_with("/v1/auth/") {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "mfa_enrolment_required",
+                "this account must enrol a second factor first: POST /v1/auth/mfa/totp, then /v1/auth/mfa/totp/confirm",
+            )
+            .into());
+        }
         Ok(Self(principal))
     }
 }

@@ -5,7 +5,7 @@
 use base::{RequestContext, UserId};
 use iam::recovery::StoredRecoveryCode;
 use iam::totp::{Totp, TotpConfig, TotpSecret};
-use store::{FactorRepository, TotpRecord, UserRecord};
+use store::{FactorRepository, SessionRepository, TotpRecord, UserRecord};
 
 use crate::AuditTrail as _;
 use crate::sessions::SecondFactor;
@@ -112,6 +112,10 @@ impl App {
             .verify(code, unix_seconds(now), None)
             .map_err(|error| AppError::InvalidInput(format!("authenticator code: {error}")))?;
         transaction.confirm_totp(user.id, now, step).await?;
+        if let Some(session) = &principal.session {
+            // Proving the new factor counts as a fresh MFA, and lifts a mandatory-MFA restriction.
+            transaction.unrestrict_session(session.id, now).await?;
+        }
         let shown = self.store_new_recovery_codes(&mut transaction, user.id).await?;
         let mut event = self.user_event(&user, "auth.mfa.totp.confirm", context);
         event.privileged = true;

@@ -21,6 +21,8 @@ pub struct SessionFacts {
     pub id: uuid::Uuid,
     pub authenticated_at: time::OffsetDateTime,
     pub mfa_at: Option<time::OffsetDateTime>,
+    /// Mandatory MFA is overdue: the session may only enrol a second factor.
+    pub restricted: bool,
 }
 
 impl Principal {

@@ -30,6 +30,8 @@ pub struct SessionPolicy {
     pub step_up_window: Duration,
     /// Time to present the second factor after the password.
     pub mfa_challenge_lifetime: Duration,
+    /// How long a new account that must use MFA may log in without one.
+    pub mfa_grace_period: Duration,
 }
 
 impl Default for SessionPolicy {
@@ -39,6 +41,7 @@ impl Default for SessionPolicy {
             absolute_lifetime: Duration::hours(12),
             step_up_window: Duration::minutes(10),
             mfa_challenge_lifetime: Duration::minutes(5),
+            mfa_grace_period: Duration::days(3),
         }
     }
 }
@@ -51,6 +54,10 @@ pub struct NewSession {
     /// Bound to the token: cookie-authenticated writes must echo it in `X-CSRF-Token`.
     pub csrf_token: String,
     pub expires_at: OffsetDateTime,
+    /// The account must enrol a second factor; set while the grace period runs, and then the
+    /// session is restricted to enrolling one.
+    pub mfa_enrolment_due_at: Option<OffsetDateTime>,
+    pub restricted: bool,
 }
 
 /// What a correct password leads to.
@@ -155,6 +162,20 @@ impl App {
         Ok(LoginOutcome::Session(session))
     }
 
+    /// MFA is mandatory for the provider's staff and for every owner (privileged roles).
+    async fn mfa_enrolment_due_at(
+        &self,
+        user: &UserRecord,
+    ) -> Result<Option<OffsetDateTime>, AppError> {
+        let mut read = self.store.read_latest().await?;
+        let organization = read.get_organization(user.organization_id).await?;
+        read.commit().await?;
+        let staff = organization
+            .is_some_and(|organization| organization.kind == base::OrganizationKind::Provider);
+        let mandatory = staff || user.role == store::UserRole::Owner;
+        Ok(mandatory.then(|| user.created_at + self.identity.policy.mfa_grace_period))
+    }
+
     /// Finish a login with its second factor.
     pub async fn login_second_factor(
         &self,
@@ -251,6 +272,9 @@ impl App {
     ) -> Result<NewSession, AppError> {
         let now = self.clock.now();
         let token = new_secret(SESSION_PREFIX);
+        let mfa_enrolment_due_at =
+            if with_mfa { None } else { self.mfa_enrolment_due_at(user).await? };
+        let restricted = mfa_enrolment_due_at.is_some_and(|due| now >= due);
         let session = SessionRecord {
             id: base::UserId::new(unix_millis(now), id_randomness()).as_uuid().to_owned(),
             user_id: user.id,
@@ -261,6 +285,7 @@ impl App {
             mfa_at: with_mfa.then_some(now),
             source_ip: context.source_ip.map(|ip| ip.to_string()),
             user_agent: context.user_agent.clone(),
+            restricted,
             ended_at: None,
         };
         let mut transaction = self.store.begin().await?;
@@ -274,6 +299,8 @@ impl App {
             csrf_token: csrf_token_for(&token),
             token,
             expires_at: now + self.identity.policy.absolute_lifetime,
+            mfa_enrolment_due_at,
+            restricted,
         })
     }
 
@@ -319,6 +346,7 @@ impl App {
                 id: session.id,
                 authenticated_at: session.authenticated_at,
                 mfa_at: session.mfa_at,
+                restricted: session.restricted,
             }),
         })
     }

@@ -17,7 +17,7 @@ use audit::merkle::{
 };
 use audit::{
     ActorKind, Checkpoint, Entry, ExportHeader, ExportLine, ExportTrailer, NoteSigner, Outcome,
-    PersonalField, verify_export,
+    PersonalField, VerifyOptions, verify_export, verify_export_with,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::rngs::StdRng;
@@ -108,6 +108,14 @@ fn bench_verify(c: &mut Criterion) {
         });
         b.iter(|| {
             let summary = verify_export(black_box(&export[..]), note, key, None).unwrap();
+            assert_eq!(summary.entries, ENTRIES);
+        })
+    });
+    group.bench_function("verify_1m_entries_one_thread", |b| {
+        let (export, note, key) = data.get_or_init(build_export);
+        let options = VerifyOptions { threads: 1, ..VerifyOptions::default() };
+        b.iter(|| {
+            let summary = verify_export_with(black_box(&export[..]), note, key, &options).unwrap();
             assert_eq!(summary.entries, ENTRIES);
         })
     });

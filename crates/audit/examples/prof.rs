@@ -4,7 +4,7 @@ use audit::entry::canonical_time;
 use audit::merkle::{CompactRange, leaf_hash};
 use audit::{
     ActorKind, Checkpoint, Entry, ExportHeader, ExportLine, ExportTrailer, NoteSigner, Outcome,
-    PersonalField, verify_export,
+    PersonalField,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -277,16 +277,20 @@ pub fn verify_consistency(
 /// (sizes rise, then fall). Empty when `begin >= end`.
 pub fn compact_range_node_ids(begin: u64, end: u64) -> Vec<NodeId> {
     let mut ids = Vec::new();
+    for_each_range_node(begin, end, |id| ids.push(id));
+    ids
+}
+
+fn for_each_range_node(begin: u64, end: u64, mut f: impl FnMut(NodeId)) {
     let mut pos = begin;
     while pos < end {
         // The largest block that starts at `pos`, is aligned to its own size
         // and does not pass `end`.
         let fit = floor_log2(end - pos);
         let level = if pos == 0 { fit } else { fit.min(pos.trailing_zeros()) };
-        ids.push(NodeId::new(level as u8, pos >> level));
+        f(NodeId::new(level as u8, pos >> level));
         pos += 1u64 << level;
     }
-    ids
 }
 
 /// The right-edge frontier of the leaf range `[begin, end)`: the hashes of
@@ -370,6 +374,8 @@ impl CompactRange {
         // that fits before this node.
         while index & 1 == 1 && ((index - 1) << level) >= self.begin {
             let Some(left) = self.hashes.pop() else {
+                // Unreachable: the sibling is the range's last node whenever
+                // it lies inside the range; kept as an error, not a panic.
                 return Err(MerkleError::Overflow);
             };
             acc = node_hash(&left, &acc);
@@ -454,11 +460,13 @@ pub struct ProofPlan {
 
 impl ProofPlan {
     fn new() -> Self {
-        Self { nodes: Vec::new(), bounds: vec![0] }
+        let mut bounds = Vec::with_capacity(66);
+        bounds.push(0);
+        Self { nodes: Vec::with_capacity(128), bounds }
     }
 
     fn push_range(&mut self, begin: u64, end: u64) {
-        self.nodes.extend(compact_range_node_ids(begin, end));
+        for_each_range_node(begin, end, |id| self.nodes.push(id));
         self.bounds.push(self.nodes.len());
     }
 

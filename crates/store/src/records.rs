@@ -109,6 +109,8 @@ pub struct SessionRecord {
     pub mfa_at: Option<OffsetDateTime>,
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Only second-factor enrolment is allowed until one is enrolled.
+    pub restricted: bool,
     pub ended_at: Option<OffsetDateTime>,
 }
 

@@ -19,6 +19,7 @@ type SessionRow = (
     Option<OffsetDateTime>,
     Option<String>,
     Option<String>,
+    bool,
     Option<OffsetDateTime>,
 );
 
@@ -33,6 +34,7 @@ fn decode(row: SessionRow) -> SessionRecord {
         mfa_at,
         ip,
         agent,
+        restricted,
         ended,
     ) = row;
     SessionRecord {
@@ -45,6 +47,7 @@ fn decode(row: SessionRow) -> SessionRecord {
         mfa_at,
         source_ip: ip,
         user_agent: agent,
+        restricted,
         ended_at: ended,
     }
 }
@@ -67,6 +70,8 @@ pub trait SessionRepository {
         at: OffsetDateTime,
         mfa: bool,
     ) -> Result<(), StoreError>;
+    /// Lift a session's restriction once a second factor is enrolled, as a fresh MFA.
+    async fn unrestrict_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
     /// An account's sessions that have not ended, newest first.
     async fn list_sessions(&mut self, user_id: UserId) -> Result<Vec<SessionRecord>, StoreError>;
     async fn end_session(
@@ -96,14 +101,11 @@ pub trait SessionRepository {
     ) -> Result<Option<UserId>, StoreError>;
 }
 
-const SESSION_COLUMNS: &str = "s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at, \
-                               s.authenticated_at, s.mfa_at, s.source_ip, s.user_agent, s.ended_at";
-
 impl SessionRepository for Transaction {
     async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
         let sql = "INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, \
-                   authenticated_at, mfa_at, source_ip, user_agent, ended_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+                   authenticated_at, mfa_at, source_ip, user_agent, restricted, ended_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
         on_backend!(self.change()?, c => sqlx::query(sql)
             .bind(session.id)
             .bind(session.user_id.as_uuid())
@@ -114,6 +116,7 @@ impl SessionRepository for Transaction {
             .bind(session.mfa_at)
             .bind(&session.source_ip)
             .bind(&session.user_agent)
+            .bind(session.restricted)
             .bind(session.ended_at)
             .execute(&mut *c)
             .await
@@ -126,12 +129,11 @@ impl SessionRepository for Transaction {
         token_hash: &[u8],
     ) -> Result<Option<AuthenticatedSession>, StoreError> {
         let sql = "SELECT s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at, \
-                   s.authenticated_at, s.mfa_at, s.source_ip, s.user_agent, s.ended_at, \
+                   s.authenticated_at, s.mfa_at, s.source_ip, s.user_agent, s.restricted, s.ended_at, \
                    u.id, u.organization_id, u.email, u.display_name, u.status, u.role, \
                    u.password_hash, u.setup_token_hash, u.setup_token_expires_at, u.created_at, o.kind \
                    FROM sessions s JOIN users u ON u.id = s.user_id \
                    JOIN organizations o ON o.id = u.organization_id WHERE s.token_hash = $1";
-        let _ = SESSION_COLUMNS;
         let row = on_backend!(self.connection(), c => sqlx::query(sql)
             .bind(token_hash)
             .fetch_optional(&mut *c)
@@ -141,14 +143,14 @@ impl SessionRepository for Transaction {
                 let session: SessionRow = (
                     row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?,
                     row.try_get(4)?, row.try_get(5)?, row.try_get(6)?, row.try_get(7)?,
-                    row.try_get(8)?, row.try_get(9)?,
+                    row.try_get(8)?, row.try_get(9)?, row.try_get(10)?,
                 );
                 let user: UserRow = (
-                    row.try_get(10)?, row.try_get(11)?, row.try_get(12)?, row.try_get(13)?,
-                    row.try_get(14)?, row.try_get(15)?, row.try_get(16)?, row.try_get(17)?,
-                    row.try_get(18)?, row.try_get(19)?,
+                    row.try_get(11)?, row.try_get(12)?, row.try_get(13)?, row.try_get(14)?,
+                    row.try_get(15)?, row.try_get(16)?, row.try_get(17)?, row.try_get(18)?,
+                    row.try_get(19)?, row.try_get(20)?,
                 );
-                let kind: String = row.try_get(20)?;
+                let kind: String = row.try_get(21)?;
                 Ok((session, user, kind))
             }).transpose()))?;
         let Some((session, user, kind)) = row else { return Ok(None) };
@@ -188,9 +190,22 @@ impl SessionRepository for Transaction {
         Ok(())
     }
 
+    async fn unrestrict_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        let sql = "UPDATE sessions SET restricted = $1, mfa_at = $2, authenticated_at = $2 \
+                   WHERE id = $3 AND ended_at IS NULL";
+        on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(false)
+            .bind(at)
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     async fn list_sessions(&mut self, user_id: UserId) -> Result<Vec<SessionRecord>, StoreError> {
         let sql = "SELECT s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at, \
-                   s.authenticated_at, s.mfa_at, s.source_ip, s.user_agent, s.ended_at \
+                   s.authenticated_at, s.mfa_at, s.source_ip, s.user_agent, s.restricted, s.ended_at \
                    FROM sessions s WHERE s.user_id = $1 AND s.ended_at IS NULL ORDER BY s.id DESC";
         let rows: Vec<SessionRow> = on_backend!(self.connection(), c =>
             sqlx::query_as(sql).bind(user_id.as_uuid()).fetch_all(&mut *c).await)?;

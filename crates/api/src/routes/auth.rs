@@ -31,6 +31,12 @@ pub struct SessionResponse {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: OffsetDateTime,
+    /// Set when the account must enrol a second factor (staff and owners): the deadline.
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub mfa_enrolment_due_at: Option<OffsetDateTime>,
+    /// True once that deadline passed: the session may only enrol a second factor.
+    pub restricted: bool,
 }
 
 /// A correct password for an account with a second factor.
@@ -52,6 +58,8 @@ fn session_response(session: NewSession) -> Response {
         session_token: session.token,
         csrf_token: session.csrf_token,
         expires_at: session.expires_at,
+        mfa_enrolment_due_at: session.mfa_enrolment_due_at,
+        restricted: session.restricted,
     })
     .into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {

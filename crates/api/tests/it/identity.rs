@@ -421,3 +421,36 @@ async fn bad_identity_input_is_refused_cleanly() {
         .await
         .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
 }
+
+#[tokio::test]
+async fn staff_must_enrol_a_second_factor_after_the_grace_period() {
+    let harness = Harness::new().await;
+    join(&harness, "ada@provider.example").await;
+    let early = login(&harness, "ada@provider.example", PASSWORD).await;
+    assert_eq!(early.body["restricted"], false);
+    assert!(early.body["mfa_enrolment_due_at"].is_string(), "{}", early.body);
+
+    harness.clock.advance(Duration::days(3));
+    let late = login(&harness, "ada@provider.example", PASSWORD).await;
+    assert_eq!(late.body["restricted"], true, "{}", late.body);
+    let token = late.body["session_token"].as_str().unwrap().to_owned();
+    harness
+        .request(Method::GET, "/v1/organizations", Some(&token), None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "mfa_enrolment_required");
+
+    let enrolment = harness.request(Method::POST, "/v1/auth/mfa/totp", Some(&token), None).await;
+    let totp = totp_from_uri(enrolment.body["otpauth_uri"].as_str().unwrap());
+    let confirmed = post(
+        &harness,
+        "/v1/auth/mfa/totp/confirm",
+        Some(&token),
+        json!({"code": code(&harness, &totp)}),
+    )
+    .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    assert_eq!(
+        harness.request(Method::GET, "/v1/organizations", Some(&token), None).await.status,
+        StatusCode::OK
+    );
+}

@@ -6,7 +6,6 @@
 //! escapes) or a plain literal, exactly what serde_json would produce.
 
 use super::{EntryFields, Part};
-use crate::export::lines::CanonicalDetails;
 
 /// Parses a canonical entry line into its index and fields.
 pub(super) fn parse_entry(line: &str) -> Option<(u64, EntryFields<'_>)> {
@@ -129,17 +128,104 @@ impl<'a> Cursor<'a> {
 
     /// A JSON object that is already in canonical form, borrowed as is.
     fn canonical_object(&mut self) -> Option<&'a str> {
-        let end = object_end(self.s)?;
-        let text = self.s.get(..end)?;
-        let CanonicalDetails(Ok(canonical)) = serde_json::from_str(text).ok()? else {
-            return None;
-        };
-        if canonical != text {
+        if !self.s.starts_with('{') {
             return None;
         }
+        let end = canonical_value(self.s.as_bytes(), 0, 0)?;
+        let text = self.s.get(..end)?;
         self.s = self.s.get(end..)?;
         Some(text)
     }
+}
+
+/// Deepest nesting the fast path checks; deeper values take the general
+/// path, which applies the canonical form's own limit.
+const MAX_DEPTH: usize = 100;
+
+/// End of the JSON value starting at `at` if it is written exactly as the
+/// canonical form of section 3 of the format doc would write it, with no
+/// escapes at all: then canonicalising it would return the same text.
+fn canonical_value(s: &[u8], at: usize, depth: usize) -> Option<usize> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    match *s.get(at)? {
+        b'{' => {
+            let mut at = at + 1;
+            if s.get(at) == Some(&b'}') {
+                return Some(at + 1);
+            }
+            let mut previous: Option<&[u8]> = None;
+            loop {
+                let key_end = plain_string(s, at)?;
+                let key = s.get(at + 1..key_end - 1)?;
+                // Strictly increasing raw keys: sorted and without duplicates.
+                if previous.is_some_and(|p| p >= key) {
+                    return None;
+                }
+                previous = Some(key);
+                if s.get(key_end) != Some(&b':') {
+                    return None;
+                }
+                at = canonical_value(s, key_end + 1, depth + 1)?;
+                match s.get(at)? {
+                    b',' => at += 1,
+                    b'}' => return Some(at + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b'[' => {
+            let mut at = at + 1;
+            if s.get(at) == Some(&b']') {
+                return Some(at + 1);
+            }
+            loop {
+                at = canonical_value(s, at, depth + 1)?;
+                match s.get(at)? {
+                    b',' => at += 1,
+                    b']' => return Some(at + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b'"' => plain_string(s, at),
+        b't' => s.get(at..at + 4).filter(|w| *w == b"true").map(|_| at + 4),
+        b'f' => s.get(at..at + 5).filter(|w| *w == b"false").map(|_| at + 5),
+        b'n' => s.get(at..at + 4).filter(|w| *w == b"null").map(|_| at + 4),
+        _ => canonical_integer(s, at),
+    }
+}
+
+/// End of a string at `at` that has no escapes or control characters.
+fn plain_string(s: &[u8], at: usize) -> Option<usize> {
+    if s.get(at) != Some(&b'"') {
+        return None;
+    }
+    let body = s.get(at + 1..)?;
+    let end = find_special(body)?;
+    (body.get(end) == Some(&b'"')).then_some(at + 1 + end + 1)
+}
+
+/// End of an integer written as its canonical decimal within i64/u64:
+/// optional '-', no leading zeros, no "-0", no fraction or exponent.
+fn canonical_integer(s: &[u8], at: usize) -> Option<usize> {
+    let negative = s.get(at) == Some(&b'-');
+    let start = at + usize::from(negative);
+    let len = s.get(start..)?.iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = std::str::from_utf8(s.get(start..start + len)?).ok()?;
+    if len == 0 || (len > 1 && digits.starts_with('0')) || (negative && digits == "0") {
+        return None;
+    }
+    if matches!(s.get(start + len), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    let in_range = if negative {
+        format!("-{digits}").parse::<i64>().is_ok()
+    } else {
+        digits.parse::<u64>().is_ok()
+    };
+    in_range.then_some(start + len)
 }
 
 /// Index of the first `"`, `\` or control byte, eight bytes at a time.
@@ -167,42 +253,6 @@ fn find_special(s: &[u8]) -> Option<usize> {
     chunks.remainder().iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\').map(|p| offset + p)
 }
 
-/// Length of the JSON object at the start of `s` (which must start with
-/// `{`), found by tracking nesting outside strings; validity is left to
-/// the parser that reads it next.
-fn object_end(s: &str) -> Option<usize> {
-    let bytes = s.as_bytes();
-    if bytes.first() != Some(&b'{') {
-        return None;
-    }
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,9 +275,38 @@ mod tests {
     }
 
     #[test]
-    fn object_end_skips_strings() {
-        assert_eq!(object_end(r#"{"a":"}\"{","b":[1,{"c":2}]},"x""#), Some(28));
-        assert_eq!(object_end("{"), None);
-        assert_eq!(object_end("[]"), None);
+    fn canonical_values_match_canonical_json() {
+        let cases = [
+            r#"{}"#,
+            r#"{"a":1}"#,
+            r#"{"a":1,"b":[true,false,null,{"c":"x"}],"é":-5}"#,
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"a":1.5}"#,
+            r#"{"a":1e3}"#,
+            r#"{"a":-0}"#,
+            r#"{"a":007}"#,
+            r#"{"a":18446744073709551615}"#,
+            r#"{"a":18446744073709551616}"#,
+            r#"{"a":-9223372036854775808}"#,
+            r#"{"a":-9223372036854775809}"#,
+            r#"{"a":"q\"x"}"#,
+            r#"{"a": 1}"#,
+            r#"{"a":[]}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"A":1,"a":2,"b":{}}"#,
+        ];
+        for text in cases {
+            let fast = canonical_value(text.as_bytes(), 0, 0) == Some(text.len());
+            let general = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| crate::entry::canonical_json(&v).ok())
+                .is_some_and(|c| c == text);
+            // The fast check may decline canonical text, never accept other text.
+            assert!(!fast || general, "{text}: fast accepted non-canonical text");
+            if !text.contains('\\') {
+                assert_eq!(fast, general, "{text}");
+            }
+        }
     }
 }

@@ -243,7 +243,8 @@ fn check_lines(ctx: &Ctx, state: &mut EntryState, batch: &Batch, out: &mut Outco
             out.error = Some(VerifyError::Utf8 { line });
             return;
         };
-        match check_line(ctx, state, text, line, batch.first_index + i) {
+        // Saturating: a header may announce indices up to u64::MAX.
+        match check_line(ctx, state, text, line, batch.first_index.saturating_add(i)) {
             Ok(LineKind::Entry(hash, erased)) => {
                 out.hashes.push(hash);
                 out.erased += erased;
@@ -392,7 +393,7 @@ pub(super) fn run<R: BufRead>(
 
 /// Line number and expected entry index just after `batch`.
 fn next_position(batch: &Batch) -> (u64, u64) {
-    (batch.first_line + batch.lines, batch.first_index + batch.lines)
+    (batch.first_line + batch.lines, batch.first_index.saturating_add(batch.lines))
 }
 
 #[cfg(test)]

@@ -341,3 +341,35 @@ fn threads_do_not_change_results_or_errors() {
     assert_eq!(ok.erased_fields, run(&export, 1).unwrap().erased_fields);
     assert!(ok.erased_fields > 0);
 }
+
+#[test]
+fn indices_near_the_top_of_u64_do_not_overflow() {
+    // A header announcing the last possible leaves of a tree of 2^64 - 1,
+    // followed by more lines than that: must fail cleanly, not overflow.
+    let log = Log::with_entries(3, 9);
+    let (export, _) = log.export(0, 3, 3);
+    let l = lines(&export);
+    let huge =
+        Checkpoint { origin: ORIGIN.into(), size: u64::MAX, root: [3; 32], extensions: vec![] };
+    let cp = signer().sign_checkpoint(&huge).unwrap();
+    let left: Vec<String> = (0..63).map(|_| format!("\"{}\"", "A".repeat(43) + "=")).collect();
+    let header = format!(
+        "{{\"type\":\"header\",\"version\":1,\"organization_id\":\"0192a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"origin\":\"{ORIGIN}\",\"from_index\":{},\"to_index\":{},\"left\":[{}]}}\n",
+        u64::MAX - 1,
+        u64::MAX,
+        left.join(",")
+    );
+    let text = format!("{header}{}{}{}{}", l[1], l[1], l[2], l[3]);
+    for threads in [1, 2] {
+        let options = VerifyOptions { threads, ..Default::default() };
+        let err = verify_export_with(text.as_bytes(), &cp, &signer().verifier_key(), &options)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "line 2: expected entry index {}, found 0 (entries must be contiguous and in order)",
+                u64::MAX - 1
+            )
+        );
+    }
+}

@@ -15,6 +15,8 @@ CREATE TABLE sessions (
     mfa_at           TIMESTAMPTZ,
     source_ip        TEXT,
     user_agent       TEXT,
+    -- Until a second factor is enrolled, a session may only enrol one (mandatory MFA).
+    restricted       BOOLEAN NOT NULL DEFAULT FALSE,
     ended_at         TIMESTAMPTZ
 );
 CREATE INDEX sessions_by_user ON sessions (user_id);

@@ -15,6 +15,8 @@ CREATE TABLE sessions (
     mfa_at           TEXT,
     source_ip        TEXT,
     user_agent       TEXT,
+    -- Until a second factor is enrolled, a session may only enrol one (mandatory MFA).
+    restricted       INTEGER NOT NULL DEFAULT 0,
     ended_at         TEXT
 ) STRICT;
 CREATE INDEX sessions_by_user ON sessions (user_id);
