@@ -1,0 +1,237 @@
+//! Sessions, second factors, invitations and throttling state, on every backend.
+
+use base::{Name, Organization, OrganizationId, OrganizationKind, UserId};
+use store::{
+    ApiKeyRecord, ApiKeyRepository, AuditEntryRow, AuditLogRepository, FactorRepository,
+    InvitationRecord, InvitationRepository, OrganizationRepository, SessionRecord,
+    SessionRepository, ThrottleRepository, TotpRecord, Transaction, UserRecord, UserRepository,
+    UserRole, UserStatus,
+};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use crate::backends::with_each_backend;
+
+const T0: OffsetDateTime = datetime!(2026-05-01 08:00 UTC);
+
+async fn audited(transaction: &mut Transaction, organization_id: OrganizationId) {
+    let index = transaction.reserve_audit_indices(organization_id, 1).await.unwrap();
+    let row = AuditEntryRow {
+        organization_id,
+        index,
+        time: T0,
+        actor_id: None,
+        action: "test".into(),
+        resource_kind: "test".into(),
+        resource_id: None,
+        outcome: "success".into(),
+        privileged: false,
+        leaf: vec![index as u8],
+        personal: serde_json::Map::new(),
+    };
+    transaction.insert_audit_entries(&[row], &[((0, index), [1; 32])]).await.unwrap();
+}
+
+async fn setup(transaction: &mut Transaction) -> UserRecord {
+    let organization = Organization {
+        id: OrganizationId::new(1, [1; 10]),
+        name: Name::parse("Acme").unwrap(),
+        kind: OrganizationKind::Customer,
+        created_at: T0,
+        updated_at: T0,
+    };
+    transaction.insert_organization(&organization).await.unwrap();
+    let user = UserRecord {
+        id: UserId::new(2, [2; 10]),
+        organization_id: organization.id,
+        email: "Ada@Acme.example".into(),
+        display_name: "Ada".into(),
+        status: UserStatus::Active,
+        role: UserRole::Member,
+        password_hash: Some("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA".into()),
+        setup_token_hash: None,
+        setup_token_expires_at: None,
+        created_at: T0,
+    };
+    transaction.insert_user(&user).await.unwrap();
+    audited(transaction, organization.id).await;
+    user
+}
+
+fn session(user: &UserRecord, n: u8) -> SessionRecord {
+    SessionRecord {
+        id: uuid::Uuid::from_bytes([n; 16]),
+        user_id: user.id,
+        token_hash: vec![n; 32],
+        created_at: T0,
+        last_seen_at: T0,
+        authenticated_at: T0,
+        mfa_at: None,
+        source_ip: Some("192.0.2.1".into()),
+        user_agent: None,
+        restricted: n == 2,
+        ended_at: None,
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_found_by_token_hash_and_end() {
+    with_each_backend(|store| async move {
+        let mut transaction = store.begin().await.unwrap();
+        let user = setup(&mut transaction).await;
+        transaction.insert_session(&session(&user, 1)).await.unwrap();
+        transaction.insert_session(&session(&user, 2)).await.unwrap();
+        audited(&mut transaction, user.organization_id).await;
+        transaction.commit().await.unwrap();
+
+        let mut transaction = store.begin().await.unwrap();
+        let found = transaction.find_session(&[2; 32]).await.unwrap().unwrap();
+        assert_eq!(found.session, session(&user, 2));
+        assert_eq!(found.user, user);
+        assert_eq!(found.organization_kind, OrganizationKind::Customer);
+        assert_eq!(
+            transaction.find_user_by_email("ada@ACME.example").await.unwrap(),
+            Some(user.clone())
+        );
+        let later = T0 + Duration::minutes(5);
+        transaction.reauthenticate_session(found.session.id, later, true).await.unwrap();
+        transaction.unrestrict_session(found.session.id, later).await.unwrap();
+        let again = transaction.find_session(&[2; 32]).await.unwrap().unwrap().session;
+        assert_eq!(
+            (again.authenticated_at, again.mfa_at, again.restricted),
+            (later, Some(later), false)
+        );
+        transaction.end_session(user.id, found.session.id, later).await.unwrap();
+        assert_eq!(transaction.list_sessions(user.id).await.unwrap().len(), 1);
+        assert_eq!(transaction.end_user_sessions(user.id, later).await.unwrap(), 1);
+        assert!(transaction.list_sessions(user.id).await.unwrap().is_empty());
+        audited(&mut transaction, user.organization_id).await;
+        transaction.commit().await.unwrap();
+
+        let mut transaction = store.begin().await.unwrap();
+        transaction
+            .insert_login_challenge(&[9; 32], user.id, T0, T0 + Duration::minutes(5))
+            .await
+            .unwrap();
+        assert_eq!(transaction.take_login_challenge(&[9; 32], T0).await.unwrap(), Some(user.id));
+        assert_eq!(
+            transaction.take_login_challenge(&[9; 32], T0).await.unwrap(),
+            None,
+            "single use"
+        );
+        transaction
+            .insert_login_challenge(&[8; 32], user.id, T0, T0 + Duration::minutes(5))
+            .await
+            .unwrap();
+        let late = T0 + Duration::minutes(6);
+        assert_eq!(
+            transaction.take_login_challenge(&[8; 32], late).await.unwrap(),
+            None,
+            "expired"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn suspension_state_and_credentials_are_kept() {
+    with_each_backend(|store| async move {
+        let mut transaction = store.begin().await.unwrap();
+        let user = setup(&mut transaction).await;
+        let key = ApiKeyRecord {
+            id: base::ApiKeyId::new(3, [3; 10]),
+            user_id: user.id,
+            secret_hash: vec![3; 32],
+            description: "k".into(),
+            created_at: T0,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        transaction.insert_api_key(&key).await.unwrap();
+        transaction.set_user_status(user.id, UserStatus::Suspended).await.unwrap();
+        assert_eq!(transaction.revoke_user_api_keys(user.id, T0).await.unwrap(), 1);
+        assert_eq!(transaction.revoke_user_api_keys(user.id, T0).await.unwrap(), 0);
+        let found = transaction.find_api_key_by_secret_hash(&[3; 32]).await.unwrap().unwrap();
+        assert_eq!((found.user_status, found.key.revoked_at), (UserStatus::Suspended, Some(T0)));
+        transaction.erase_user_personal_data(user.id).await.unwrap();
+        let erased = transaction.get_user(user.id).await.unwrap().unwrap();
+        assert!(erased.email.ends_with("@erased.invalid") && erased.display_name.is_empty());
+        assert_eq!(transaction.list_users(user.organization_id, None, 10).await.unwrap().len(), 1);
+        audited(&mut transaction, user.organization_id).await;
+        transaction.commit().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn second_factors_refuse_replays_and_reuse() {
+    with_each_backend(|store| async move {
+        let mut transaction = store.begin().await.unwrap();
+        let user = setup(&mut transaction).await;
+        let pending = TotpRecord {
+            user_id: user.id,
+            sealed_seed: vec![1; 40],
+            created_at: T0,
+            confirmed_at: None,
+            last_step: None,
+        };
+        transaction.put_pending_totp(&pending).await.unwrap();
+        transaction.put_pending_totp(&pending).await.unwrap(); // a restart replaces it
+        transaction.confirm_totp(user.id, T0, 100).await.unwrap();
+        audited(&mut transaction, user.organization_id).await;
+        transaction.commit().await.unwrap();
+        // (A failed statement aborts a PostgreSQL transaction: try it in one of its own.)
+        let mut attempt = store.begin().await.unwrap();
+        assert!(
+            attempt.put_pending_totp(&pending).await.is_err(),
+            "a confirmed factor is not replaced"
+        );
+        attempt.rollback().await.unwrap();
+
+        let mut transaction = store.begin().await.unwrap();
+        assert!(!transaction.advance_totp_step(user.id, 100).await.unwrap(), "replay");
+        assert!(transaction.advance_totp_step(user.id, 101).await.unwrap());
+        assert_eq!(transaction.get_totp(user.id).await.unwrap().unwrap().last_step, Some(101));
+
+        transaction.replace_recovery_codes(user.id, &[vec![1; 32], vec![2; 32]]).await.unwrap();
+        assert!(transaction.use_recovery_code(user.id, &[1; 32], T0).await.unwrap());
+        assert!(!transaction.use_recovery_code(user.id, &[1; 32], T0).await.unwrap(), "single use");
+        assert_eq!(transaction.unused_recovery_codes(user.id).await.unwrap(), vec![vec![2; 32]]);
+        transaction.delete_totp(user.id).await.unwrap();
+        assert_eq!(transaction.get_totp(user.id).await.unwrap(), None);
+        audited(&mut transaction, user.organization_id).await;
+        transaction.commit().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn invitations_work_once_and_throttle_state_round_trips() {
+    with_each_backend(|store| async move {
+        let mut transaction = store.begin().await.unwrap();
+        let user = setup(&mut transaction).await;
+        let invitation = InvitationRecord {
+            token_hash: vec![7; 32],
+            organization_id: user.organization_id,
+            email: "bob@acme.example".into(),
+            role: UserRole::Member,
+            invited_by: user.id,
+            created_at: T0,
+            expires_at: T0 + Duration::hours(72),
+            accepted_at: None,
+        };
+        transaction.insert_invitation(&invitation).await.unwrap();
+        assert_eq!(transaction.find_invitation(&[7; 32]).await.unwrap(), Some(invitation));
+        assert!(transaction.accept_invitation(&[7; 32], T0).await.unwrap());
+        assert!(!transaction.accept_invitation(&[7; 32], T0).await.unwrap());
+        let state = serde_json::json!({"consecutive_failures": 3});
+        transaction.put_throttle("ada@acme.example", &state, T0).await.unwrap();
+        transaction.put_throttle("ada@acme.example", &state, T0).await.unwrap();
+        assert_eq!(transaction.get_throttle("ada@acme.example").await.unwrap(), Some(state));
+        assert_eq!(transaction.get_throttle("nobody").await.unwrap(), None);
+        audited(&mut transaction, user.organization_id).await;
+        transaction.commit().await.unwrap();
+    })
+    .await;
+}
