@@ -17,6 +17,7 @@ mod principal;
 mod projects;
 mod secrets;
 mod sessions;
+mod signup;
 mod throttling;
 mod users;
 
@@ -57,6 +58,9 @@ struct IdentityState {
     public_url: String,
     dummy_hash: tokio::sync::OnceCell<String>,
     ip_buckets: throttling::IpBuckets,
+    signup_open: bool,
+    signup_buckets:
+        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, iam::throttle::IpBucket>>,
 }
 
 impl std::fmt::Debug for App {
@@ -80,16 +84,20 @@ impl App {
             public_url: "http://127.0.0.1:8080".to_owned(),
             dummy_hash: tokio::sync::OnceCell::new(),
             ip_buckets: throttling::IpBuckets::default(),
+            signup_open: false,
+            signup_buckets: std::sync::Mutex::default(),
         });
         Self { store, clock, passwords, credentials, audit, identity }
     }
 
-    /// Session lifetimes, where mail goes, and the base URL of links in it.
+    /// Session lifetimes, where mail goes, the base URL of links in it, and whether anyone
+    /// may sign a customer organisation up (closed by default).
     pub fn with_identity(
         mut self,
         policy: SessionPolicy,
         mailer: Arc<dyn Mailer>,
         public_url: &str,
+        signup_open: bool,
     ) -> Self {
         self.identity = Arc::new(IdentityState {
             policy,
@@ -97,6 +105,8 @@ impl App {
             public_url: public_url.trim_end_matches('/').to_owned(),
             dummy_hash: tokio::sync::OnceCell::new(),
             ip_buckets: throttling::IpBuckets::default(),
+            signup_open,
+            signup_buckets: std::sync::Mutex::default(),
         });
         self
     }

@@ -222,6 +222,11 @@ impl App {
         context: &RequestContext,
     ) -> Result<(), AppError> {
         let action = match status {
+            UserStatus::Pending => {
+                return Err(AppError::InvalidInput(
+                    "an account cannot be set back to pending".into(),
+                ));
+            }
             UserStatus::Active => "user.reactivate",
             UserStatus::Suspended => "user.suspend",
             UserStatus::Deleted => "user.delete",

@@ -67,6 +67,9 @@ pub struct AuthConfig {
     pub public_url: String,
     /// Where mail goes: `outbox` writes each message as a file under `<data_dir>/outbox`.
     pub mail: String,
+    /// `open`: anyone may sign a customer organisation up (email verified, rate-limited per
+    /// IP); `closed`: accounts come only by invitation.
+    pub signup: String,
 }
 
 impl Default for AuthConfig {
@@ -78,6 +81,7 @@ impl Default for AuthConfig {
             step_up_minutes: 10,
             public_url: "http://127.0.0.1:8080".into(),
             mail: "outbox".into(),
+            signup: "closed".into(),
         }
     }
 }
@@ -265,6 +269,12 @@ impl Config {
         }
         if self.auth.step_up_minutes == 0 || self.auth.step_up_minutes > 60 {
             bail!("invalid value for `auth.step_up_minutes`: 1 to 60");
+        }
+        if !matches!(self.auth.signup.as_str(), "open" | "closed") {
+            bail!(
+                "invalid value for `auth.signup` ({:?}): \"open\" or \"closed\"",
+                self.auth.signup
+            );
         }
         if self.auth.mail != "outbox" {
             bail!(

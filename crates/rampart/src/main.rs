@@ -176,7 +176,7 @@ pub(crate) fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
     Ok(App::new(store, Arc::new(SystemClock), passwords)
         .with_api_key_cache(cache)
         .with_audit_signing(&config.audit.deployment_name, master_key)
-        .with_identity(policy, mailer, &config.auth.public_url))
+        .with_identity(policy, mailer, &config.auth.public_url, config.auth.signup == "open"))
 }
 
 fn to_i64(value: u64) -> i64 {

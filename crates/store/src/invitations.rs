@@ -153,3 +153,61 @@ impl ThrottleRepository for Transaction {
         Ok(())
     }
 }
+
+/// Storage of password reset links.
+#[allow(async_fn_in_trait, reason = "implemented only on the concrete Transaction type")]
+pub trait PasswordResetRepository {
+    async fn insert_password_reset(
+        &mut self,
+        token_hash: &[u8],
+        user_id: UserId,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Consume a reset link: its account, when it exists, is unused and has not expired.
+    async fn use_password_reset(
+        &mut self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError>;
+}
+
+impl PasswordResetRepository for Transaction {
+    async fn insert_password_reset(
+        &mut self,
+        token_hash: &[u8],
+        user_id: UserId,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at, used_at) \
+                   VALUES ($1, $2, $3, $4, NULL)";
+        on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(token_hash)
+            .bind(user_id.as_uuid())
+            .bind(at)
+            .bind(expires_at)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))
+        .map_err(|error| StoreError::from_write(error, "this reset link already exists"))
+    }
+
+    async fn use_password_reset(
+        &mut self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError> {
+        let select = "SELECT user_id, expires_at FROM password_resets WHERE token_hash = $1 AND used_at IS NULL";
+        let update =
+            "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL";
+        let row: Option<(Uuid, OffsetDateTime)> = on_backend!(self.change()?, c => {
+            let row = sqlx::query_as(select).bind(token_hash).fetch_optional(&mut *c).await?;
+            sqlx::query(update).bind(now).bind(token_hash).execute(&mut *c).await?;
+            Ok::<_, sqlx::Error>(row)
+        })?;
+        Ok(row
+            .filter(|(_, expires_at)| now < *expires_at)
+            .map(|(user_id, _)| UserId::from_uuid(user_id)))
+    }
+}

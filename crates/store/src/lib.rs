@@ -25,7 +25,7 @@ pub use audit_log::{
 };
 pub use error::StoreError;
 pub use factors::FactorRepository;
-pub use invitations::{InvitationRepository, ThrottleRepository};
+pub use invitations::{InvitationRepository, PasswordResetRepository, ThrottleRepository};
 pub use organizations::OrganizationRepository;
 pub use projects::ProjectRepository;
 pub use records::{

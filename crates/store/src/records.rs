@@ -31,6 +31,8 @@ impl UserRole {
 /// (personal data erased, the trail kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserStatus {
+    /// Signed up, email address not verified yet: cannot log in.
+    Pending,
     Active,
     Suspended,
     Deleted,
@@ -39,6 +41,7 @@ pub enum UserStatus {
 impl UserStatus {
     pub const fn as_str(self) -> &'static str {
         match self {
+            Self::Pending => "pending",
             Self::Active => "active",
             Self::Suspended => "suspended",
             Self::Deleted => "deleted",
@@ -47,6 +50,7 @@ impl UserStatus {
 
     pub(crate) fn parse(text: &str) -> Result<Self, crate::StoreError> {
         match text {
+            "pending" => Ok(Self::Pending),
             "active" => Ok(Self::Active),
             "suspended" => Ok(Self::Suspended),
             "deleted" => Ok(Self::Deleted),

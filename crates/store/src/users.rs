@@ -75,6 +75,8 @@ pub trait UserRepository {
     async fn set_user_status(&mut self, id: UserId, status: UserStatus) -> Result<(), StoreError>;
     /// Replace the personal data of a deleted account (email, name) by placeholders.
     async fn erase_user_personal_data(&mut self, id: UserId) -> Result<(), StoreError>;
+    /// Consume an account's one-time setup token (its email is now verified).
+    async fn clear_setup_token(&mut self, id: UserId) -> Result<(), StoreError>;
     /// Set the password hash and consume any outstanding setup token.
     async fn set_user_password(
         &mut self,
@@ -172,6 +174,13 @@ impl UserRepository for Transaction {
             .execute(&mut *c)
             .await
             .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn clear_setup_token(&mut self, id: UserId) -> Result<(), StoreError> {
+        let sql =
+            "UPDATE users SET setup_token_hash = NULL, setup_token_expires_at = NULL WHERE id = $1";
+        on_backend!(self.change()?, c => sqlx::query(sql).bind(id.as_uuid()).execute(&mut *c).await.map(|_| ()))?;
         Ok(())
     }
 

@@ -350,3 +350,93 @@ pub async fn accept_invitation(
         }),
     ))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupInput {
+    pub organization_name: String,
+    pub email: String,
+    /// 15 to 128 characters, not common, not containing the email or organisation.
+    pub password: String,
+}
+
+/// What every sign-up and reset request answers, whether or not the address has an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    pub status: String,
+}
+
+fn accepted(message: &str) -> (StatusCode, Json<Accepted>) {
+    (StatusCode::ACCEPTED, Json(Accepted { status: message.to_owned() }))
+}
+
+/// Sign a customer organisation up (when the deployment allows it). The owner can log in
+/// once the emailed link is verified.
+#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupInput,
+    responses((status = 202, body = Accepted), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 429, body = Problem)))]
+pub async fn signup(
+    State(state): State<ApiState>,
+    Context(context): Context,
+    ApiJson(input): ApiJson<SignupInput>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    state.app.sign_up(&input.organization_name, &input.email, &input.password, &context).await?;
+    Ok(accepted("check your email to verify the address"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenInput {
+    pub token: String,
+}
+
+/// Verify a sign-up's email address with the mailed token.
+#[utoipa::path(post, path = "/v1/auth/signup/verify", tag = "auth", request_body = TokenInput,
+    responses((status = 204), (status = 400, body = Problem)))]
+pub async fn verify_signup(
+    State(state): State<ApiState>,
+    Context(context): Context,
+    ApiJson(input): ApiJson<TokenInput>,
+) -> Result<StatusCode, ApiError> {
+    state.app.verify_sign_up(&input.token, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequestInput {
+    pub email: String,
+}
+
+/// Ask for a password reset link by email (valid 30 minutes, single use).
+#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", request_body = ResetRequestInput,
+    responses((status = 202, body = Accepted), (status = 400, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn request_password_reset(
+    State(state): State<ApiState>,
+    Context(context): Context,
+    ApiJson(input): ApiJson<ResetRequestInput>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    state.app.request_password_reset(&input.email, &context).await?;
+    Ok(accepted("if the address has an account, a reset link is on its way"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetInput {
+    pub token: String,
+    pub password: String,
+}
+
+/// Set a new password with a reset link. Every session of the account ends; a second factor
+/// is still required at the next login.
+#[utoipa::path(post, path = "/v1/auth/password-reset/complete", tag = "auth", request_body = ResetInput,
+    responses((status = 204), (status = 400, body = Problem)))]
+pub async fn complete_password_reset(
+    State(state): State<ApiState>,
+    Context(context): Context,
+    ApiJson(input): ApiJson<ResetInput>,
+) -> Result<StatusCode, ApiError> {
+    state.app.complete_password_reset(&input.token, &input.password, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -179,3 +179,18 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     set_status(&state, &principal, &context, ids, UserStatus::Deleted).await
 }
+
+/// Send a user a password reset link (owners only); an administrator never sets a password.
+#[utoipa::path(post, path = "/v1/organizations/{id}/users/{user_id}/password-reset", tag = "users",
+    params(("id" = String, Path, format = Uuid), ("user_id" = String, Path, format = Uuid)),
+    security(("api_key" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn reset_password(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiPath((organization_id, user_id)): ApiPath<(OrganizationId, UserId)>,
+) -> Result<StatusCode, ApiError> {
+    state.app.trigger_password_reset(&principal, organization_id, user_id, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -59,7 +59,12 @@ impl Harness {
         let clock = Arc::new(ManualClock::new(datetime!(2026-03-01 09:00:00 UTC)));
         let mailer = Arc::new(app::MemoryMailer::default());
         let app = App::new(store, clock.clone(), PasswordHasher::new(8 * 1024, 1, 1, 2).unwrap())
-            .with_identity(app::SessionPolicy::default(), mailer.clone(), "http://rampart.test");
+            .with_identity(
+                app::SessionPolicy::default(),
+                mailer.clone(),
+                "http://rampart.test",
+                true,
+            );
         let done = app
             .initialize(InitializeRequest {
                 organization_name: "Provider".into(),

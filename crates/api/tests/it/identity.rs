@@ -454,3 +454,127 @@ async fn staff_must_enrol_a_second_factor_after_the_grace_period() {
         StatusCode::OK
     );
 }
+
+fn mailed_token(harness: &Harness, to: &str, prefix: &str) -> String {
+    let mail = harness.mailer.sent().into_iter().rev().find(|mail| mail.to == to).unwrap();
+    mail.body
+        .split('"')
+        .find(|part| part.starts_with(prefix))
+        .unwrap_or_else(|| panic!("{}", mail.body))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_customer_signs_up_verifies_the_address_then_logs_in() {
+    let harness = Harness::new().await;
+    let signup = json!({"organization_name": "Globex", "email": "hank@globex.example", "password": PASSWORD});
+    let answer = post(&harness, "/v1/auth/signup", None, signup.clone()).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    // Not verified yet: no login.
+    login(&harness, "hank@globex.example", PASSWORD)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    let token = mailed_token(&harness, "hank@globex.example", "rampart_verify_");
+    assert_eq!(
+        post(&harness, "/v1/auth/signup/verify", None, json!({"token": token})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    post(&harness, "/v1/auth/signup/verify", None, json!({"token": token}))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+    let session = session(&harness, "hank@globex.example").await;
+    let organizations =
+        harness.request(Method::GET, "/v1/organizations", Some(&session), None).await;
+    assert_eq!(organizations.body["items"][0]["name"], "Globex");
+
+    // The same address again answers the same, and mails its owner instead.
+    let again = post(
+        &harness,
+        "/v1/auth/signup",
+        None,
+        json!({"organization_name": "Other", "email": "hank@globex.example", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!((again.status, &again.body), (answer.status, &answer.body));
+    assert!(harness.mailer.sent().last().unwrap().subject.contains("Sign-up attempt"));
+    post(&harness, "/v1/auth/signup", None, json!({"organization_name": "Weak", "email": "w@weak.example", "password": "password123456789"}))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+}
+
+#[tokio::test]
+async fn sign_ups_are_rate_limited_per_source_address() {
+    let harness = Harness::new().await;
+    let mut statuses = Vec::new();
+    for n in 0..7 {
+        let signup = json!({"organization_name": format!("Org {n}"), "email": format!("u{n}@x{n}.example"), "password": PASSWORD});
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/v1/auth/signup")
+            .header("content-type", "application/json")
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [198, 51, 100, 9],
+                4000,
+            ))))
+            .body(axum::body::Body::from(signup.to_string()))
+            .unwrap();
+        use tower::ServiceExt as _;
+        statuses.push(harness.router.clone().oneshot(request).await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [202, 202, 202, 202, 202, 429, 429]);
+}
+
+#[tokio::test]
+async fn a_password_reset_link_works_once_ends_sessions_and_keeps_mfa() {
+    let harness = Harness::new().await;
+    let user_id = join(&harness, "ada@provider.example").await;
+    let live = session(&harness, "ada@provider.example").await;
+    let unknown = post(
+        &harness,
+        "/v1/auth/password-reset",
+        None,
+        json!({"email": "nobody@provider.example"}),
+    )
+    .await;
+    let known =
+        post(&harness, "/v1/auth/password-reset", None, json!({"email": "ada@provider.example"}))
+            .await;
+    assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
+    let token = mailed_token(&harness, "ada@provider.example", "rampart_reset_");
+    let new_password = "a completely different passphrase";
+    let done = post(
+        &harness,
+        "/v1/auth/password-reset/complete",
+        None,
+        json!({"token": token, "password": new_password}),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.body);
+    post(
+        &harness,
+        "/v1/auth/password-reset/complete",
+        None,
+        json!({"token": token, "password": new_password}),
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+    assert_eq!(me(&harness, &live).await, StatusCode::UNAUTHORIZED);
+    login(&harness, "ada@provider.example", PASSWORD)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_eq!(login(&harness, "ada@provider.example", new_password).await.status, StatusCode::OK);
+
+    // An administrator can send the link, never choose the password; links expire.
+    let uri = format!("/v1/organizations/{}/users/{user_id}/password-reset", harness.provider_id);
+    assert_eq!(harness.owner(Method::POST, &uri, None).await.status, StatusCode::NO_CONTENT);
+    let token = mailed_token(&harness, "ada@provider.example", "rampart_reset_");
+    harness.clock.advance(Duration::minutes(31));
+    post(
+        &harness,
+        "/v1/auth/password-reset/complete",
+        None,
+        json!({"token": token, "password": PASSWORD}),
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+}

@@ -2,7 +2,7 @@
 
 ALTER TABLE users ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'active'
-    CHECK (status IN ('active', 'suspended', 'deleted'));
+    CHECK (status IN ('pending', 'active', 'suspended', 'deleted'));
 
 -- Sessions: only the token's hash is stored. Ending a session sets ended_at.
 CREATE TABLE sessions (
@@ -63,4 +63,13 @@ CREATE TABLE login_throttles (
     account    TEXT PRIMARY KEY NOT NULL,
     state      TEXT NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
+);
+
+-- Password reset links: single use, short-lived, only the token's hash kept.
+CREATE TABLE password_resets (
+    token_hash BYTEA PRIMARY KEY NOT NULL,
+    user_id    UUID NOT NULL REFERENCES users (id),
+    created_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    used_at    TIMESTAMPTZ
 );

@@ -3,9 +3,9 @@
 use base::{Name, Organization, OrganizationId, OrganizationKind, UserId};
 use store::{
     ApiKeyRecord, ApiKeyRepository, AuditEntryRow, AuditLogRepository, FactorRepository,
-    InvitationRecord, InvitationRepository, OrganizationRepository, SessionRecord,
-    SessionRepository, ThrottleRepository, TotpRecord, Transaction, UserRecord, UserRepository,
-    UserRole, UserStatus,
+    InvitationRecord, InvitationRepository, OrganizationRepository, PasswordResetRepository,
+    SessionRecord, SessionRepository, ThrottleRepository, TotpRecord, Transaction, UserRecord,
+    UserRepository, UserRole, UserStatus,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -230,6 +230,16 @@ async fn invitations_work_once_and_throttle_state_round_trips() {
         transaction.put_throttle("ada@acme.example", &state, T0).await.unwrap();
         assert_eq!(transaction.get_throttle("ada@acme.example").await.unwrap(), Some(state));
         assert_eq!(transaction.get_throttle("nobody").await.unwrap(), None);
+        let expires = T0 + Duration::minutes(30);
+        transaction.insert_password_reset(&[5; 32], user.id, T0, expires).await.unwrap();
+        transaction.insert_password_reset(&[6; 32], user.id, T0, expires).await.unwrap();
+        assert_eq!(transaction.use_password_reset(&[5; 32], T0).await.unwrap(), Some(user.id));
+        assert_eq!(transaction.use_password_reset(&[5; 32], T0).await.unwrap(), None, "single use");
+        assert_eq!(
+            transaction.use_password_reset(&[6; 32], expires).await.unwrap(),
+            None,
+            "expired"
+        );
         audited(&mut transaction, user.organization_id).await;
         transaction.commit().await.unwrap();
     })
