@@ -1,4 +1,4 @@
-//! A short-lived cache of verified API keys, so that a busy client does not cost a database
+//! A short-lived cache of verified API keys and session tokens, so that a busy client does not cost a database
 //! round trip per request. An entry lives at most `ttl`; revoking a key on this node evicts it
 //! at once, and other replicas stop accepting it within `ttl` (the documented bound).
 
@@ -68,6 +68,13 @@ impl CredentialCache {
     /// Forget every cached principal of this account (suspension, deletion).
     pub(crate) fn evict_user(&self, user_id: base::UserId) {
         self.entries().retain(|_, entry| entry.principal.user_id != user_id);
+    }
+
+    /// Forget a session's cached principal (it ended, or its authentication changed).
+    pub(crate) fn evict_session(&self, session_id: uuid::Uuid) {
+        self.entries().retain(|_, entry| {
+            entry.principal.session.as_ref().is_none_or(|session| session.id != session_id)
+        });
     }
 
     /// Forget every cached principal of this key (on revocation).

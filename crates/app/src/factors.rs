@@ -121,6 +121,9 @@ impl App {
         event.privileged = true;
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        if let Some(session) = &principal.session {
+            self.credentials.evict_session(session.id);
+        }
         Ok(shown)
     }
 

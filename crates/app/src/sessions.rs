@@ -309,13 +309,17 @@ impl App {
         if !token.starts_with(SESSION_PREFIX) || token.len() > 128 {
             return Err(AppError::Unauthenticated);
         }
+        let token_hash = hash_secret(token);
+        let now = self.clock.now();
+        if let Some(principal) = self.credentials.get(&token_hash, now) {
+            return Ok(principal);
+        }
         let mut read = self.store.read_latest().await?;
-        let found = read.find_session(&hash_secret(token)).await?;
+        let found = read.find_session(&token_hash).await?;
         read.commit().await?;
         let Some(AuthenticatedSession { session, user, organization_kind }) = found else {
             return Err(AppError::Unauthenticated);
         };
-        let now = self.clock.now();
         let policy = &self.identity.policy;
         let alive = session.ended_at.is_none()
             && user.status == UserStatus::Active
@@ -330,7 +334,7 @@ impl App {
             transaction.commit().await?;
         }
         let is_staff = organization_kind == base::OrganizationKind::Provider;
-        Ok(Principal {
+        let principal = Principal {
             actor: Actor::User {
                 user_id: user.id,
                 organization_id: user.organization_id,
@@ -348,7 +352,12 @@ impl App {
                 mfa_at: session.mfa_at,
                 restricted: session.restricted,
             }),
-        })
+        };
+        // Cached no longer than the session can live without being seen again.
+        let deadline =
+            (session.created_at + policy.absolute_lifetime).min(now + policy.idle_timeout);
+        self.credentials.put(token_hash, principal.clone(), now, Some(deadline));
+        Ok(principal)
     }
 
     /// Refuse a sensitive action unless the principal authenticated recently (with its second
@@ -399,6 +408,7 @@ impl App {
         let event = self.user_event(&user, "auth.step_up", context);
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.credentials.evict_session(session.id);
         Ok(())
     }
 
@@ -444,6 +454,7 @@ impl App {
         event.details.insert("session".into(), id.to_string().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.credentials.evict_session(id);
         Ok(())
     }
 }

@@ -275,6 +275,7 @@ impl App {
         event.details.insert("sessions_ended".into(), n_sessions.into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.credentials.evict_user(user.id);
         Ok(())
     }
 }

@@ -73,6 +73,8 @@ impl Harness {
             })
             .await
             .unwrap();
+        // As the server runs: verified credentials cached; revocations must still be immediate.
+        let app = app.with_api_key_cache(std::time::Duration::from_secs(60));
         app.ensure_audit_signing_key().await.unwrap();
         let state = ApiState { app: app.clone(), metrics: Arc::new(Metrics::new()) };
         Self {

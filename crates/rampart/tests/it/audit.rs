@@ -112,3 +112,50 @@ async fn an_export_from_a_running_server_verifies_offline_and_tampering_is_named
     assert!(!ok, "{text}");
     assert!(text.contains("checkpoint"), "{text}");
 }
+
+/// A verifier written from `docs/design/0002-audit-log-format.md` alone, without reading this
+/// code (`tests/independent/verify_export.py`), agrees with `rampart audit verify`.
+#[tokio::test]
+async fn an_independent_verifier_written_from_the_document_agrees() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/independent/verify_export.py");
+    if std::process::Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("python3 is not installed: independent verifier check skipped");
+        return;
+    }
+    let instance = Instance::sqlite();
+    let files = download(&instance).await;
+    let export = files.path("export.jsonl");
+    let key_file = files.write("key.txt", &files.public_key);
+    let run = |export: &str| {
+        std::process::Command::new("python3")
+            .arg(&script)
+            .arg(export)
+            .arg(&key_file)
+            .output()
+            .unwrap()
+    };
+    let independent = run(&export);
+    let independent_text = String::from_utf8_lossy(&independent.stdout).to_string();
+    assert!(
+        independent.status.success(),
+        "{independent_text}{}",
+        String::from_utf8_lossy(&independent.stderr)
+    );
+    let (ok, ours) = verify(&instance, &["--export", &export, "--public-key", &files.public_key]);
+    assert!(ok, "{ours}");
+    let root_of = |text: &str| {
+        text.split("root ")
+            .nth(1)
+            .and_then(|rest| rest.split([',', ' ', '\n']).next())
+            .map(str::to_owned)
+    };
+    assert_eq!(root_of(&independent_text), root_of(&ours), "{independent_text} / {ours}");
+
+    let original = std::fs::read_to_string(&export).unwrap();
+    let tampered = files.write(
+        "tampered.jsonl",
+        &original.replacen("\"action\":\"project.create\"", "\"action\":\"project.delete\"", 1),
+    );
+    assert!(!run(&tampered).status.success());
+}
