@@ -83,7 +83,7 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::health::readyz))
         .routes(routes!(routes::health::metrics))
         .routes(routes!(routes::setup::complete))
-        .routes(routes!(routes::api_keys::create))
+        .routes(routes!(routes::api_keys::create, routes::api_keys::list))
         .routes(routes!(routes::api_keys::revoke))
         .routes(routes!(routes::organizations::list, routes::organizations::create))
         .routes(routes!(
@@ -106,6 +106,7 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::auth::request_password_reset))
         .routes(routes!(routes::auth::complete_password_reset))
         .routes(routes!(routes::users::reset_password))
+        .routes(routes!(routes::users::end_sessions))
         .routes(routes!(routes::users::list))
         .routes(routes!(routes::users::invite))
         .routes(routes!(routes::users::suspend))

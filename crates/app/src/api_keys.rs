@@ -32,6 +32,7 @@ impl App {
         owner: &UserRecord,
         actor: &Actor,
         description: &str,
+        expires_at: Option<OffsetDateTime>,
         context: &RequestContext,
     ) -> Result<IssuedApiKey, AppError> {
         let now = self.clock.now();
@@ -43,7 +44,7 @@ impl App {
             secret_hash: hash_secret(&secret),
             description: description.to_owned(),
             created_at: now,
-            expires_at: None,
+            expires_at,
             last_used_at: None,
             revoked_at: None,
         };
@@ -58,7 +59,7 @@ impl App {
         event.privileged = true;
         event.details.insert("owner".into(), owner.id.to_string().into());
         transaction.append_audit_event(&event).await?;
-        Ok(IssuedApiKey { id, secret, expires_at: None })
+        Ok(IssuedApiKey { id, secret, expires_at })
     }
 
     /// The principal holding the API key whose secret is `secret`.
@@ -107,13 +108,24 @@ impl App {
         Ok(principal)
     }
 
-    /// A new API key for the principal's own account.
+    /// A new API key for the principal's own account, optionally expiring (at most a year
+    /// ahead). Needs a recent authentication when the principal uses a session.
     pub async fn create_api_key(
         &self,
         principal: &Principal,
         description: &str,
+        expires_at: Option<OffsetDateTime>,
         context: &RequestContext,
     ) -> Result<IssuedApiKey, AppError> {
+        let now = self.clock.now();
+        if let Some(expires_at) = expires_at
+            && (expires_at <= now || expires_at > now + Duration::days(366))
+        {
+            return Err(AppError::InvalidInput(
+                "expires_at must be in the future, at most a year ahead".into(),
+            ));
+        }
+        self.require_recent_authentication(principal).await?;
         let description = description.trim();
         if description.chars().count() > 200 || description.chars().any(char::is_control) {
             return Err(AppError::InvalidInput(
@@ -124,10 +136,28 @@ impl App {
         let owner =
             transaction.get_user(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;
         let issued = self
-            .issue_api_key(&mut transaction, &owner, &principal.actor, description, context)
+            .issue_api_key(
+                &mut transaction,
+                &owner,
+                &principal.actor,
+                description,
+                expires_at,
+                context,
+            )
             .await?;
         transaction.commit().await?;
         Ok(issued)
+    }
+
+    /// The principal's own keys that are not revoked (never their secrets).
+    pub async fn list_api_keys(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<ApiKeyRecord>, AppError> {
+        let mut read = self.store.read_latest().await?;
+        let keys = read.list_user_api_keys(principal.user_id).await?;
+        read.commit().await?;
+        Ok(keys)
     }
 
     /// Revoke an API key of the principal's own account.

@@ -76,7 +76,7 @@ impl App {
             self.create_provider(&mut transaction, name, email, password_hash, None).await?;
         let context = RequestContext::default();
         let api_key = self
-            .issue_api_key(&mut transaction, &owner, &Actor::System, "initial key", &context)
+            .issue_api_key(&mut transaction, &owner, &Actor::System, "initial key", None, &context)
             .await?;
         transaction.commit().await.map_err(already_initialized_on_conflict)?;
         Ok(Initialization { organization, owner_id: owner.id, owner_email: owner.email, api_key })
@@ -142,8 +142,9 @@ impl App {
         event.context = context.clone();
         event.privileged = true;
         transaction.append_audit_event(&event).await?;
-        let api_key =
-            self.issue_api_key(&mut transaction, &owner, &actor, "initial key", context).await?;
+        let api_key = self
+            .issue_api_key(&mut transaction, &owner, &actor, "initial key", None, context)
+            .await?;
         transaction.commit().await?;
         Ok(SetupCompleted {
             organization_id: owner.organization_id,

@@ -263,3 +263,32 @@ impl App {
         Ok(())
     }
 }
+
+impl App {
+    /// End every session of an account (an administrator's action, e.g. a lost laptop).
+    pub async fn end_user_sessions(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        user_id: UserId,
+        context: &RequestContext,
+    ) -> Result<u64, AppError> {
+        self.authorize_admin(principal, organization_id, "user.sessions.end", context).await?;
+        let user = self.member(organization_id, user_id).await?;
+        let mut transaction = self.store.begin().await?;
+        let n_sessions = transaction.end_user_sessions(user.id, self.clock.now()).await?;
+        let mut event = self.success_event(
+            principal,
+            organization_id,
+            "user.sessions.end",
+            Resource::new("user", user.id),
+            context,
+        );
+        event.privileged = true;
+        event.details.insert("sessions_ended".into(), n_sessions.into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        self.credentials.evict_user(user.id);
+        Ok(n_sessions)
+    }
+}

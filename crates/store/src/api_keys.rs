@@ -51,6 +51,12 @@ pub trait ApiKeyRepository {
         user_id: UserId,
         at: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+    /// An account's keys that are not revoked, newest first (secrets never leave the store:
+    /// only their hashes are in it).
+    async fn list_user_api_keys(
+        &mut self,
+        user_id: UserId,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// The account that holds a key.
     async fn api_key_owner(&mut self, id: ApiKeyId) -> Result<Option<UserId>, StoreError>;
 }
@@ -136,6 +142,18 @@ impl ApiKeyRepository for Transaction {
             .await
             .map(|done| done.rows_affected()))?;
         Ok(n_rows)
+    }
+
+    async fn list_user_api_keys(
+        &mut self,
+        user_id: UserId,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let sql = "SELECT id, user_id, secret_hash, description, created_at, expires_at, \
+                   last_used_at, revoked_at FROM api_keys \
+                   WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC";
+        let rows: Vec<ApiKeyRow> = on_backend!(self.connection(), c =>
+            sqlx::query_as(sql).bind(user_id.as_uuid()).fetch_all(&mut *c).await)?;
+        Ok(rows.into_iter().map(decode).collect())
     }
 
     async fn api_key_owner(&mut self, id: ApiKeyId) -> Result<Option<UserId>, StoreError> {

@@ -18,6 +18,49 @@ pub struct ApiKeyInput {
     /// What the key is for (at most 200 characters).
     #[serde(default)]
     pub description: String,
+    /// When the key stops working (RFC 3339; at most a year ahead). Default: never.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<time::OffsetDateTime>,
+}
+
+/// A key as listed: never its secret.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ApiKeyInfo {
+    #[schema(value_type = String, format = Uuid)]
+    pub access_key: ApiKeyId,
+    pub description: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<time::OffsetDateTime>,
+    /// To the minute.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<time::OffsetDateTime>,
+}
+
+/// The calling account's keys that are not revoked.
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", security(("api_key" = [])),
+    responses((status = 200, body = Vec<ApiKeyInfo>), (status = 401, body = Problem)))]
+pub async fn list(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+) -> Result<Json<Vec<ApiKeyInfo>>, ApiError> {
+    let keys = state.app.list_api_keys(&principal).await?;
+    Ok(Json(
+        keys.into_iter()
+            .map(|key| ApiKeyInfo {
+                access_key: key.id,
+                description: key.description,
+                created_at: key.created_at,
+                expires_at: key.expires_at,
+                last_used_at: key.last_used_at,
+            })
+            .collect(),
+    ))
 }
 
 /// Create an API key for the calling account; its secret is shown once.
@@ -31,7 +74,10 @@ pub async fn create(
     Context(context): Context,
     ApiJson(input): ApiJson<ApiKeyInput>,
 ) -> Result<(StatusCode, Json<IssuedApiKeyResponse>), ApiError> {
-    let issued = state.app.create_api_key(&principal, &input.description, &context).await?;
+    let issued = state
+        .app
+        .create_api_key(&principal, &input.description, input.expires_at, &context)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedApiKeyResponse { access_key: issued.id, secret: issued.secret }),

@@ -194,3 +194,25 @@ pub async fn reset_password(
     state.app.trigger_password_reset(&principal, organization_id, user_id, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsEnded {
+    pub sessions_ended: u64,
+}
+
+/// End every session of an account (owners only).
+#[utoipa::path(delete, path = "/v1/organizations/{id}/users/{user_id}/sessions", tag = "users",
+    params(("id" = String, Path, format = Uuid), ("user_id" = String, Path, format = Uuid)),
+    security(("api_key" = [])),
+    responses((status = 200, body = SessionsEnded), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn end_sessions(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiPath((organization_id, user_id)): ApiPath<(OrganizationId, UserId)>,
+) -> Result<Json<SessionsEnded>, ApiError> {
+    let sessions_ended =
+        state.app.end_user_sessions(&principal, organization_id, user_id, &context).await?;
+    Ok(Json(SessionsEnded { sessions_ended }))
+}

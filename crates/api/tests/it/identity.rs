@@ -578,3 +578,37 @@ async fn a_password_reset_link_works_once_ends_sessions_and_keeps_mfa() {
     .await
     .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
 }
+
+#[tokio::test]
+async fn keys_are_listed_without_secrets_expire_and_an_owner_ends_anyones_sessions() {
+    let harness = Harness::new().await;
+    let user_id = join(&harness, "ada@provider.example").await;
+    let token = session(&harness, "ada@provider.example").await;
+    let soon = "2026-03-02T09:00:00Z";
+    let created = post(
+        &harness,
+        "/v1/api-keys",
+        Some(&token),
+        json!({"description": "ci", "expires_at": soon}),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let key = created.body["secret"].as_str().unwrap().to_owned();
+    let listed = harness.request(Method::GET, "/v1/api-keys", Some(&token), None).await;
+    assert_eq!(listed.body[0]["description"], "ci");
+    assert_eq!(listed.body[0]["expires_at"], soon);
+    assert!(!listed.body.to_string().contains(&key), "a listing never holds a secret");
+    post(&harness, "/v1/api-keys", Some(&token), json!({"expires_at": "2020-01-01T00:00:00Z"}))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+
+    harness.clock.advance(Duration::hours(25));
+    assert_eq!(me(&harness, &key).await, StatusCode::UNAUTHORIZED, "expired");
+
+    let token = session(&harness, "ada@provider.example").await;
+    let uri = format!("/v1/organizations/{}/users/{user_id}/sessions", harness.provider_id);
+    let ended = harness.owner(Method::DELETE, &uri, None).await;
+    // Both sessions are marked ended: the live one and the one that had timed out.
+    assert_eq!(ended.body["sessions_ended"], 2, "{}", ended.body);
+    assert_eq!(me(&harness, &token).await, StatusCode::UNAUTHORIZED);
+}
