@@ -59,6 +59,7 @@ pub struct ApiState {
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "auth", description = "Login, sessions, second factors"),
         (name = "users", description = "Accounts and invitations"),
+        (name = "principals", description = "Applications and groups"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -112,6 +113,16 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::users::suspend))
         .routes(routes!(routes::users::reactivate))
         .routes(routes!(routes::users::delete))
+        .routes(routes!(
+            routes::principals::create_application,
+            routes::principals::list_applications
+        ))
+        .routes(routes!(routes::principals::delete_application))
+        .routes(routes!(routes::principals::create_application_key))
+        .routes(routes!(routes::principals::create_group, routes::principals::list_groups))
+        .routes(routes!(routes::principals::delete_group))
+        .routes(routes!(routes::principals::members, routes::principals::add_member))
+        .routes(routes!(routes::principals::remove_member))
         .routes(routes!(routes::audit::events))
         .routes(routes!(routes::audit::checkpoint))
         .routes(routes!(routes::audit::inclusion))

@@ -1,18 +1,28 @@
 //! API keys: creation, and authentication of a presented secret.
 
 use base::{Actor, ApiKeyId, Credential, RequestContext, Resource};
-use store::{ApiKeyRecord, ApiKeyRepository, Transaction, UserRecord, UserRepository};
+use store::{
+    ApiKeyRecord, ApiKeyRepository, AuthenticatedHolder, KeyHolder, Transaction, UserRole,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::AuditTrail as _;
 use crate::secrets::{hash_secret, hashes_match, id_randomness, new_secret};
-use crate::{App, AppError, Principal};
+use crate::{App, AppError, Principal, Subject};
 
 /// The prefix of every API key secret.
 pub const SECRET_PREFIX: &str = "rampart_";
 
 /// `last_used_at` is written at most this often per key, so reads stay reads.
 const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
+
+/// What a new key is: who holds it, where, what for, until when.
+pub(crate) struct NewKey<'a> {
+    pub(crate) holder: KeyHolder,
+    pub(crate) organization_id: base::OrganizationId,
+    pub(crate) description: &'a str,
+    pub(crate) expires_at: Option<OffsetDateTime>,
+}
 
 /// A key just created: the only moment its secret exists outside the caller's hands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,22 +35,22 @@ pub struct IssuedApiKey {
 }
 
 impl App {
-    /// Insert a new key for `owner` inside `transaction`, with its audit event.
+    /// Insert a new key for `holder` (of `organization_id`) inside `transaction`, with its
+    /// audit event.
     pub(crate) async fn issue_api_key(
         &self,
         transaction: &mut Transaction,
-        owner: &UserRecord,
+        key: NewKey<'_>,
         actor: &Actor,
-        description: &str,
-        expires_at: Option<OffsetDateTime>,
         context: &RequestContext,
     ) -> Result<IssuedApiKey, AppError> {
+        let NewKey { holder, organization_id, description, expires_at } = key;
         let now = self.clock.now();
         let id = ApiKeyId::new(unix_millis(now), id_randomness());
         let secret = new_secret(SECRET_PREFIX);
         let record = ApiKeyRecord {
             id,
-            user_id: owner.id,
+            holder,
             secret_hash: hash_secret(&secret),
             description: description.to_owned(),
             created_at: now,
@@ -49,15 +59,15 @@ impl App {
             revoked_at: None,
         };
         transaction.insert_api_key(&record).await?;
-        let mut event = self.event(
-            actor,
-            owner.organization_id,
-            "api_key.create",
-            Resource::new("api_key", id),
-        );
+        let mut event =
+            self.event(actor, organization_id, "api_key.create", Resource::new("api_key", id));
         event.context = context.clone();
         event.privileged = true;
-        event.details.insert("owner".into(), owner.id.to_string().into());
+        let holder_text = match holder {
+            KeyHolder::User(id) => format!("user:{id}"),
+            KeyHolder::Application(id) => format!("application:{id}"),
+        };
+        event.details.insert("holder".into(), holder_text.into());
         transaction.append_audit_event(&event).await?;
         Ok(IssuedApiKey { id, secret, expires_at })
     }
@@ -77,8 +87,12 @@ impl App {
         read.commit().await?;
         let Some(found) = found else { return Err(AppError::Unauthenticated) };
         let key = &found.key;
+        let holder_active = match &found.holder {
+            AuthenticatedHolder::User { status, .. } => *status == store::UserStatus::Active,
+            AuthenticatedHolder::Application { .. } => true,
+        };
         let usable = hashes_match(&key.secret_hash, &presented)
-            && found.user_status == store::UserStatus::Active
+            && holder_active
             && key.revoked_at.is_none()
             && key.expires_at.is_none_or(|expires_at| now < expires_at);
         if !usable {
@@ -90,18 +104,40 @@ impl App {
             transaction.commit().await?;
         }
         let is_staff = found.organization_kind == base::OrganizationKind::Provider;
+        let credential = Credential::ApiKey { id: key.id };
+        let (actor, subject, role) = match (key.holder, found.holder) {
+            (KeyHolder::User(user_id), AuthenticatedHolder::User { email, role, .. }) => (
+                Actor::User {
+                    user_id,
+                    organization_id: found.organization_id,
+                    is_staff,
+                    label: email,
+                    credential,
+                },
+                Subject::User(user_id),
+                role,
+            ),
+            (KeyHolder::Application(application_id), AuthenticatedHolder::Application { name }) => {
+                (
+                    Actor::Application {
+                        application_id,
+                        organization_id: found.organization_id,
+                        label: name,
+                        credential,
+                    },
+                    Subject::Application(application_id),
+                    // Applications are never owners: they get what policies grant them.
+                    UserRole::Member,
+                )
+            }
+            _ => return Err(AppError::Internal("api key holder mismatch".into())),
+        };
         let principal = Principal {
-            actor: Actor::User {
-                user_id: key.user_id,
-                organization_id: found.organization_id,
-                is_staff,
-                label: found.user_email,
-                credential: Credential::ApiKey { id: key.id },
-            },
-            user_id: key.user_id,
+            actor,
+            subject,
             organization_id: found.organization_id,
             organization_kind: found.organization_kind,
-            role: found.user_role,
+            role,
             session: None,
         };
         self.credentials.put(presented, principal.clone(), now, key.expires_at);
@@ -125,6 +161,8 @@ impl App {
                 "expires_at must be in the future, at most a year ahead".into(),
             ));
         }
+        // Applications get keys from an owner, never from themselves.
+        principal.user_id()?;
         self.require_recent_authentication(principal).await?;
         let description = description.trim();
         if description.chars().count() > 200 || description.chars().any(char::is_control) {
@@ -133,15 +171,16 @@ impl App {
             ));
         }
         let mut transaction = self.store.begin().await?;
-        let owner =
-            transaction.get_user(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;
         let issued = self
             .issue_api_key(
                 &mut transaction,
-                &owner,
+                crate::api_keys::NewKey {
+                    holder: principal.subject.key_holder(),
+                    organization_id: principal.organization_id,
+                    description,
+                    expires_at,
+                },
                 &principal.actor,
-                description,
-                expires_at,
                 context,
             )
             .await?;
@@ -155,7 +194,7 @@ impl App {
         principal: &Principal,
     ) -> Result<Vec<ApiKeyRecord>, AppError> {
         let mut read = self.store.read_latest().await?;
-        let keys = read.list_user_api_keys(principal.user_id).await?;
+        let keys = read.list_api_keys(principal.subject.key_holder()).await?;
         read.commit().await?;
         Ok(keys)
     }
@@ -168,8 +207,8 @@ impl App {
         context: &RequestContext,
     ) -> Result<(), AppError> {
         let mut transaction = self.store.begin().await?;
-        let owned = transaction.api_key_owner(id).await?;
-        if owned != Some(principal.user_id) {
+        let holder = transaction.api_key_holder(id).await?;
+        if holder != Some(principal.subject.key_holder()) {
             return Err(AppError::NotFound("api key"));
         }
         transaction.revoke_api_key(id, self.clock.now()).await?;

@@ -76,7 +76,17 @@ impl App {
             self.create_provider(&mut transaction, name, email, password_hash, None).await?;
         let context = RequestContext::default();
         let api_key = self
-            .issue_api_key(&mut transaction, &owner, &Actor::System, "initial key", None, &context)
+            .issue_api_key(
+                &mut transaction,
+                crate::api_keys::NewKey {
+                    holder: store::KeyHolder::User(owner.id),
+                    organization_id: owner.organization_id,
+                    description: "initial key",
+                    expires_at: None,
+                },
+                &Actor::System,
+                &context,
+            )
             .await?;
         transaction.commit().await.map_err(already_initialized_on_conflict)?;
         Ok(Initialization { organization, owner_id: owner.id, owner_email: owner.email, api_key })
@@ -143,7 +153,17 @@ impl App {
         event.privileged = true;
         transaction.append_audit_event(&event).await?;
         let api_key = self
-            .issue_api_key(&mut transaction, &owner, &actor, "initial key", None, context)
+            .issue_api_key(
+                &mut transaction,
+                crate::api_keys::NewKey {
+                    holder: store::KeyHolder::User(owner.id),
+                    organization_id: owner.organization_id,
+                    description: "initial key",
+                    expires_at: None,
+                },
+                &actor,
+                context,
+            )
             .await?;
         transaction.commit().await?;
         Ok(SetupCompleted {

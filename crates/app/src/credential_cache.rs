@@ -67,13 +67,20 @@ impl CredentialCache {
 
     /// Forget every cached principal of this account (suspension, deletion).
     pub(crate) fn evict_user(&self, user_id: base::UserId) {
-        self.entries().retain(|_, entry| entry.principal.user_id != user_id);
+        self.entries().retain(|_, entry| entry.principal.subject != crate::Subject::User(user_id));
     }
 
     /// Forget a session's cached principal (it ended, or its authentication changed).
     pub(crate) fn evict_session(&self, session_id: uuid::Uuid) {
         self.entries().retain(|_, entry| {
             entry.principal.session.as_ref().is_none_or(|session| session.id != session_id)
+        });
+    }
+
+    /// Forget every cached principal of this application (deletion).
+    pub(crate) fn evict_application(&self, application_id: base::ApplicationId) {
+        self.entries().retain(|_, entry| {
+            entry.principal.subject != crate::Subject::Application(application_id)
         });
     }
 

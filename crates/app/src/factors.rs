@@ -58,7 +58,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<TotpEnrolment, AppError> {
         self.require_recent_authentication(principal).await?;
-        let user = self.active_user(principal.user_id).await?;
+        let user = self.active_user(principal.user_id()?).await?;
         if self.has_confirmed_totp(user.id).await? {
             return Err(AppError::Conflict(
                 "an authenticator app is already enrolled; remove it first".into(),
@@ -99,7 +99,7 @@ impl App {
         code: &str,
         context: &RequestContext,
     ) -> Result<Vec<String>, AppError> {
-        let user = self.active_user(principal.user_id).await?;
+        let user = self.active_user(principal.user_id()?).await?;
         let mut transaction = self.store.begin().await?;
         let record = transaction
             .get_totp(user.id)
@@ -134,7 +134,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<(), AppError> {
         self.require_recent_authentication(principal).await?;
-        let user = self.active_user(principal.user_id).await?;
+        let user = self.active_user(principal.user_id()?).await?;
         let mut transaction = self.store.begin().await?;
         transaction.delete_totp(user.id).await?;
         transaction.replace_recovery_codes(user.id, &[]).await?;
@@ -152,7 +152,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<Vec<String>, AppError> {
         self.require_recent_authentication(principal).await?;
-        let user = self.active_user(principal.user_id).await?;
+        let user = self.active_user(principal.user_id()?).await?;
         if !self.has_confirmed_totp(user.id).await? {
             return Err(AppError::Conflict("enrol an authenticator app first".into()));
         }

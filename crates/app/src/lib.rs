@@ -14,6 +14,7 @@ mod mailer;
 mod organizations;
 mod passwords;
 mod principal;
+mod principals;
 mod projects;
 mod secrets;
 mod sessions;
@@ -36,7 +37,8 @@ pub use factors::TotpEnrolment;
 pub use mailer::{Email, Mailer, MemoryMailer};
 pub use organizations::Page;
 pub use passwords::{PasswordHasher, check_new_password};
-pub use principal::{Principal, SessionFacts};
+pub use principal::{Principal, SessionFacts, Subject};
+pub use principals::parse_member;
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
 
 /// The application: the store, the clock and the shared services use cases need.

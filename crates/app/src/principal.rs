@@ -1,13 +1,16 @@
 //! The authenticated caller of a use case.
 
-use base::{Actor, OrganizationId, OrganizationKind, UserId};
+use base::{Actor, ApplicationId, OrganizationId, OrganizationKind, UserId};
+use store::{GroupMember, KeyHolder};
+
+use crate::AppError;
 use store::UserRole;
 
 /// Who is calling, established by authentication.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub actor: Actor,
-    pub user_id: UserId,
+    pub subject: Subject,
     pub organization_id: OrganizationId,
     pub organization_kind: OrganizationKind,
     pub role: UserRole,
@@ -25,7 +28,41 @@ pub struct SessionFacts {
     pub restricted: bool,
 }
 
+/// The account behind a principal: a person or an application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    User(UserId),
+    Application(ApplicationId),
+}
+
+impl Subject {
+    pub fn key_holder(self) -> KeyHolder {
+        match self {
+            Self::User(id) => KeyHolder::User(id),
+            Self::Application(id) => KeyHolder::Application(id),
+        }
+    }
+
+    pub fn group_member(self) -> GroupMember {
+        match self {
+            Self::User(id) => GroupMember::User(id),
+            Self::Application(id) => GroupMember::Application(id),
+        }
+    }
+}
+
 impl Principal {
+    /// The person behind the principal; applications have none (no password, sessions or
+    /// second factors).
+    pub fn user_id(&self) -> Result<UserId, AppError> {
+        match self.subject {
+            Subject::User(id) => Ok(id),
+            Subject::Application(_) => Err(AppError::Forbidden(
+                "applications cannot do this; it needs a person's account".into(),
+            )),
+        }
+    }
+
     /// Staff: a member of the provider's own organisation.
     pub fn is_staff(&self) -> bool {
         self.organization_kind == OrganizationKind::Provider

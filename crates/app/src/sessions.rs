@@ -342,7 +342,7 @@ impl App {
                 label: user.email.clone(),
                 credential: Credential::Session,
             },
-            user_id: user.id,
+            subject: crate::Subject::User(user.id),
             organization_id: user.organization_id,
             organization_kind,
             role: user.role,
@@ -370,7 +370,7 @@ impl App {
         let Some(session) = &principal.session else { return Ok(()) };
         let now = self.clock.now();
         let window = self.identity.policy.step_up_window;
-        let needs_mfa = self.has_confirmed_totp(principal.user_id).await?;
+        let needs_mfa = self.has_confirmed_totp(principal.user_id()?).await?;
         let recent = now - session.authenticated_at < window
             && (!needs_mfa || session.mfa_at.is_some_and(|at| now - at < window));
         if recent { Ok(()) } else { Err(AppError::StepUpRequired) }
@@ -387,7 +387,7 @@ impl App {
         let Some(session) = &principal.session else {
             return Err(AppError::InvalidInput("step-up applies to sessions, not API keys".into()));
         };
-        let user = self.active_user(principal.user_id).await?;
+        let user = self.active_user(principal.user_id()?).await?;
         let phc = user.password_hash.clone().ok_or_else(invalid_credentials)?;
         if !self.passwords.verify(password, &phc).await? {
             self.record_login_failure(Some(&user), &user.email, "wrong_password", context).await;
@@ -430,7 +430,7 @@ impl App {
         principal: &Principal,
     ) -> Result<Vec<SessionRecord>, AppError> {
         let mut read = self.store.read_latest().await?;
-        let sessions = read.list_sessions(principal.user_id).await?;
+        let sessions = read.list_sessions(principal.user_id()?).await?;
         read.commit().await?;
         Ok(sessions)
     }
@@ -443,7 +443,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<(), AppError> {
         let mut transaction = self.store.begin().await?;
-        transaction.end_session(principal.user_id, id, self.clock.now()).await?;
+        transaction.end_session(principal.user_id()?, id, self.clock.now()).await?;
         let mut event = self.success_event(
             principal,
             principal.organization_id,

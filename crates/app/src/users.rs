@@ -84,7 +84,7 @@ impl App {
             organization_id,
             email: email.clone(),
             role,
-            invited_by: principal.user_id,
+            invited_by: principal.user_id()?,
             created_at: now,
             expires_at: now + INVITATION_LIFETIME,
             accepted_at: None,
@@ -234,7 +234,7 @@ impl App {
         self.authorize_admin(principal, organization_id, action, context).await?;
         self.require_recent_authentication(principal).await?;
         let user = self.member(organization_id, user_id).await?;
-        if user.id == principal.user_id {
+        if principal.subject == crate::Subject::User(user.id) {
             return Err(AppError::Conflict("you cannot change your own account's status".into()));
         }
         let now = self.clock.now();

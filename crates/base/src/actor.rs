@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiKeyId, OrganizationId, UserId};
+use crate::{ApiKeyId, ApplicationId, OrganizationId, UserId};
 
 /// The kind of principal, as recorded in the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +62,14 @@ pub enum Actor {
         label: String,
         credential: Credential,
     },
+    /// An application acting through one of its API keys.
+    Application {
+        application_id: ApplicationId,
+        organization_id: OrganizationId,
+        /// The application's name.
+        label: String,
+        credential: Credential,
+    },
     /// Rampart itself.
     System,
 }
@@ -71,6 +79,7 @@ impl Actor {
         match self {
             Self::User { is_staff: true, .. } => ActorKind::Staff,
             Self::User { .. } => ActorKind::User,
+            Self::Application { .. } => ActorKind::Application,
             Self::System => ActorKind::System,
         }
     }
@@ -78,20 +87,23 @@ impl Actor {
     pub fn id(&self) -> Option<String> {
         match self {
             Self::User { user_id, .. } => Some(user_id.to_string()),
+            Self::Application { application_id, .. } => Some(application_id.to_string()),
             Self::System => None,
         }
     }
 
     pub fn label(&self) -> Option<&str> {
         match self {
-            Self::User { label, .. } => Some(label),
+            Self::User { label, .. } | Self::Application { label, .. } => Some(label),
             Self::System => None,
         }
     }
 
     pub fn credential(&self) -> Option<Credential> {
         match self {
-            Self::User { credential, .. } => Some(*credential),
+            Self::User { credential, .. } | Self::Application { credential, .. } => {
+                Some(*credential)
+            }
             Self::System => None,
         }
     }

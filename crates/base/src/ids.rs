@@ -79,6 +79,16 @@ typed_id!(
     ApiKeyId,
     "api_key"
 );
+typed_id!(
+    /// A non-human principal of an organisation: it holds API keys, never a password.
+    ApplicationId,
+    "application"
+);
+typed_id!(
+    /// A group of users and applications in an organisation.
+    GroupId,
+    "group"
+);
 
 #[cfg(test)]
 mod tests {

@@ -16,5 +16,5 @@ pub use audit_event::{AuditEvent, Outcome, RequestContext, Resource};
 pub use classification::Classification;
 pub use clock::{Clock, ManualClock};
 pub use error_code::ErrorCode;
-pub use ids::{ApiKeyId, IdParseError, OrganizationId, ProjectId, UserId};
+pub use ids::{ApiKeyId, ApplicationId, GroupId, IdParseError, OrganizationId, ProjectId, UserId};
 pub use tenancy::{Name, NameError, Organization, OrganizationKind, Project};

@@ -1,16 +1,20 @@
-//! API keys: looked up by the hash of their secret, never by the secret.
+//! API keys: looked up by the hash of their secret, never by the secret. A key is held by a
+//! user or by an application.
 
-use base::{ApiKeyId, OrganizationId, OrganizationKind, UserId};
+use base::{ApiKeyId, ApplicationId, OrganizationId, OrganizationKind, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::records::{ApiKeyRecord, AuthenticatedKey, UserRole, UserStatus};
+use crate::records::{
+    ApiKeyRecord, AuthenticatedHolder, AuthenticatedKey, KeyHolder, UserRole, UserStatus,
+};
 use crate::transaction::on_backend;
 use crate::{StoreError, Transaction};
 
 type ApiKeyRow = (
     Uuid,
-    Uuid,
+    Option<Uuid>,
+    Option<Uuid>,
     Vec<u8>,
     String,
     OffsetDateTime,
@@ -19,25 +23,56 @@ type ApiKeyRow = (
     Option<OffsetDateTime>,
 );
 
-fn decode(row: ApiKeyRow) -> ApiKeyRecord {
-    let (id, user_id, secret_hash, description, created_at, expires_at, last_used, revoked) = row;
-    ApiKeyRecord {
+fn holder_of(
+    id: Uuid,
+    user_id: Option<Uuid>,
+    application_id: Option<Uuid>,
+) -> Result<KeyHolder, StoreError> {
+    match (user_id, application_id) {
+        (Some(user_id), None) => Ok(KeyHolder::User(UserId::from_uuid(user_id))),
+        (None, Some(application_id)) => {
+            Ok(KeyHolder::Application(ApplicationId::from_uuid(application_id)))
+        }
+        _ => Err(StoreError::Corrupt(format!("api key {id} has no single holder"))),
+    }
+}
+
+fn holder_ids(holder: KeyHolder) -> (Option<Uuid>, Option<Uuid>) {
+    match holder {
+        KeyHolder::User(id) => (Some(*id.as_uuid()), None),
+        KeyHolder::Application(id) => (None, Some(*id.as_uuid())),
+    }
+}
+
+fn decode(row: ApiKeyRow) -> Result<ApiKeyRecord, StoreError> {
+    let (
+        id,
+        user_id,
+        application_id,
+        secret_hash,
+        description,
+        created_at,
+        expires_at,
+        last_used,
+        revoked,
+    ) = row;
+    Ok(ApiKeyRecord {
         id: ApiKeyId::from_uuid(id),
-        user_id: UserId::from_uuid(user_id),
+        holder: holder_of(id, user_id, application_id)?,
         secret_hash,
         description,
         created_at,
         expires_at,
         last_used_at: last_used,
         revoked_at: revoked,
-    }
+    })
 }
 
 /// Storage of API keys.
 #[allow(async_fn_in_trait, reason = "implemented only on the concrete Transaction type")]
 pub trait ApiKeyRepository {
     async fn insert_api_key(&mut self, key: &ApiKeyRecord) -> Result<(), StoreError>;
-    /// The key whose secret hashes to `secret_hash`, with its owner's organisation.
+    /// The key whose secret hashes to `secret_hash`, with its holder and organisation.
     async fn find_api_key_by_secret_hash(
         &mut self,
         secret_hash: &[u8],
@@ -51,23 +86,22 @@ pub trait ApiKeyRepository {
         user_id: UserId,
         at: OffsetDateTime,
     ) -> Result<u64, StoreError>;
-    /// An account's keys that are not revoked, newest first (secrets never leave the store:
-    /// only their hashes are in it).
-    async fn list_user_api_keys(
-        &mut self,
-        user_id: UserId,
-    ) -> Result<Vec<ApiKeyRecord>, StoreError>;
-    /// The account that holds a key.
-    async fn api_key_owner(&mut self, id: ApiKeyId) -> Result<Option<UserId>, StoreError>;
+    /// A holder's keys that are not revoked, newest first (only hashes are stored).
+    async fn list_api_keys(&mut self, holder: KeyHolder) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Who holds a key.
+    async fn api_key_holder(&mut self, id: ApiKeyId) -> Result<Option<KeyHolder>, StoreError>;
 }
 
 impl ApiKeyRepository for Transaction {
     async fn insert_api_key(&mut self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        let sql = "INSERT INTO api_keys (id, user_id, secret_hash, description, created_at, \
-                   expires_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        let sql = "INSERT INTO api_keys (id, user_id, application_id, secret_hash, description, \
+                   created_at, expires_at, last_used_at, revoked_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        let (user_id, application_id) = holder_ids(key.holder);
         on_backend!(self.change()?, c => sqlx::query(sql)
             .bind(key.id.as_uuid())
-            .bind(key.user_id.as_uuid())
+            .bind(user_id)
+            .bind(application_id)
             .bind(&key.secret_hash)
             .bind(&key.description)
             .bind(key.created_at)
@@ -84,13 +118,15 @@ impl ApiKeyRepository for Transaction {
         &mut self,
         secret_hash: &[u8],
     ) -> Result<Option<AuthenticatedKey>, StoreError> {
-        let sql = "SELECT k.id, k.user_id, k.secret_hash, k.description, k.created_at, \
-                   k.expires_at, k.last_used_at, k.revoked_at, u.email, u.role, \
-                   o.id, o.kind, u.status \
-                   FROM api_keys k JOIN users u ON u.id = k.user_id \
-                   JOIN organizations o ON o.id = u.organization_id \
+        let sql = "SELECT k.id, k.user_id, k.application_id, k.secret_hash, k.description, \
+                   k.created_at, k.expires_at, k.last_used_at, k.revoked_at, \
+                   u.email, u.role, u.status, a.name, o.id, o.kind \
+                   FROM api_keys k LEFT JOIN users u ON u.id = k.user_id \
+                   LEFT JOIN applications a ON a.id = k.application_id \
+                   JOIN organizations o ON o.id = COALESCE(u.organization_id, a.organization_id) \
                    WHERE k.secret_hash = $1";
-        type Row = (ApiKeyRow, (String, String, Uuid, String, String));
+        type Holder = (Option<String>, Option<String>, Option<String>, Option<String>);
+        type Row = (ApiKeyRow, Holder, (Uuid, String));
         let row: Option<Row> = on_backend!(self.connection(), c => sqlx::query(sql)
             .bind(secret_hash)
             .fetch_optional(&mut *c)
@@ -99,18 +135,33 @@ impl ApiKeyRepository for Transaction {
                 use sqlx::Row as _;
                 Ok((
                     (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?,
-                     row.try_get(4)?, row.try_get(5)?, row.try_get(6)?, row.try_get(7)?),
-                    (row.try_get(8)?, row.try_get(9)?, row.try_get(10)?, row.try_get(11)?, row.try_get(12)?),
+                     row.try_get(4)?, row.try_get(5)?, row.try_get(6)?, row.try_get(7)?,
+                     row.try_get(8)?),
+                    (row.try_get(9)?, row.try_get(10)?, row.try_get(11)?, row.try_get(12)?),
+                    (row.try_get(13)?, row.try_get(14)?),
                 ))
             }).transpose()))?;
-        let Some((key_row, (user_email, role, organization_id, kind, status))) = row else {
+        let Some((key_row, (email, role, status, application_name), (organization_id, kind))) = row
+        else {
             return Ok(None);
         };
+        let key = decode(key_row)?;
+        let holder = match (key.holder, email, role, status, application_name) {
+            (KeyHolder::User(_), Some(email), Some(role), Some(status), _) => {
+                AuthenticatedHolder::User {
+                    email,
+                    status: UserStatus::parse(&status)?,
+                    role: UserRole::parse(&role)?,
+                }
+            }
+            (KeyHolder::Application(_), _, _, _, Some(name)) => {
+                AuthenticatedHolder::Application { name }
+            }
+            _ => return Err(StoreError::Corrupt(format!("api key {} lost its holder", key.id))),
+        };
         Ok(Some(AuthenticatedKey {
-            key: decode(key_row),
-            user_email,
-            user_status: UserStatus::parse(&status)?,
-            user_role: UserRole::parse(&role)?,
+            key,
+            holder,
             organization_id: OrganizationId::from_uuid(organization_id),
             organization_kind: OrganizationKind::parse(&kind).ok_or_else(|| {
                 StoreError::Corrupt(format!("unknown organization kind {kind:?}"))
@@ -144,23 +195,23 @@ impl ApiKeyRepository for Transaction {
         Ok(n_rows)
     }
 
-    async fn list_user_api_keys(
-        &mut self,
-        user_id: UserId,
-    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let sql = "SELECT id, user_id, secret_hash, description, created_at, expires_at, \
-                   last_used_at, revoked_at FROM api_keys \
-                   WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC";
+    async fn list_api_keys(&mut self, holder: KeyHolder) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let sql = "SELECT id, user_id, application_id, secret_hash, description, created_at, \
+                   expires_at, last_used_at, revoked_at FROM api_keys \
+                   WHERE (user_id = $1 OR application_id = $1) AND revoked_at IS NULL ORDER BY id DESC";
+        let (user_id, application_id) = holder_ids(holder);
+        let id = user_id.or(application_id).unwrap_or_default();
         let rows: Vec<ApiKeyRow> = on_backend!(self.connection(), c =>
-            sqlx::query_as(sql).bind(user_id.as_uuid()).fetch_all(&mut *c).await)?;
-        Ok(rows.into_iter().map(decode).collect())
+            sqlx::query_as(sql).bind(id).fetch_all(&mut *c).await)?;
+        rows.into_iter().map(decode).collect()
     }
 
-    async fn api_key_owner(&mut self, id: ApiKeyId) -> Result<Option<UserId>, StoreError> {
-        let sql = "SELECT user_id FROM api_keys WHERE id = $1";
-        let row: Option<(Uuid,)> = on_backend!(self.connection(), c =>
+    async fn api_key_holder(&mut self, id: ApiKeyId) -> Result<Option<KeyHolder>, StoreError> {
+        let sql = "SELECT user_id, application_id FROM api_keys WHERE id = $1";
+        let row: Option<(Option<Uuid>, Option<Uuid>)> = on_backend!(self.connection(), c =>
             sqlx::query_as(sql).bind(id.as_uuid()).fetch_optional(&mut *c).await)?;
-        Ok(row.map(|(user_id,)| UserId::from_uuid(user_id)))
+        row.map(|(user_id, application_id)| holder_of(*id.as_uuid(), user_id, application_id))
+            .transpose()
     }
 
     async fn revoke_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError> {

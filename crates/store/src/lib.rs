@@ -12,6 +12,7 @@ mod error;
 mod factors;
 mod invitations;
 mod organizations;
+mod principals;
 mod projects;
 mod records;
 mod sessions;
@@ -27,10 +28,12 @@ pub use error::StoreError;
 pub use factors::FactorRepository;
 pub use invitations::{InvitationRepository, PasswordResetRepository, ThrottleRepository};
 pub use organizations::OrganizationRepository;
+pub use principals::PrincipalRepository;
 pub use projects::ProjectRepository;
 pub use records::{
-    ApiKeyRecord, AuthenticatedKey, AuthenticatedSession, InvitationRecord, SessionRecord,
-    TotpRecord, UserRecord, UserRole, UserStatus,
+    ApiKeyRecord, ApplicationRecord, AuthenticatedHolder, AuthenticatedKey, AuthenticatedSession,
+    GroupMember, GroupRecord, InvitationRecord, KeyHolder, SessionRecord, TotpRecord, UserRecord,
+    UserRole, UserStatus,
 };
 pub use sessions::SessionRepository;
 pub use store::{Backend, PoolStatus, Store, StoreOptions};

@@ -1,6 +1,6 @@
 //! Stored shapes that have no richer domain type yet.
 
-use base::{ApiKeyId, OrganizationId, OrganizationKind, UserId};
+use base::{ApiKeyId, ApplicationId, GroupId, OrganizationId, OrganizationKind, UserId};
 use time::OffsetDateTime;
 
 /// An account's role in its organisation.
@@ -75,10 +75,17 @@ pub struct UserRecord {
     pub created_at: OffsetDateTime,
 }
 
+/// Who holds an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHolder {
+    User(UserId),
+    Application(ApplicationId),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRecord {
     pub id: ApiKeyId,
-    pub user_id: UserId,
+    pub holder: KeyHolder,
     /// SHA-256 of the secret; the secret itself is never stored.
     pub secret_hash: Vec<u8>,
     pub description: String,
@@ -92,9 +99,7 @@ pub struct ApiKeyRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticatedKey {
     pub key: ApiKeyRecord,
-    pub user_email: String,
-    pub user_status: UserStatus,
-    pub user_role: UserRole,
+    pub holder: AuthenticatedHolder,
     pub organization_id: OrganizationId,
     pub organization_kind: OrganizationKind,
 }
@@ -147,4 +152,37 @@ pub struct TotpRecord {
     pub created_at: OffsetDateTime,
     pub confirmed_at: Option<OffsetDateTime>,
     pub last_step: Option<u64>,
+}
+
+/// What authentication needs to know of a key's holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthenticatedHolder {
+    User { email: String, status: UserStatus, role: UserRole },
+    Application { name: String },
+}
+
+/// A non-human principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationRecord {
+    pub id: ApplicationId,
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub description: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// A group of users and applications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRecord {
+    pub id: GroupId,
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// A member of a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupMember {
+    User(UserId),
+    Application(ApplicationId),
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod organizations;
+pub mod principals;
 pub mod projects;
 pub mod setup;
 pub mod users;

@@ -176,7 +176,7 @@ pub async fn customer_key(harness: &Harness, organization_id: &str) -> String {
     let secret = "rampart_customer-test-secret-0123456789abcdefghijkl".to_owned();
     let key = ApiKeyRecord {
         id: base::ApiKeyId::new(1, [8; 10]),
-        user_id: user.id,
+        holder: store::KeyHolder::User(user.id),
         secret_hash: sha256(&secret),
         description: "test".into(),
         created_at: at,

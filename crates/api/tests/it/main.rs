@@ -8,3 +8,4 @@ mod bad_input;
 mod harness;
 mod identity;
 mod organizations;
+mod principals;

@@ -140,7 +140,7 @@ async fn suspension_state_and_credentials_are_kept() {
         let user = setup(&mut transaction).await;
         let key = ApiKeyRecord {
             id: base::ApiKeyId::new(3, [3; 10]),
-            user_id: user.id,
+            holder: store::KeyHolder::User(user.id),
             secret_hash: vec![3; 32],
             description: "k".into(),
             created_at: T0,
@@ -153,7 +153,11 @@ async fn suspension_state_and_credentials_are_kept() {
         assert_eq!(transaction.revoke_user_api_keys(user.id, T0).await.unwrap(), 1);
         assert_eq!(transaction.revoke_user_api_keys(user.id, T0).await.unwrap(), 0);
         let found = transaction.find_api_key_by_secret_hash(&[3; 32]).await.unwrap().unwrap();
-        assert_eq!((found.user_status, found.key.revoked_at), (UserStatus::Suspended, Some(T0)));
+        assert!(matches!(
+            found.holder,
+            store::AuthenticatedHolder::User { status: UserStatus::Suspended, .. }
+        ));
+        assert_eq!(found.key.revoked_at, Some(T0));
         transaction.erase_user_personal_data(user.id).await.unwrap();
         let erased = transaction.get_user(user.id).await.unwrap().unwrap();
         assert!(erased.email.ends_with("@erased.invalid") && erased.display_name.is_empty());
@@ -240,6 +244,88 @@ async fn invitations_work_once_and_throttle_state_round_trips() {
             None,
             "expired"
         );
+        audited(&mut transaction, user.organization_id).await;
+        transaction.commit().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn applications_hold_keys_and_groups_hold_members() {
+    with_each_backend(|store| async move {
+        use store::{ApplicationRecord, GroupMember, GroupRecord, KeyHolder, PrincipalRepository};
+        let mut transaction = store.begin().await.unwrap();
+        let user = setup(&mut transaction).await;
+        let application = ApplicationRecord {
+            id: base::ApplicationId::new(4, [4; 10]),
+            organization_id: user.organization_id,
+            name: "Billing".into(),
+            description: "the billing service".into(),
+            created_at: T0,
+        };
+        transaction.insert_application(&application).await.unwrap();
+        let key = ApiKeyRecord {
+            id: base::ApiKeyId::new(5, [5; 10]),
+            holder: KeyHolder::Application(application.id),
+            secret_hash: vec![5; 32],
+            description: "deploy".into(),
+            created_at: T0,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        transaction.insert_api_key(&key).await.unwrap();
+        let found = transaction.find_api_key_by_secret_hash(&[5; 32]).await.unwrap().unwrap();
+        assert_eq!(
+            found.holder,
+            store::AuthenticatedHolder::Application { name: "Billing".into() }
+        );
+        assert_eq!(found.organization_id, user.organization_id);
+        assert_eq!(
+            transaction.api_key_holder(key.id).await.unwrap(),
+            Some(KeyHolder::Application(application.id))
+        );
+        assert_eq!(
+            transaction.list_api_keys(KeyHolder::Application(application.id)).await.unwrap(),
+            vec![key.clone()]
+        );
+
+        let group = GroupRecord {
+            id: base::GroupId::new(6, [6; 10]),
+            organization_id: user.organization_id,
+            name: "Ops".into(),
+            created_at: T0,
+        };
+        transaction.insert_group(&group).await.unwrap();
+        assert!(
+            transaction.add_group_member(group.id, GroupMember::User(user.id), T0).await.unwrap()
+        );
+        assert!(
+            transaction
+                .add_group_member(group.id, GroupMember::Application(application.id), T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !transaction.add_group_member(group.id, GroupMember::User(user.id), T0).await.unwrap()
+        );
+        assert_eq!(transaction.group_members(group.id).await.unwrap().len(), 2);
+        assert_eq!(
+            transaction.groups_of(GroupMember::User(user.id)).await.unwrap(),
+            vec![group.id]
+        );
+        assert!(
+            transaction.remove_group_member(group.id, GroupMember::User(user.id)).await.unwrap()
+        );
+        assert!(
+            !transaction.remove_group_member(group.id, GroupMember::User(user.id)).await.unwrap()
+        );
+
+        transaction.delete_application(user.organization_id, application.id).await.unwrap();
+        assert_eq!(transaction.find_api_key_by_secret_hash(&[5; 32]).await.unwrap(), None);
+        assert!(transaction.group_members(group.id).await.unwrap().is_empty());
+        transaction.delete_group(user.organization_id, group.id).await.unwrap();
+        assert_eq!(transaction.list_groups(user.organization_id).await.unwrap(), vec![]);
         audited(&mut transaction, user.organization_id).await;
         transaction.commit().await.unwrap();
     })

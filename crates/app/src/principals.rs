@@ -1,0 +1,326 @@
+//! Applications (non-human principals holding API keys) and groups of users and
+//! applications. Membership changes are audited as they happen ("mover" events), so that
+//! access reviews can pick them up.
+
+use base::{ApplicationId, GroupId, OrganizationId, RequestContext, Resource, UserId};
+use store::{
+    ApplicationRecord, GroupMember, GroupRecord, KeyHolder, PrincipalRepository, UserRepository,
+    UserStatus,
+};
+use time::OffsetDateTime;
+
+use crate::AuditTrail as _;
+use crate::api_keys::unix_millis;
+use crate::organizations::parse_name;
+use crate::secrets::id_randomness;
+use crate::{App, AppError, IssuedApiKey, Principal};
+
+fn check_description(description: &str) -> Result<String, AppError> {
+    let description = description.trim();
+    if description.chars().count() > 500 || description.chars().any(|c| c.is_control() && c != '\n')
+    {
+        return Err(AppError::InvalidInput(
+            "description: at most 500 characters, no control characters".into(),
+        ));
+    }
+    Ok(description.to_owned())
+}
+
+fn member_text(member: GroupMember) -> String {
+    match member {
+        GroupMember::User(id) => format!("user:{id}"),
+        GroupMember::Application(id) => format!("application:{id}"),
+    }
+}
+
+impl App {
+    /// Register an application (owners only).
+    pub async fn create_application(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        name: &str,
+        description: &str,
+        context: &RequestContext,
+    ) -> Result<ApplicationRecord, AppError> {
+        let name = parse_name(name, "application")?;
+        let description = check_description(description)?;
+        self.authorize_owner(principal, organization_id, "application.create", context).await?;
+        let now = self.clock.now();
+        let application = ApplicationRecord {
+            id: ApplicationId::new(unix_millis(now), id_randomness()),
+            organization_id,
+            name: name.as_str().to_owned(),
+            description,
+            created_at: now,
+        };
+        let mut transaction = self.store.begin().await?;
+        transaction.insert_application(&application).await?;
+        let mut event = self.success_event(
+            principal,
+            organization_id,
+            "application.create",
+            Resource::new("application", application.id),
+            context,
+        );
+        event.details.insert("name".into(), application.name.clone().into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(application)
+    }
+
+    pub async fn list_applications(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        context: &RequestContext,
+    ) -> Result<Vec<ApplicationRecord>, AppError> {
+        self.authorize_in(principal, organization_id, "application.list", context).await?;
+        let mut read = self.store.read_latest().await?;
+        let applications = read.list_applications(organization_id).await?;
+        read.commit().await?;
+        Ok(applications)
+    }
+
+    /// Delete an application: its keys stop working at once and its memberships go.
+    pub async fn delete_application(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        id: ApplicationId,
+        context: &RequestContext,
+    ) -> Result<(), AppError> {
+        self.authorize_owner(principal, organization_id, "application.delete", context).await?;
+        let mut transaction = self.store.begin().await?;
+        let application = transaction
+            .get_application(organization_id, id)
+            .await?
+            .ok_or(AppError::NotFound("application"))?;
+        transaction.delete_application(organization_id, id).await?;
+        let mut event = self.success_event(
+            principal,
+            organization_id,
+            "application.delete",
+            Resource::new("application", id),
+            context,
+        );
+        event.privileged = true;
+        event.details.insert("name".into(), application.name.into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        self.credentials.evict_application(id);
+        Ok(())
+    }
+
+    /// A new API key for an application (owners only); its secret is shown once.
+    pub async fn create_application_key(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        id: ApplicationId,
+        description: &str,
+        expires_at: Option<OffsetDateTime>,
+        context: &RequestContext,
+    ) -> Result<IssuedApiKey, AppError> {
+        self.authorize_owner(principal, organization_id, "application.api_key.create", context)
+            .await?;
+        let description = check_description(description)?;
+        let mut transaction = self.store.begin().await?;
+        transaction
+            .get_application(organization_id, id)
+            .await?
+            .ok_or(AppError::NotFound("application"))?;
+        let issued = self
+            .issue_api_key(
+                &mut transaction,
+                crate::api_keys::NewKey {
+                    holder: KeyHolder::Application(id),
+                    organization_id,
+                    description: &description,
+                    expires_at,
+                },
+                &principal.actor,
+                context,
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(issued)
+    }
+
+    /// Owners of the organisation (or the provider's), after a recent authentication.
+    async fn authorize_owner(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        action: &str,
+        context: &RequestContext,
+    ) -> Result<(), AppError> {
+        self.authorize_in(principal, organization_id, action, context).await?;
+        let owner_here = principal.organization_id == organization_id
+            && principal.role == store::UserRole::Owner;
+        if !owner_here && !principal.is_provider_owner() {
+            let resource = Resource::new("organization", organization_id);
+            return Err(self
+                .deny(principal, organization_id, action, resource, context, "not_an_owner")
+                .await);
+        }
+        self.require_recent_authentication(principal).await
+    }
+
+    pub async fn create_group(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        name: &str,
+        context: &RequestContext,
+    ) -> Result<GroupRecord, AppError> {
+        let name = parse_name(name, "group")?;
+        self.authorize_owner(principal, organization_id, "group.create", context).await?;
+        let now = self.clock.now();
+        let group = GroupRecord {
+            id: GroupId::new(unix_millis(now), id_randomness()),
+            organization_id,
+            name: name.as_str().to_owned(),
+            created_at: now,
+        };
+        let mut transaction = self.store.begin().await?;
+        transaction.insert_group(&group).await?;
+        let mut event = self.success_event(
+            principal,
+            organization_id,
+            "group.create",
+            Resource::new("group", group.id),
+            context,
+        );
+        event.details.insert("name".into(), group.name.clone().into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(group)
+    }
+
+    pub async fn list_groups(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        context: &RequestContext,
+    ) -> Result<Vec<GroupRecord>, AppError> {
+        self.authorize_in(principal, organization_id, "group.list", context).await?;
+        let mut read = self.store.read_latest().await?;
+        let groups = read.list_groups(organization_id).await?;
+        read.commit().await?;
+        Ok(groups)
+    }
+
+    pub async fn delete_group(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        id: GroupId,
+        context: &RequestContext,
+    ) -> Result<(), AppError> {
+        self.authorize_owner(principal, organization_id, "group.delete", context).await?;
+        let mut transaction = self.store.begin().await?;
+        let group =
+            transaction.get_group(organization_id, id).await?.ok_or(AppError::NotFound("group"))?;
+        let members = transaction.group_members(id).await?;
+        transaction.delete_group(organization_id, id).await?;
+        let mut event = self.success_event(
+            principal,
+            organization_id,
+            "group.delete",
+            Resource::new("group", id),
+            context,
+        );
+        event.privileged = true;
+        event.details.insert("name".into(), group.name.into());
+        event.details.insert(
+            "members".into(),
+            members.into_iter().map(member_text).collect::<Vec<_>>().into(),
+        );
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The members of a group.
+    pub async fn group_members(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        id: GroupId,
+        context: &RequestContext,
+    ) -> Result<Vec<GroupMember>, AppError> {
+        self.authorize_in(principal, organization_id, "group.read", context).await?;
+        let mut read = self.store.read_latest().await?;
+        read.get_group(organization_id, id).await?.ok_or(AppError::NotFound("group"))?;
+        let members = read.group_members(id).await?;
+        read.commit().await?;
+        Ok(members)
+    }
+
+    /// Add or remove a user or application of the organisation (a "mover" event).
+    pub async fn change_group_membership(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        id: GroupId,
+        member: GroupMember,
+        add: bool,
+        context: &RequestContext,
+    ) -> Result<(), AppError> {
+        let action = if add { "group.member.add" } else { "group.member.remove" };
+        self.authorize_owner(principal, organization_id, action, context).await?;
+        let mut transaction = self.store.begin().await?;
+        transaction.get_group(organization_id, id).await?.ok_or(AppError::NotFound("group"))?;
+        let belongs = match member {
+            GroupMember::User(user_id) => {
+                transaction.get_user(user_id).await?.is_some_and(|user| {
+                    user.organization_id == organization_id && user.status != UserStatus::Deleted
+                })
+            }
+            GroupMember::Application(application_id) => {
+                transaction.get_application(organization_id, application_id).await?.is_some()
+            }
+        };
+        if !belongs {
+            return Err(AppError::NotFound("member in this organization"));
+        }
+        let changed = if add {
+            transaction.add_group_member(id, member, self.clock.now()).await?
+        } else {
+            transaction.remove_group_member(id, member).await?
+        };
+        if !changed {
+            let state = if add { "already a member" } else { "not a member" };
+            return Err(AppError::Conflict(format!("{} is {state}", member_text(member))));
+        }
+        let mut event = self.success_event(
+            principal,
+            organization_id,
+            action,
+            Resource::new("group", id),
+            context,
+        );
+        event.privileged = true;
+        event.details.insert("member".into(), member_text(member).into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+}
+
+/// Parse `user:<uuid>` or `application:<uuid>`.
+pub fn parse_member(text: &str) -> Result<GroupMember, AppError> {
+    let invalid = || {
+        AppError::InvalidInput(format!(
+            "member {text:?}: expected user:<uuid> or application:<uuid>"
+        ))
+    };
+    match text.split_once(':') {
+        Some(("user", id)) => id.parse::<UserId>().map(GroupMember::User).map_err(|_| invalid()),
+        Some(("application", id)) => {
+            id.parse::<ApplicationId>().map(GroupMember::Application).map_err(|_| invalid())
+        }
+        _ => Err(invalid()),
+    }
+}
