@@ -273,6 +273,15 @@ fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// A latency in the unit that suits it.
+fn show(d: Duration) -> String {
+    match d.as_secs_f64() {
+        s if s < 1e-3 => format!("{:.1} µs", s * 1e6),
+        s if s < 1.0 => format!("{:.2} ms", s * 1e3),
+        s => format!("{s:.2} s"),
+    }
+}
+
 /// p50, p99, max and mean of samples.
 fn percentiles(samples: &mut [Duration]) -> (Duration, Duration, Duration, Duration) {
     samples.sort_unstable();
@@ -662,12 +671,12 @@ async fn proof_latency(summary: &mut Summary) {
             String::new()
         };
         println!(
-            "   {label:<48}: p50 {:>9.1} µs  p99 {:>9.1} µs  max {:>9.1} µs  mean {:>9.1} µs; \
-             {} queries after {warm} warm-up{short}",
-            micros(p50),
-            micros(p99),
-            micros(max),
-            micros(mean),
+            "   {label:<48}: p50 {:>9}  p99 {:>9}  max {:>9}  mean {:>9}; {} queries after \
+             {warm} warm-up{short}",
+            show(p50),
+            show(p99),
+            show(max),
+            show(mean),
             samples.len()
         );
         let goal = if label.starts_with("(c)") {
@@ -676,9 +685,9 @@ async fn proof_latency(summary: &mut Summary) {
             format!("goal < 100 µs: {}", verdict(p99 < Duration::from_micros(100)))
         };
         summary.add(format!(
-            "proof {label}: p50 {:.1} µs, p99 {:.1} µs ({} queries{})   {goal}",
-            micros(p50),
-            micros(p99),
+            "proof {label}: p50 {}, p99 {} ({} queries{})   {goal}",
+            show(p50),
+            show(p99),
             samples.len(),
             if short.is_empty() { "" } else { ", time-boxed" }
         ));

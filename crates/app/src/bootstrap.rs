@@ -186,6 +186,7 @@ impl App {
             id: OrganizationId::new(unix_millis(now), id_randomness()),
             name,
             kind: OrganizationKind::Provider,
+            mfa_required: false,
             created_at: now,
             updated_at: now,
         };

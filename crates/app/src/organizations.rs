@@ -117,6 +117,7 @@ impl App {
             id: OrganizationId::new(unix_millis(now), id_randomness()),
             name,
             kind: OrganizationKind::Customer,
+            mfa_required: false,
             created_at: now,
             updated_at: now,
         };
@@ -202,6 +203,45 @@ impl App {
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
         organization.name = name;
+        organization.updated_at = now;
+        Ok(organization)
+    }
+
+    /// Require (or stop requiring) a second factor of every member (owners only, recent
+    /// authentication). Members without one get the grace period, then restricted sessions.
+    pub async fn set_organization_mfa_required(
+        &self,
+        principal: &Principal,
+        id: OrganizationId,
+        required: bool,
+        context: &RequestContext,
+    ) -> Result<Organization, AppError> {
+        let mut organization =
+            self.authorize_in(principal, id, "organization.mfa.update", context).await?;
+        let owner_here =
+            principal.organization_id == id && principal.role == store::UserRole::Owner;
+        if !owner_here && !principal.is_provider_owner() {
+            let resource = Resource::new("organization", id);
+            return Err(self
+                .deny(principal, id, "organization.mfa.update", resource, context, "not_an_owner")
+                .await);
+        }
+        self.require_recent_authentication(principal).await?;
+        let now = self.clock.now();
+        let mut transaction = self.store.begin().await?;
+        transaction.set_organization_mfa_required(id, required, now).await?;
+        let mut event = self.success_event(
+            principal,
+            id,
+            "organization.mfa.update",
+            Resource::new("organization", id),
+            context,
+        );
+        event.privileged = true;
+        event.details.insert("mfa_required".into(), required.into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        organization.mfa_required = required;
         organization.updated_at = now;
         Ok(organization)
     }

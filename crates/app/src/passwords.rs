@@ -18,8 +18,20 @@ pub fn check_new_password(
     name: Option<&str>,
     organisation: Option<&str>,
 ) -> Result<(), AppError> {
+    check_new_password_with(password, email, name, organisation, false)
+}
+
+/// As [`check_new_password`]; when the organisation enforces a second factor, the password
+/// is not the only factor and may be as short as 8 characters.
+pub(crate) fn check_new_password_with(
+    password: &str,
+    email: &str,
+    name: Option<&str>,
+    organisation: Option<&str>,
+    mfa_enforced: bool,
+) -> Result<(), AppError> {
     let context = iam::password::PasswordContext { email: Some(email), name, organisation };
-    iam::password::PasswordPolicy::single_factor()
+    iam::password::PasswordPolicy::for_organisation(mfa_enforced)
         .check(password, &context)
         .map_err(|error| AppError::InvalidInput(error.to_string()))
 }

@@ -162,7 +162,8 @@ impl App {
         Ok(LoginOutcome::Session(session))
     }
 
-    /// MFA is mandatory for the provider's staff and for every owner (privileged roles).
+    /// MFA is mandatory for the provider's staff, for every owner (privileged roles), and for
+    /// every member of an organisation that requires it.
     async fn mfa_enrolment_due_at(
         &self,
         user: &UserRecord,
@@ -171,8 +172,10 @@ impl App {
         let organization = read.get_organization(user.organization_id).await?;
         read.commit().await?;
         let staff = organization
+            .as_ref()
             .is_some_and(|organization| organization.kind == base::OrganizationKind::Provider);
-        let mandatory = staff || user.role == store::UserRole::Owner;
+        let required_here = organization.is_some_and(|organization| organization.mfa_required);
+        let mandatory = staff || required_here || user.role == store::UserRole::Owner;
         Ok(mandatory.then(|| user.created_at + self.identity.policy.mfa_grace_period))
     }
 

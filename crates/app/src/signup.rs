@@ -96,6 +96,7 @@ impl App {
             id: OrganizationId::new(unix_millis(now), id_randomness()),
             name,
             kind: OrganizationKind::Customer,
+            mfa_required: false,
             created_at: now,
             updated_at: now,
         };

@@ -145,14 +145,22 @@ impl App {
             .await?
             .filter(|invitation| invitation.accepted_at.is_none() && now < invitation.expires_at)
             .ok_or_else(invalid)?;
-        let organisation = store::OrganizationRepository::get_organization(
+        let organization = store::OrganizationRepository::get_organization(
             &mut transaction,
             invitation.organization_id,
         )
-        .await?
-        .map(|organization| organization.name.as_str().to_owned());
+        .await?;
+        let organisation = organization.as_ref().map(|organization| organization.name.as_str());
+        let mfa_enforced =
+            organization.as_ref().is_some_and(|organization| organization.mfa_required);
         let name = (!display_name.is_empty()).then_some(display_name.as_str());
-        crate::check_new_password(password, &invitation.email, name, organisation.as_deref())?;
+        crate::passwords::check_new_password_with(
+            password,
+            &invitation.email,
+            name,
+            organisation,
+            mfa_enforced,
+        )?;
         let password_hash = self.passwords.hash(password).await?;
         if !transaction.accept_invitation(&invitation.token_hash, now).await? {
             return Err(invalid());

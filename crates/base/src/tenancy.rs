@@ -92,6 +92,8 @@ pub struct Organization {
     pub id: crate::OrganizationId,
     pub name: Name,
     pub kind: OrganizationKind,
+    /// Every member must use a second factor (staff and owners always must).
+    pub mfa_required: bool,
     pub created_at: time::OffsetDateTime,
     pub updated_at: time::OffsetDateTime,
 }

@@ -7,22 +7,26 @@ use uuid::Uuid;
 use crate::transaction::on_backend;
 use crate::{StoreError, Transaction};
 
-type OrganizationRow = (Uuid, String, String, OffsetDateTime, OffsetDateTime);
+type OrganizationRow = (Uuid, String, String, bool, OffsetDateTime, OffsetDateTime);
 
 /// A `SELECT` of every column, followed by the rest of the statement (kept literal for sqlx).
 macro_rules! select {
     ($rest:literal) => {
-        concat!("SELECT id, name, kind, created_at, updated_at FROM organizations ", $rest)
+        concat!(
+            "SELECT id, name, kind, mfa_required, created_at, updated_at FROM organizations ",
+            $rest
+        )
     };
 }
 
 fn decode(row: OrganizationRow) -> Result<Organization, StoreError> {
-    let (id, name, kind, created_at, updated_at) = row;
+    let (id, name, kind, mfa_required, created_at, updated_at) = row;
     Ok(Organization {
         id: OrganizationId::from_uuid(id),
         name: Name::parse(&name).map_err(|error| StoreError::Corrupt(error.to_string()))?,
         kind: OrganizationKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown organization kind {kind:?}")))?,
+        mfa_required,
         created_at,
         updated_at,
     })
@@ -51,14 +55,20 @@ pub trait OrganizationRepository {
         name: &Name,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    async fn set_organization_mfa_required(
+        &mut self,
+        id: OrganizationId,
+        required: bool,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// Delete an organisation; `Conflict` while it still holds projects or users.
     async fn delete_organization(&mut self, id: OrganizationId) -> Result<(), StoreError>;
 }
 
 impl OrganizationRepository for Transaction {
     async fn insert_organization(&mut self, organization: &Organization) -> Result<(), StoreError> {
-        let sql = "INSERT INTO organizations (id, name, name_folded, kind, created_at, updated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6)";
+        let sql = "INSERT INTO organizations (id, name, name_folded, kind, created_at, updated_at, \
+                   mfa_required) VALUES ($1, $2, $3, $4, $5, $6, $7)";
         on_backend!(self.change()?, c => sqlx::query(sql)
             .bind(organization.id.as_uuid())
             .bind(organization.name.as_str())
@@ -66,6 +76,7 @@ impl OrganizationRepository for Transaction {
             .bind(organization.kind.as_str())
             .bind(organization.created_at)
             .bind(organization.updated_at)
+            .bind(organization.mfa_required)
             .execute(&mut *c)
             .await
             .map(drop))
@@ -118,6 +129,26 @@ impl OrganizationRepository for Transaction {
             .await
             .map(|done| done.rows_affected()))
         .map_err(|error| StoreError::from_write(error, DUPLICATE_NAME))?;
+        if n_rows == 0 {
+            return Err(StoreError::NotFound("organization"));
+        }
+        Ok(())
+    }
+
+    async fn set_organization_mfa_required(
+        &mut self,
+        id: OrganizationId,
+        required: bool,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE organizations SET mfa_required = $1, updated_at = $2 WHERE id = $3";
+        let n_rows = on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(required)
+            .bind(at)
+            .bind(id.as_uuid())
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected()))?;
         if n_rows == 0 {
             return Err(StoreError::NotFound("organization"));
         }

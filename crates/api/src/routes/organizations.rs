@@ -20,6 +20,8 @@ pub struct OrganizationResponse {
     pub name: String,
     /// `provider` (the staff directory) or `customer`.
     pub kind: String,
+    /// Every member must use a second factor (staff and owners always must).
+    pub mfa_required: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -34,6 +36,7 @@ impl From<Organization> for OrganizationResponse {
             id: organization.id,
             name: organization.name.as_str().to_owned(),
             kind: organization.kind.as_str().to_owned(),
+            mfa_required: organization.mfa_required,
             created_at: organization.created_at,
             updated_at: organization.updated_at,
         }
@@ -103,9 +106,18 @@ pub async fn get(
     Ok(Json(state.app.get_organization(&principal, id, &context).await?.into()))
 }
 
-/// Rename an organisation.
+/// The fields a PATCH may change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationPatch {
+    pub name: Option<String>,
+    /// Require a second factor of every member (owners only, recent authentication).
+    pub mfa_required: Option<bool>,
+}
+
+/// Rename an organisation, or require a second factor of its members.
 #[utoipa::path(patch, path = "/v1/organizations/{id}", tag = "organizations",
-    params(("id" = String, Path, format = Uuid)), request_body = OrganizationInput,
+    params(("id" = String, Path, format = Uuid)), request_body = OrganizationPatch,
     security(("api_key" = [])),
     responses((status = 200, body = OrganizationResponse), (status = 400, body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
@@ -115,10 +127,25 @@ pub async fn rename(
     Authenticated(principal): Authenticated,
     Context(context): Context,
     ApiPath(id): ApiPath<OrganizationId>,
-    ApiJson(input): ApiJson<OrganizationInput>,
+    ApiJson(input): ApiJson<OrganizationPatch>,
 ) -> Result<Json<OrganizationResponse>, ApiError> {
-    let renamed = state.app.rename_organization(&principal, id, &input.name, &context).await?;
-    Ok(Json(renamed.into()))
+    if input.name.is_none() && input.mfa_required.is_none() {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            "give at least one of `name` and `mfa_required`",
+        )
+        .into());
+    }
+    let mut organization = state.app.get_organization(&principal, id, &context).await?;
+    if let Some(name) = &input.name {
+        organization = state.app.rename_organization(&principal, id, name, &context).await?;
+    }
+    if let Some(required) = input.mfa_required {
+        organization =
+            state.app.set_organization_mfa_required(&principal, id, required, &context).await?;
+    }
+    Ok(Json(organization.into()))
 }
 
 /// Delete an empty customer organisation (provider owners only).

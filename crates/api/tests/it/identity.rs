@@ -612,3 +612,51 @@ async fn keys_are_listed_without_secrets_expire_and_an_owner_ends_anyones_sessio
     assert_eq!(ended.body["sessions_ended"], 2, "{}", ended.body);
     assert_eq!(me(&harness, &token).await, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn an_organization_can_require_a_second_factor_of_every_member() {
+    let harness = Harness::new().await;
+    let acme =
+        harness.owner(Method::POST, "/v1/organizations", Some(json!({"name": "Acme"}))).await;
+    let acme_id = acme.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(acme.body["mfa_required"], false);
+    let patched = harness
+        .owner(
+            Method::PATCH,
+            &format!("/v1/organizations/{acme_id}"),
+            Some(json!({"mfa_required": true})),
+        )
+        .await;
+    assert_eq!(patched.body["mfa_required"], true, "{}", patched.body);
+    harness
+        .owner(Method::PATCH, &format!("/v1/organizations/{acme_id}"), Some(json!({})))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+
+    // A member of that organisation may choose an 8-character password (MFA is enforced) and
+    // is told to enrol a second factor.
+    let uri = format!("/v1/organizations/{acme_id}/invitations");
+    assert_eq!(
+        harness.owner(Method::POST, &uri, Some(json!({"email": "bob@acme.example"}))).await.status,
+        StatusCode::CREATED
+    );
+    let token = mailed_token(&harness, "bob@acme.example", "rampart_invite_");
+    let accepted = post(
+        &harness,
+        "/v1/auth/invitations/accept",
+        None,
+        json!({"token": token, "password": "Kx9#mQ2$vL7w"}),
+    )
+    .await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.body);
+    let answer = login(&harness, "bob@acme.example", "Kx9#mQ2$vL7w").await;
+    assert!(answer.body["mfa_enrolment_due_at"].is_string(), "{}", answer.body);
+    let trail = harness
+        .owner(
+            Method::GET,
+            &format!("/v1/organizations/{acme_id}/audit/events?action=organization.mfa"),
+            None,
+        )
+        .await;
+    assert_eq!(trail.body["items"][0]["privileged"], true);
+}

@@ -16,6 +16,7 @@ fn organization(n: u64, name: &str, kind: OrganizationKind) -> Organization {
         id: OrganizationId::new(1_000 + n, [n as u8; 10]),
         name: Name::parse(name).unwrap(),
         kind,
+        mfa_required: false,
         created_at: at,
         updated_at: at,
     }

@@ -37,6 +37,7 @@ async fn setup(transaction: &mut Transaction) -> UserRecord {
         id: OrganizationId::new(1, [1; 10]),
         name: Name::parse("Acme").unwrap(),
         kind: OrganizationKind::Customer,
+        mfa_required: false,
         created_at: T0,
         updated_at: T0,
     };
