@@ -91,3 +91,53 @@ impl CredentialCache {
         });
     }
 }
+
+/// Organisations read on every request (the authorisation check), cached with the same bound
+/// and evicted on this node when they change.
+pub(crate) struct OrganizationCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<base::OrganizationId, (base::Organization, OffsetDateTime)>>,
+}
+
+impl OrganizationCache {
+    pub(crate) fn new(ttl: Duration) -> Self {
+        Self { ttl, entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        HashMap<base::OrganizationId, (base::Organization, OffsetDateTime)>,
+    > {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn get(
+        &self,
+        id: base::OrganizationId,
+        now: OffsetDateTime,
+    ) -> Option<base::Organization> {
+        if self.ttl <= Duration::ZERO {
+            return None;
+        }
+        let entries = self.entries();
+        let (organization, cached_at) = entries.get(&id)?;
+        (now - *cached_at < self.ttl).then(|| organization.clone())
+    }
+
+    pub(crate) fn put(&self, organization: base::Organization, now: OffsetDateTime) {
+        if self.ttl <= Duration::ZERO {
+            return;
+        }
+        let mut entries = self.entries();
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(organization.id, (organization, now));
+    }
+
+    pub(crate) fn evict(&self, id: base::OrganizationId) {
+        self.entries().remove(&id);
+    }
+}

@@ -48,6 +48,7 @@ pub struct App {
     clock: Arc<dyn Clock>,
     passwords: PasswordHasher,
     credentials: Arc<credential_cache::CredentialCache>,
+    organizations: Arc<credential_cache::OrganizationCache>,
     audit: Arc<audit_log::AuditState>,
     identity: Arc<IdentityState>,
 }
@@ -75,6 +76,8 @@ impl App {
     /// An application with no credential cache: every request checks its key in the store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, passwords: PasswordHasher) -> Self {
         let credentials = Arc::new(credential_cache::CredentialCache::new(time::Duration::ZERO));
+        let organizations =
+            Arc::new(credential_cache::OrganizationCache::new(time::Duration::ZERO));
         let audit = Arc::new(audit_log::AuditState {
             deployment_name: "rampart".to_owned(),
             master_key: MasterKey::generate(),
@@ -89,7 +92,7 @@ impl App {
             signup_open: false,
             signup_buckets: std::sync::Mutex::default(),
         });
-        Self { store, clock, passwords, credentials, audit, identity }
+        Self { store, clock, passwords, credentials, organizations, audit, identity }
     }
 
     /// Session lifetimes, where mail goes, the base URL of links in it, and whether anyone
@@ -124,11 +127,13 @@ impl App {
         self
     }
 
-    /// Cache verified API keys for `ttl` (zero disables the cache). A key revoked on this
-    /// node is refused at once; on other replicas within `ttl`.
+    /// Cache verified API keys and sessions, and the organisations requests check against, for
+    /// `ttl` (zero disables the caches). A change made on this node is seen at once; on other
+    /// replicas within `ttl`.
     pub fn with_api_key_cache(mut self, ttl: std::time::Duration) -> Self {
         let ttl = time::Duration::try_from(ttl).unwrap_or(time::Duration::ZERO);
         self.credentials = Arc::new(credential_cache::CredentialCache::new(ttl));
+        self.organizations = Arc::new(credential_cache::OrganizationCache::new(ttl));
         self
     }
 

@@ -91,10 +91,18 @@ impl App {
         action: &str,
         context: &RequestContext,
     ) -> Result<Organization, AppError> {
-        let mut read = self.store.read_latest().await?;
-        let organization = read.get_organization(organization_id).await?;
-        read.commit().await?;
-        let organization = organization.ok_or(AppError::NotFound("organization"))?;
+        let now = self.clock.now();
+        let organization = match self.organizations.get(organization_id, now) {
+            Some(cached) => cached,
+            None => {
+                let mut read = self.store.read_latest().await?;
+                let organization = read.get_organization(organization_id).await?;
+                read.commit().await?;
+                let organization = organization.ok_or(AppError::NotFound("organization"))?;
+                self.organizations.put(organization.clone(), now);
+                organization
+            }
+        };
         if !principal.may_access(organization_id) {
             let resource = Resource::new("organization", organization_id);
             return Err(self
@@ -202,6 +210,7 @@ impl App {
         event.details.insert("name".into(), name.as_str().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.organizations.evict(id);
         organization.name = name;
         organization.updated_at = now;
         Ok(organization)
@@ -241,6 +250,7 @@ impl App {
         event.details.insert("mfa_required".into(), required.into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.organizations.evict(id);
         organization.mfa_required = required;
         organization.updated_at = now;
         Ok(organization)
@@ -277,6 +287,7 @@ impl App {
         event.details.insert("name".into(), organization.name.as_str().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.organizations.evict(id);
         Ok(())
     }
 }
