@@ -243,18 +243,20 @@ impl AuditLogRepository for Transaction {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(200) {
             let rows: Vec<(i64, i64, Vec<u8>)> = on_backend!(self.connection(), c => {
+                // Each term names the whole primary key, so SQLite's OR optimisation turns
+                // the statement into one index lookup per node; with the organisation factored
+                // out of the OR it scans all of that organisation's nodes instead.
                 let mut query = sqlx::QueryBuilder::new(
-                    "SELECT level, idx, hash FROM audit_nodes WHERE organization_id = ",
+                    "SELECT level, idx, hash FROM audit_nodes WHERE ",
                 );
-                query.push_bind(organization_id.as_uuid()).push(" AND (");
                 for (n, (level, index)) in chunk.iter().enumerate() {
                     if n > 0 {
                         query.push(" OR ");
                     }
-                    query.push("(level = ").push_bind(i64::from(*level));
+                    query.push("(organization_id = ").push_bind(organization_id.as_uuid());
+                    query.push(" AND level = ").push_bind(i64::from(*level));
                     query.push(" AND idx = ").push_bind(to_i64(*index)?).push(")");
                 }
-                query.push(")");
                 query.build_query_as().fetch_all(&mut *c).await
             })?;
             for (level, index, hash) in rows {
