@@ -112,6 +112,24 @@ impl App {
         Ok(organization)
     }
 
+    /// As [`App::authorize_in`], and only the organisation's owners (or the provider's) pass.
+    pub(crate) async fn authorize_owner(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        action: &str,
+        context: &RequestContext,
+    ) -> Result<Organization, AppError> {
+        let organization = self.authorize_in(principal, organization_id, action, context).await?;
+        let owner_here = principal.organization_id == organization_id
+            && principal.role == store::UserRole::Owner;
+        if owner_here || principal.is_provider_owner() {
+            return Ok(organization);
+        }
+        let resource = Resource::new("organization", organization_id);
+        Err(self.deny(principal, organization_id, action, resource, context, "not_an_owner").await)
+    }
+
     /// Create a customer organisation. Only the provider's owners may.
     pub async fn create_organization(
         &self,
@@ -226,15 +244,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<Organization, AppError> {
         let mut organization =
-            self.authorize_in(principal, id, "organization.mfa.update", context).await?;
-        let owner_here =
-            principal.organization_id == id && principal.role == store::UserRole::Owner;
-        if !owner_here && !principal.is_provider_owner() {
-            let resource = Resource::new("organization", id);
-            return Err(self
-                .deny(principal, id, "organization.mfa.update", resource, context, "not_an_owner")
-                .await);
-        }
+            self.authorize_owner(principal, id, "organization.mfa.update", context).await?;
         self.require_recent_authentication(principal).await?;
         let now = self.clock.now();
         let mut transaction = self.store.begin().await?;

@@ -45,7 +45,8 @@ impl App {
     ) -> Result<ApplicationRecord, AppError> {
         let name = parse_name(name, "application")?;
         let description = check_description(description)?;
-        self.authorize_owner(principal, organization_id, "application.create", context).await?;
+        self.authorize_owner_recently(principal, organization_id, "application.create", context)
+            .await?;
         let now = self.clock.now();
         let application = ApplicationRecord {
             id: ApplicationId::new(unix_millis(now), id_randomness()),
@@ -90,7 +91,8 @@ impl App {
         id: ApplicationId,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        self.authorize_owner(principal, organization_id, "application.delete", context).await?;
+        self.authorize_owner_recently(principal, organization_id, "application.delete", context)
+            .await?;
         let mut transaction = self.store.begin().await?;
         let application = transaction
             .get_application(organization_id, id)
@@ -122,8 +124,13 @@ impl App {
         expires_at: Option<OffsetDateTime>,
         context: &RequestContext,
     ) -> Result<IssuedApiKey, AppError> {
-        self.authorize_owner(principal, organization_id, "application.api_key.create", context)
-            .await?;
+        self.authorize_owner_recently(
+            principal,
+            organization_id,
+            "application.api_key.create",
+            context,
+        )
+        .await?;
         let description = check_description(description)?;
         let mut transaction = self.store.begin().await?;
         transaction
@@ -148,22 +155,14 @@ impl App {
     }
 
     /// Owners of the organisation (or the provider's), after a recent authentication.
-    async fn authorize_owner(
+    async fn authorize_owner_recently(
         &self,
         principal: &Principal,
         organization_id: OrganizationId,
         action: &str,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        self.authorize_in(principal, organization_id, action, context).await?;
-        let owner_here = principal.organization_id == organization_id
-            && principal.role == store::UserRole::Owner;
-        if !owner_here && !principal.is_provider_owner() {
-            let resource = Resource::new("organization", organization_id);
-            return Err(self
-                .deny(principal, organization_id, action, resource, context, "not_an_owner")
-                .await);
-        }
+        self.authorize_owner(principal, organization_id, action, context).await?;
         self.require_recent_authentication(principal).await
     }
 
@@ -175,7 +174,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<GroupRecord, AppError> {
         let name = parse_name(name, "group")?;
-        self.authorize_owner(principal, organization_id, "group.create", context).await?;
+        self.authorize_owner_recently(principal, organization_id, "group.create", context).await?;
         let now = self.clock.now();
         let group = GroupRecord {
             id: GroupId::new(unix_millis(now), id_randomness()),
@@ -218,7 +217,7 @@ impl App {
         id: GroupId,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        self.authorize_owner(principal, organization_id, "group.delete", context).await?;
+        self.authorize_owner_recently(principal, organization_id, "group.delete", context).await?;
         let mut transaction = self.store.begin().await?;
         let group =
             transaction.get_group(organization_id, id).await?.ok_or(AppError::NotFound("group"))?;
@@ -269,7 +268,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<(), AppError> {
         let action = if add { "group.member.add" } else { "group.member.remove" };
-        self.authorize_owner(principal, organization_id, action, context).await?;
+        self.authorize_owner_recently(principal, organization_id, action, context).await?;
         let mut transaction = self.store.begin().await?;
         transaction.get_group(organization_id, id).await?.ok_or(AppError::NotFound("group"))?;
         let belongs = match member {

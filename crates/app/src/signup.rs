@@ -189,22 +189,7 @@ impl App {
         user_id: UserId,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        self.authorize_in(principal, organization_id, "user.password.reset", context).await?;
-        let owner_here =
-            principal.organization_id == organization_id && principal.role == UserRole::Owner;
-        if !owner_here && !principal.is_provider_owner() {
-            let resource = Resource::new("user", user_id);
-            return Err(self
-                .deny(
-                    principal,
-                    organization_id,
-                    "user.password.reset",
-                    resource,
-                    context,
-                    "not_an_owner",
-                )
-                .await);
-        }
+        self.authorize_owner(principal, organization_id, "user.password.reset", context).await?;
         let user = self.active_user(user_id).await.map_err(|_| AppError::NotFound("user"))?;
         if user.organization_id != organization_id {
             return Err(AppError::NotFound("user"));

@@ -46,24 +46,6 @@ fn check_display_name(name: &str) -> Result<String, AppError> {
 }
 
 impl App {
-    /// Only an organisation's owners (and the provider's owners) manage its accounts.
-    async fn authorize_admin(
-        &self,
-        principal: &Principal,
-        organization_id: OrganizationId,
-        action: &str,
-        context: &RequestContext,
-    ) -> Result<(), AppError> {
-        self.authorize_in(principal, organization_id, action, context).await?;
-        let owner_here =
-            principal.organization_id == organization_id && principal.role == UserRole::Owner;
-        if owner_here || principal.is_provider_owner() {
-            return Ok(());
-        }
-        let resource = Resource::new("organization", organization_id);
-        Err(self.deny(principal, organization_id, action, resource, context, "not_an_owner").await)
-    }
-
     /// Invite someone to join an organisation: a single-use link, valid 72 hours, mailed to
     /// them. Only its hash is kept.
     pub async fn invite_user(
@@ -75,7 +57,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<time::OffsetDateTime, AppError> {
         let email = validate_email(email)?;
-        self.authorize_admin(principal, organization_id, "user.invite", context).await?;
+        self.authorize_owner(principal, organization_id, "user.invite", context).await?;
         self.require_recent_authentication(principal).await?;
         let now = self.clock.now();
         let token = new_secret(INVITATION_PREFIX);
@@ -239,7 +221,7 @@ impl App {
             UserStatus::Suspended => "user.suspend",
             UserStatus::Deleted => "user.delete",
         };
-        self.authorize_admin(principal, organization_id, action, context).await?;
+        self.authorize_owner(principal, organization_id, action, context).await?;
         self.require_recent_authentication(principal).await?;
         let user = self.member(organization_id, user_id).await?;
         if principal.subject == crate::Subject::User(user.id) {
@@ -281,7 +263,7 @@ impl App {
         user_id: UserId,
         context: &RequestContext,
     ) -> Result<u64, AppError> {
-        self.authorize_admin(principal, organization_id, "user.sessions.end", context).await?;
+        self.authorize_owner(principal, organization_id, "user.sessions.end", context).await?;
         let user = self.member(organization_id, user_id).await?;
         let mut transaction = self.store.begin().await?;
         let n_sessions = transaction.end_user_sessions(user.id, self.clock.now()).await?;
