@@ -38,7 +38,7 @@ pub use mailer::{Email, Mailer, MemoryMailer};
 pub use organizations::Page;
 pub use passwords::{PasswordHasher, check_new_password};
 pub use principal::{Principal, SessionFacts, Subject};
-pub use principals::parse_member;
+pub use principals::{member_text, parse_member};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
 
 /// The application: the store, the clock and the shared services use cases need.

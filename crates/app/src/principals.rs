@@ -26,7 +26,9 @@ fn check_description(description: &str) -> Result<String, AppError> {
     Ok(description.to_owned())
 }
 
-fn member_text(member: GroupMember) -> String {
+/// The spelling of a member in the API and the trail: `user:<uuid>` or `application:<uuid>`
+/// (the inverse of [`parse_member`]).
+pub fn member_text(member: GroupMember) -> String {
     match member {
         GroupMember::User(id) => format!("user:{id}"),
         GroupMember::Application(id) => format!("application:{id}"),

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use base::{ApplicationId, GroupId, OrganizationId};
 use serde::{Deserialize, Serialize};
-use store::{ApplicationRecord, GroupMember, GroupRecord};
+use store::{ApplicationRecord, GroupRecord};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -199,13 +199,6 @@ pub async fn delete_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn member_text(member: GroupMember) -> String {
-    match member {
-        GroupMember::User(id) => format!("user:{id}"),
-        GroupMember::Application(id) => format!("application:{id}"),
-    }
-}
-
 /// A group's members, as `user:<id>` and `application:<id>`.
 #[utoipa::path(get, path = "/v1/organizations/{id}/groups/{group_id}/members", tag = "principals",
     params(("id" = String, Path, format = Uuid), ("group_id" = String, Path, format = Uuid)),
@@ -218,7 +211,7 @@ pub async fn members(
     ApiPath((organization_id, id)): ApiPath<(OrganizationId, GroupId)>,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let members = state.app.group_members(&principal, organization_id, id, &context).await?;
-    Ok(Json(members.into_iter().map(member_text).collect()))
+    Ok(Json(members.into_iter().map(app::member_text).collect()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
