@@ -38,6 +38,7 @@ use audit::merkle::{
     CompactRange, Hash, NodeId, compact_range_node_ids, inclusion_proof_plan, leaf_hash, root_plan,
     verify_inclusion,
 };
+use audit::tiles::{Tile, TileId};
 use base::{
     Actor, ApiKeyId, AuditEvent, Credential, ManualClock, OrganizationId, OrganizationKind,
     Outcome, RequestContext, Resource, UserId,
@@ -45,8 +46,8 @@ use base::{
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use store::{
-    AuditEntryRow, AuditLogRepository as _, NodeKey, OrganizationRepository as _, Store,
-    StoreOptions, UserRole,
+    AuditEntryRow, AuditLogRepository as _, OrganizationRepository as _, Store, StoreOptions,
+    UserRole,
 };
 use time::OffsetDateTime;
 
@@ -305,14 +306,10 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "MET" } else { "MISSED" }
 }
 
-fn node_keys(ids: &[NodeId]) -> Vec<NodeKey> {
-    ids.iter().map(|id| (id.level, id.index)).collect()
-}
-
-/// Fetch nodes the way the app does: one `audit_nodes` call for all of them.
-async fn fetch(bench: &Bench, keys: &[NodeKey]) -> HashMap<NodeKey, Hash> {
+/// Fetch nodes the way the app does: one statement reading the tiles that hold them.
+async fn fetch(bench: &Bench, nodes: &[NodeId]) -> HashMap<NodeId, Hash> {
     let mut read = bench.store.read_latest().await.unwrap();
-    let found = read.audit_nodes(bench.org, keys).await.unwrap().into_iter().collect();
+    let found = app::fetch_audit_nodes(&mut read, bench.org, nodes).await.unwrap();
     read.commit().await.unwrap();
     found
 }
@@ -370,30 +367,22 @@ async fn append_rate(summary: &mut Summary) {
         mib(bench.disk_bytes()),
         bench.disk_bytes() as f64 / size as f64
     );
-    // Where an append transaction's time goes at this size: the frontier read it starts with.
-    let keys = node_keys(&compact_range_node_ids(0, size));
+    // Where an append transaction's time goes at this size: the right edge's tiles it reads.
+    let edge = compact_range_node_ids(0, size);
+    let tiles = TileId::covering(&edge).len();
     let frontier = mean_of(20, async || {
-        fetch(&bench, &keys).await;
-    })
-    .await;
-    let one_by_one = mean_of(20, async || {
-        for key in &keys {
-            fetch(&bench, std::slice::from_ref(key)).await;
-        }
+        fetch(&bench, &edge).await;
     })
     .await;
     println!(
-        "   frontier read at size {size} ({} nodes): one audit_nodes call {:.2} ms; the same \
-         nodes one call each {:.3} ms (point lookups)",
-        keys.len(),
+        "   frontier read at size {size} ({} nodes in {tiles} tiles): {:.3} ms",
+        edge.len(),
         millis(frontier),
-        millis(one_by_one)
     );
     summary.add(format!(
-        "append diagnostics: frontier read {:.2} ms per transaction at {size} entries (one \
-         audit_nodes call), vs {:.3} ms as one point lookup per node",
+        "append diagnostics: frontier read {:.3} ms per transaction at {size} entries ({tiles} \
+         tiles)",
         millis(frontier),
-        millis(one_by_one)
     ));
     bench.close().await;
 }
@@ -407,10 +396,19 @@ async fn append_rate(summary: &mut Summary) {
 /// `insert_audit_entries`.
 async fn build_synthetic(bench: &Bench, from: u64, to: u64, batch: u64) -> Duration {
     let started = Instant::now();
-    let keys = node_keys(&compact_range_node_ids(0, from));
-    let found = fetch(bench, &keys).await;
-    let hashes = keys.iter().map(|key| found[key]).collect();
+    let edge = compact_range_node_ids(0, from);
+    let found = fetch(bench, &edge).await;
+    let hashes = edge.iter().map(|node| found[node]).collect();
     let mut tree = CompactRange::from_parts(0, from, hashes).unwrap();
+    // The edge's tiles, kept in memory from here on.
+    let mut tiles: HashMap<TileId, Tile> = HashMap::new();
+    let mut read = bench.store.read_latest().await.unwrap();
+    let keys: Vec<(u8, u64)> =
+        TileId::covering(&edge).iter().map(|id| (id.level, id.index)).collect();
+    for ((level, index), bytes) in read.audit_tiles(bench.org, &keys).await.unwrap() {
+        tiles.insert(TileId { level, index }, Tile::from_bytes(&bytes).unwrap());
+    }
+    read.commit().await.unwrap();
     let time = start_time();
     let mut next = from;
     while next < to {
@@ -419,11 +417,13 @@ async fn build_synthetic(bench: &Bench, from: u64, to: u64, batch: u64) -> Durat
         let first = transaction.reserve_audit_indices(bench.org, n).await.unwrap();
         assert_eq!(first, next);
         let mut rows = Vec::with_capacity(n as usize);
-        let mut nodes = Vec::with_capacity(2 * n as usize);
+        let mut changed = std::collections::BTreeSet::new();
         for index in next..next + n {
             let leaf = index.to_be_bytes().to_vec();
-            tree.append(leaf_hash(&leaf), &mut |id: NodeId, hash| {
-                nodes.push(((id.level, id.index), hash));
+            tree.append(leaf_hash(&leaf), &mut |node: NodeId, hash| {
+                let id = TileId::of(node);
+                tiles.entry(id).or_default().push(id, node, hash).unwrap();
+                changed.insert(id);
             })
             .unwrap();
             rows.push(AuditEntryRow {
@@ -440,8 +440,12 @@ async fn build_synthetic(bench: &Bench, from: u64, to: u64, batch: u64) -> Durat
                 personal: serde_json::Map::new(),
             });
         }
-        transaction.insert_audit_entries(&rows, &nodes).await.unwrap();
+        let written: Vec<((u8, u64), Vec<u8>)> =
+            changed.iter().map(|id| ((id.level, id.index), tiles[id].to_bytes())).collect();
+        transaction.insert_audit_entries(&rows, &written).await.unwrap();
         transaction.commit().await.unwrap();
+        // Full tiles never change again.
+        tiles.retain(|_, tile| tile.width() < audit::tiles::TILE_WIDTH);
         next += n;
     }
     started.elapsed()
@@ -527,7 +531,7 @@ async fn build_tree(bench: &Bench, target: u64, budget: Duration) -> String {
          every complete node comes from audit::merkle::CompactRange::append continuing the real \
          tree's frontier (kept in memory, so no frontier read per transaction) and is written \
          with the store's reserve_audit_indices + insert_audit_entries, {} entries per \
-         transaction: same tables, indexes and node rows; event conversion, salts and the \
+         transaction: same tables, indexes and tiles; event conversion, salts and the \
          per-transaction frontier read are skipped, and the entry rows are smaller.",
         budget.as_secs_f64() / 60.0,
         BATCH * 5
@@ -591,10 +595,10 @@ async fn proof_latency(summary: &mut Summary) {
 
     // The root, from stored nodes, to check proofs against.
     let plan = root_plan(size);
-    let found = fetch(&bench, &node_keys(&plan.node_ids())).await;
-    let root = plan.assemble(|id| found.get(&(id.level, id.index)).copied()).unwrap()[0];
+    let found = fetch(&bench, &plan.node_ids()).await;
+    let root = plan.assemble(|id| found.get(&id).copied()).unwrap()[0];
     let check = async |index: u64, proof: &[Hash]| {
-        let leaf = fetch(&bench, &[(0, index)]).await[&(0, index)];
+        let leaf = fetch(&bench, &[NodeId::new(0, index)]).await[&NodeId::new(0, index)];
         verify_inclusion(index, size, &leaf, proof, &root).unwrap();
     };
 
@@ -603,12 +607,12 @@ async fn proof_latency(summary: &mut Summary) {
     let context = RequestContext::default();
     let mut results = Vec::new();
 
-    // (a) store level: a pooled connection, the plan, one audit_nodes call, assembly.
+    // (a) store level: a pooled connection, the plan, one tile read, assembly.
     let (samples, warm) = measure(&indices, queries, query_budget, async |n, index| {
         let t = Instant::now();
         let plan = inclusion_proof_plan(index, size).unwrap();
-        let found = fetch(&bench, &node_keys(&plan.node_ids())).await;
-        let proof = plan.assemble(|id| found.get(&(id.level, id.index)).copied()).unwrap();
+        let found = fetch(&bench, &plan.node_ids()).await;
+        let proof = plan.assemble(|id| found.get(&id).copied()).unwrap();
         let elapsed = t.elapsed();
         if n < 20 {
             check(index, &proof).await;
@@ -616,8 +620,8 @@ async fn proof_latency(summary: &mut Summary) {
         elapsed
     })
     .await;
-    results.push(("(a) store: plan + one audit_nodes call + assemble", samples, warm));
-    // (b) the use case: authorisation read, a read transaction with the size, the proof.
+    results.push(("(a) store: plan + one tile read + assemble", samples, warm));
+    // (b) the use case: authorisation (cached organisation), one tile read, the proof.
     let (samples, warm) = measure(&indices, queries, query_budget, async |n, index| {
         let t = Instant::now();
         let proof = bench
@@ -633,34 +637,15 @@ async fn proof_latency(summary: &mut Summary) {
     })
     .await;
     results.push(("(b) App::audit_inclusion_proof", samples, warm));
-    // (c) diagnostic: the same nodes, one audit_nodes call (a primary-key lookup) each.
-    let (samples, warm) = measure(&indices, queries, query_budget, async |n, index| {
-        let t = Instant::now();
-        let plan = inclusion_proof_plan(index, size).unwrap();
-        let mut read = bench.store.read_latest().await.unwrap();
-        let mut found = HashMap::new();
-        for key in node_keys(&plan.node_ids()) {
-            found.extend(read.audit_nodes(bench.org, &[key]).await.unwrap());
-        }
-        read.commit().await.unwrap();
-        let proof = plan.assemble(|id| found.get(&(id.level, id.index)).copied()).unwrap();
-        let elapsed = t.elapsed();
-        if n < 20 {
-            check(index, &proof).await;
-        }
-        elapsed
-    })
-    .await;
-    results.push(("(c) diagnostic: one audit_nodes call per node", samples, warm));
-
-    let plan_nodes =
-        indices.iter().take(200).map(|&i| inclusion_proof_plan(i, size).unwrap().node_ids().len());
-    let (min_nodes, max_nodes) =
-        plan_nodes.fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n)));
+    let plans = indices.iter().take(200).map(|&i| inclusion_proof_plan(i, size).unwrap());
+    let (min_nodes, max_nodes, max_tiles) = plans.fold((usize::MAX, 0, 0), |(lo, hi, t), plan| {
+        let nodes = plan.node_ids();
+        (lo.min(nodes.len()), hi.max(nodes.len()), t.max(TileId::covering(&nodes).len()))
+    });
     println!(
         "   random (index, size={size}) queries, up to {queries} of each kind after a warm-up, \
          at most {:.0} s per kind; the first 20 of each verified against the root; a plan \
-         needs {min_nodes}..{max_nodes} stored nodes",
+         needs {min_nodes}..{max_nodes} stored nodes, in at most {max_tiles} tiles",
         query_budget.as_secs_f64()
     );
     for (label, mut samples, warm) in results {
@@ -679,11 +664,7 @@ async fn proof_latency(summary: &mut Summary) {
             show(mean),
             samples.len()
         );
-        let goal = if label.starts_with("(c)") {
-            "no goal".to_owned()
-        } else {
-            format!("goal < 100 µs: {}", verdict(p99 < Duration::from_micros(100)))
-        };
+        let goal = format!("goal < 100 µs: {}", verdict(p99 < Duration::from_micros(100)));
         summary.add(format!(
             "proof {label}: p50 {}, p99 {} ({} queries{})   {goal}",
             show(p50),
@@ -707,20 +688,20 @@ async fn proof_latency(summary: &mut Summary) {
     })
     .await;
     let point = mean_of(500, async || {
-        fetch(&bench, &[(0, size / 2)]).await;
+        fetch(&bench, &[NodeId::new(0, size / 2)]).await;
     })
     .await;
     println!(
         "   statement costs: authorisation read (acquire + get_organization) {:.1} µs; \
-         read transaction BEGIN + audit_size + COMMIT {:.1} µs; one audit_nodes point lookup \
-         (acquire + query) {:.1} µs",
+         read transaction BEGIN + audit_size + COMMIT {:.1} µs; one tile read (acquire + \
+         query + parse) {:.1} µs",
         micros(authorize),
         micros(snapshot),
         micros(point)
     );
     summary.add(format!(
         "proof statement costs: authorisation read {:.1} µs, BEGIN+audit_size+COMMIT {:.1} µs, \
-         one-node audit_nodes {:.1} µs",
+         one tile read {:.1} µs",
         micros(authorize),
         micros(snapshot),
         micros(point)

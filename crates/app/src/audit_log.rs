@@ -3,10 +3,8 @@
 //! privileged, audited action.
 
 use audit::export::{ExportHeader, ExportLine, ExportTrailer};
-use audit::merkle::{
-    compact_range_node_ids, consistency_proof_plan, inclusion_proof_plan, root_plan,
-};
-use audit::{Checkpoint, Entry, NoteVerifier, ProofPlan};
+use audit::merkle::{consistency_proof_plan, inclusion_proof_plan, root_plan};
+use audit::{Checkpoint, Entry, NodeId, NoteVerifier, ProofPlan};
 use base::{OrganizationId, Outcome, RequestContext, Resource};
 use store::{AuditFilter, AuditLogRepository, CheckpointRow, Transaction};
 
@@ -57,7 +55,7 @@ async fn assemble(
     plan: &ProofPlan,
 ) -> Result<Vec<audit::Hash>, AppError> {
     let nodes = fetch_nodes(transaction, organization_id, &plan.node_ids()).await?;
-    plan.assemble(|id| nodes.get(&(id.level, id.index)).copied()).map_err(internal("audit proof"))
+    plan.assemble(|id| nodes.get(&id).copied()).map_err(internal("audit proof"))
 }
 
 async fn root_at(
@@ -215,17 +213,22 @@ impl App {
         context: &RequestContext,
     ) -> Result<Vec<audit::Hash>, AppError> {
         self.authorize_in(principal, organization_id, "audit.proof.read", context).await?;
-        let mut read = self.store.read().await?;
-        let current = read.audit_size(organization_id).await?;
-        if size > current || index >= size {
+        if index >= size {
             return Err(AppError::InvalidInput(format!(
-                "need index < size <= {current} (the tree's size); got index {index}, size {size}"
+                "need index < size; got index {index}, size {size}"
             )));
         }
         let plan = inclusion_proof_plan(index, size).map_err(internal("inclusion proof"))?;
-        let proof = assemble(&mut read, organization_id, &plan).await?;
-        read.commit().await?;
-        Ok(proof)
+        match self.proof_within(organization_id, &plan, size).await? {
+            Some(proof) => Ok(proof),
+            None => {
+                let current = self.tree_size(organization_id).await?;
+                Err(AppError::InvalidInput(format!(
+                    "need index < size <= {current} (the tree's size); got index {index}, \
+                     size {size}"
+                )))
+            }
+        }
     }
 
     /// The proof that the tree of `from` entries is a prefix of the tree of `to` entries.
@@ -238,17 +241,50 @@ impl App {
         context: &RequestContext,
     ) -> Result<Vec<audit::Hash>, AppError> {
         self.authorize_in(principal, organization_id, "audit.proof.read", context).await?;
-        let mut read = self.store.read().await?;
-        let current = read.audit_size(organization_id).await?;
-        if to > current || from > to || from == 0 {
+        if from > to || from == 0 {
             return Err(AppError::InvalidInput(format!(
-                "need 0 < from <= to <= {current} (the tree's size); got from {from}, to {to}"
+                "need 0 < from <= to; got from {from}, to {to}"
             )));
         }
         let plan = consistency_proof_plan(from, to).map_err(internal("consistency proof"))?;
-        let proof = assemble(&mut read, organization_id, &plan).await?;
+        match self.proof_within(organization_id, &plan, to).await? {
+            Some(proof) => Ok(proof),
+            None => {
+                let current = self.tree_size(organization_id).await?;
+                Err(AppError::InvalidInput(format!(
+                    "need 0 < from <= to <= {current} (the tree's size); got from {from}, to {to}"
+                )))
+            }
+        }
+    }
+
+    async fn tree_size(&self, organization_id: OrganizationId) -> Result<u64, AppError> {
+        let mut read = self.store.read_latest().await?;
+        let size = read.audit_size(organization_id).await?;
         read.commit().await?;
-        Ok(proof)
+        Ok(size)
+    }
+
+    /// The hashes of `plan`, which proves something of the tree of `size` entries, or `None`
+    /// when the tree is smaller than that. One read of at most one tile per tile level, plus
+    /// the tile of leaf `size - 1` (present exactly when the tree has `size` entries); node
+    /// hashes never change once written, so no transaction is needed around it.
+    async fn proof_within(
+        &self,
+        organization_id: OrganizationId,
+        plan: &ProofPlan,
+        size: u64,
+    ) -> Result<Option<Vec<audit::Hash>>, AppError> {
+        let last_leaf = NodeId::new(0, size - 1);
+        let mut ids = plan.node_ids();
+        ids.push(last_leaf);
+        let mut read = self.store.read_latest().await?;
+        let nodes = fetch_nodes(&mut read, organization_id, &ids).await?;
+        read.commit().await?;
+        if !nodes.contains_key(&last_leaf) {
+            return Ok(None);
+        }
+        plan.assemble(|id| nodes.get(&id).copied()).map(Some).map_err(internal("audit proof"))
     }
 
     /// Prepare an export of entries `from..to` (default: all, up to a checkpoint signed now).
@@ -470,12 +506,11 @@ impl App {
             if let Err(reason) = entry_from_row(row) {
                 return Ok(Err(reason));
             }
-            let stored = leaves.get(&(0, row.index));
+            let stored = leaves.get(&audit::NodeId::new(0, row.index));
             if stored != Some(&audit::merkle::leaf_hash(&row.leaf)) {
                 return Ok(Err(format!("entry {}: leaf hash differs from the tree", row.index)));
             }
         }
-        let _ = compact_range_node_ids;
         Ok(Ok(()))
     }
 }

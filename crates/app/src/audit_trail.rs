@@ -2,15 +2,16 @@
 //! in the transaction of the change it records. Personal fields get a fresh random salt and
 //! only their salted hash enters the leaf, so they can be erased later.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use audit::merkle::{CompactRange, NodeId, compact_range_node_ids, leaf_hash};
+use audit::tiles::{Tile, TileId};
 use audit::{ActorKind, Entry, PersonalField};
 use base::{AuditEvent, OrganizationId};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use rand::RngCore as _;
-use store::{AuditEntryRow, AuditLogRepository, NodeKey, Transaction};
+use rand::{RngCore as _, SeedableRng as _};
+use store::{AuditEntryRow, AuditLogRepository, Transaction};
 
 use crate::AppError;
 
@@ -43,7 +44,44 @@ impl AuditTrail for Transaction {
     }
 }
 
-/// The right edge of the tree of `size` leaves, from the stored complete nodes.
+/// The stored tiles holding `nodes`, parsed.
+pub(crate) async fn fetch_tiles(
+    transaction: &mut Transaction,
+    organization_id: OrganizationId,
+    nodes: &[NodeId],
+) -> Result<BTreeMap<TileId, Tile>, AppError> {
+    let keys: Vec<(u8, u64)> =
+        TileId::covering(nodes).into_iter().map(|id| (id.level, id.index)).collect();
+    transaction
+        .audit_tiles(organization_id, &keys)
+        .await?
+        .into_iter()
+        .map(|((level, index), bytes)| {
+            let tile = Tile::from_bytes(&bytes).map_err(|error| {
+                AppError::Internal(format!("audit tile ({level}, {index}): {error}"))
+            })?;
+            Ok((TileId { level, index }, tile))
+        })
+        .collect()
+}
+
+/// The hash of a node from the tiles that hold it.
+pub(crate) fn node_in(tiles: &BTreeMap<TileId, Tile>, node: NodeId) -> Option<audit::Hash> {
+    let id = TileId::of(node);
+    tiles.get(&id)?.get(id, node)
+}
+
+/// The stored hashes of `nodes` (those that exist), reading each tile that holds some once.
+pub async fn fetch_nodes(
+    transaction: &mut Transaction,
+    organization_id: OrganizationId,
+    nodes: &[NodeId],
+) -> Result<HashMap<NodeId, audit::Hash>, AppError> {
+    let tiles = fetch_tiles(transaction, organization_id, nodes).await?;
+    Ok(nodes.iter().filter_map(|&node| Some((node, node_in(&tiles, node)?))).collect())
+}
+
+/// The compact range of leaves `[begin, end)`, from the stored nodes.
 pub(crate) async fn frontier(
     transaction: &mut Transaction,
     organization_id: OrganizationId,
@@ -54,20 +92,11 @@ pub(crate) async fn frontier(
     let nodes = fetch_nodes(transaction, organization_id, &ids).await?;
     ids.iter()
         .map(|id| {
-            nodes.get(&(id.level, id.index)).copied().ok_or_else(|| {
+            nodes.get(id).copied().ok_or_else(|| {
                 AppError::Internal(format!("audit node ({}, {}) is missing", id.level, id.index))
             })
         })
         .collect()
-}
-
-pub(crate) async fn fetch_nodes(
-    transaction: &mut Transaction,
-    organization_id: OrganizationId,
-    ids: &[NodeId],
-) -> Result<HashMap<NodeKey, audit::Hash>, AppError> {
-    let keys: Vec<NodeKey> = ids.iter().map(|id| (id.level, id.index)).collect();
-    Ok(transaction.audit_nodes(organization_id, &keys).await?.into_iter().collect())
 }
 
 async fn append_for_organization(
@@ -77,17 +106,32 @@ async fn append_for_organization(
 ) -> Result<u64, AppError> {
     let n = u64::try_from(events.len()).unwrap_or(u64::MAX);
     let first = transaction.reserve_audit_indices(organization_id, n).await?;
-    let hashes = frontier(transaction, organization_id, 0, first).await?;
+    // The tiles of the right edge are the only ones that can grow (a partial tile always
+    // holds a node of the edge), so they are all an append needs to read.
+    let edge = compact_range_node_ids(0, first);
+    let mut tiles = fetch_tiles(transaction, organization_id, &edge).await?;
+    let hashes = edge
+        .iter()
+        .map(|&node| {
+            node_in(&tiles, node).ok_or_else(|| {
+                AppError::Internal(format!(
+                    "audit node ({}, {}) is missing",
+                    node.level, node.index
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut tree = CompactRange::from_parts(0, first, hashes)
         .map_err(|error| AppError::Internal(format!("audit tree: {error}")))?;
-    let mut rows = Vec::with_capacity(events.len());
     let mut nodes = Vec::with_capacity(events.len() * 2);
+    let mut salts = Salts::new();
+    let mut rows = Vec::with_capacity(events.len());
     for (offset, event) in (0..).zip(events) {
-        let entry = entry_of(event, first + offset)?;
+        let entry = entry_of(event, first + offset, &mut salts)?;
         let leaf = entry
             .leaf_bytes()
             .map_err(|error| AppError::Internal(format!("audit entry: {error}")))?;
-        tree.append(leaf_hash(&leaf), &mut |id, hash| nodes.push(((id.level, id.index), hash)))
+        tree.append(leaf_hash(&leaf), &mut |node, hash| nodes.push((node, hash)))
             .map_err(|error| AppError::Internal(format!("audit tree: {error}")))?;
         rows.push(AuditEntryRow {
             organization_id,
@@ -103,26 +147,54 @@ async fn append_for_organization(
             personal: personal_values(&entry),
         });
     }
-    transaction.insert_audit_entries(&rows, &nodes).await?;
+    let mut changed = BTreeSet::new();
+    for (node, hash) in nodes {
+        let id = TileId::of(node);
+        tiles
+            .entry(id)
+            .or_default()
+            .push(id, node, hash)
+            .map_err(|error| AppError::Internal(format!("audit tiles: {error}")))?;
+        changed.insert(id);
+    }
+    let written: Vec<((u8, u64), Vec<u8>)> = changed
+        .iter()
+        .filter_map(|id| tiles.get(id).map(|tile| ((id.level, id.index), tile.to_bytes())))
+        .collect();
+    transaction.insert_audit_entries(&rows, &written).await?;
     Ok(first)
 }
 
-fn salt() -> [u8; 16] {
-    let mut salt = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut salt);
-    salt
+/// Salts for personal fields: a generator seeded from the operating system once per append
+/// (one system call per batch, not one per field).
+pub(crate) struct Salts(rand::rngs::StdRng);
+
+impl Salts {
+    pub(crate) fn new() -> Self {
+        Self(rand::rngs::StdRng::from_entropy())
+    }
+
+    fn next(&mut self) -> [u8; 16] {
+        let mut salt = [0u8; 16];
+        self.0.fill_bytes(&mut salt);
+        salt
+    }
 }
 
-fn optional(value: Option<String>) -> PersonalField {
-    value.map_or(PersonalField::Absent, |value| PersonalField::present(value, salt()))
+fn optional(value: Option<String>, salts: &mut Salts) -> PersonalField {
+    value.map_or(PersonalField::Absent, |value| PersonalField::present(value, salts.next()))
 }
 
 /// The leaf form of an event.
-pub(crate) fn entry_of(event: &AuditEvent, index: u64) -> Result<Entry, AppError> {
+pub(crate) fn entry_of(
+    event: &AuditEvent,
+    index: u64,
+    salts: &mut Salts,
+) -> Result<Entry, AppError> {
     let details = if event.details.is_empty() {
         PersonalField::Absent
     } else {
-        PersonalField::details(&serde_json::Value::Object(event.details.clone()), salt())
+        PersonalField::details(&serde_json::Value::Object(event.details.clone()), salts.next())
             .map_err(|error| AppError::Internal(format!("audit details: {error}")))?
     };
     Ok(Entry {
@@ -148,9 +220,9 @@ pub(crate) fn entry_of(event: &AuditEvent, index: u64) -> Result<Entry, AppError
         reason: event.outcome.reason().map(str::to_owned),
         request_id: event.context.request_id.clone(),
         privileged: event.privileged,
-        actor_label: optional(event.actor.label().map(str::to_owned)),
-        source_ip: optional(event.context.source_ip.map(|ip| ip.to_string())),
-        user_agent: optional(event.context.user_agent.clone()),
+        actor_label: optional(event.actor.label().map(str::to_owned), salts),
+        source_ip: optional(event.context.source_ip.map(|ip| ip.to_string()), salts),
+        user_agent: optional(event.context.user_agent.clone(), salts),
         details,
     })
 }
@@ -217,4 +289,31 @@ fn entry_field_name(name: &str) -> Option<audit::PersonalFieldName> {
     ]
     .into_iter()
     .find(|field| field.as_str() == name)
+}
+
+/// Move subtree hashes still stored one row per node (databases created before tiles) into
+/// tiles, one organisation per transaction; returns how many organisations moved. The hashes
+/// are moved, not recomputed: the tree and its checkpoints are unchanged.
+pub async fn move_audit_nodes_to_tiles(store: &store::Store) -> Result<usize, AppError> {
+    let mut read = store.read_latest().await?;
+    let organizations = read.organizations_with_node_rows().await?;
+    read.commit().await?;
+    for &organization_id in &organizations {
+        let mut transaction = store.begin().await?;
+        let rows = transaction.audit_node_rows(organization_id).await?;
+        let mut tiles: BTreeMap<TileId, Tile> = BTreeMap::new();
+        // By level then index: each node comes next in its tile.
+        for ((level, index), hash) in rows {
+            let node = NodeId::new(level, index);
+            let id = TileId::of(node);
+            tiles.entry(id).or_default().push(id, node, hash).map_err(|error| {
+                AppError::Internal(format!("moving audit nodes of {organization_id}: {error}"))
+            })?;
+        }
+        let tiles: Vec<((u8, u64), Vec<u8>)> =
+            tiles.iter().map(|(id, tile)| ((id.level, id.index), tile.to_bytes())).collect();
+        transaction.replace_node_rows_by_tiles(organization_id, &tiles).await?;
+        transaction.commit().await?;
+    }
+    Ok(organizations.len())
 }

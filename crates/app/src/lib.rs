@@ -30,7 +30,7 @@ use store::Store;
 pub use api_keys::IssuedApiKey;
 pub use audit_keys::MasterKey;
 pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};
-pub use audit_trail::AuditTrail;
+pub use audit_trail::{AuditTrail, fetch_nodes as fetch_audit_nodes, move_audit_nodes_to_tiles};
 pub use bootstrap::{Bootstrap, Initialization, InitializeRequest, SetupCompleted};
 pub use error::AppError;
 pub use factors::TotpEnrolment;

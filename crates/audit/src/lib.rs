@@ -2,6 +2,7 @@
 //!
 //! - [`merkle`]: RFC 9162 hashing, proof verification, the append-only
 //!   compact range and proof plans over stored subtree hashes.
+//! - [`tiles`]: the storage layout of subtree hashes, 256 base nodes per tile.
 //! - [`note`]: C2SP signed notes and tlog checkpoints with Ed25519 keys.
 //! - [`entry`]: the canonical audit entry, its leaf bytes and erasable
 //!   personal-field commitments.
@@ -14,6 +15,7 @@ pub mod entry;
 pub mod export;
 pub mod merkle;
 pub mod note;
+pub mod tiles;
 
 pub use entry::{ActorKind, Entry, EntryError, Outcome, PersonalField, PersonalFieldName};
 pub use export::{

@@ -56,6 +56,12 @@ pub enum MerkleError {
     #[error("range [{begin}, {end}) does not start at 0, so it has no tree root")]
     NotATree { begin: u64, end: u64 },
     /// The range would exceed 2^64 - 1 leaves.
+    /// A stored tile's length is that of no tile width.
+    #[error("a stored tile of {length} bytes has no valid width")]
+    InvalidTile { length: usize },
+    /// A node was put in a tile out of order, or in a tile that does not hold it.
+    #[error("node (level {level}, index {index}) does not come next in this tile")]
+    TileOrder { level: u8, index: u64 },
     #[error("tree size overflow")]
     Overflow,
     /// A plan's node lookup returned nothing.

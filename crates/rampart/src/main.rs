@@ -151,6 +151,10 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
         }
     };
     store.migrate().await?;
+    let moved = app::move_audit_nodes_to_tiles(&store).await?;
+    if moved > 0 {
+        tracing::info!(organizations = moved, "audit subtree hashes moved into tiles");
+    }
     Ok(store)
 }
 

@@ -13,6 +13,9 @@ use crate::{StoreError, Transaction};
 /// A complete subtree: (level, index at that level), as RFC 9162 trees number them.
 pub type NodeKey = (u8, u64);
 
+/// A tile of subtree hashes: (tile level, index at that level); the layout is `audit::tiles`.
+pub type TileKey = (u8, u64);
+
 /// One stored entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntryRow {
@@ -141,6 +144,27 @@ fn decode_checkpoint(
 /// How many rows one multi-row INSERT carries (SQLite allows 32,766 bound values).
 const ROWS_PER_STATEMENT: usize = 2_000;
 
+/// Insert or replace tiles, many per statement, on connection `$c` of either backend.
+macro_rules! upsert_tiles {
+    ($c:expr, $organization_id:expr, $tiles:expr) => {
+        for chunk in $tiles.chunks(ROWS_PER_STATEMENT / 4) {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_tiles (organization_id, level, idx, hashes) ",
+            );
+            query.push_values(chunk, |mut row, ((level, index), hashes)| {
+                row.push_bind($organization_id.as_uuid())
+                    .push_bind(i64::from(*level))
+                    .push_bind(i64::try_from(*index).unwrap_or(i64::MAX))
+                    .push_bind(hashes.as_slice());
+            });
+            query.push(
+                " ON CONFLICT (organization_id, level, idx) DO UPDATE SET hashes = excluded.hashes",
+            );
+            query.build().execute(&mut *$c).await?;
+        }
+    };
+}
+
 /// Storage of the audit log.
 #[allow(async_fn_in_trait, reason = "implemented only on the concrete Transaction type")]
 pub trait AuditLogRepository {
@@ -153,17 +177,32 @@ pub trait AuditLogRepository {
     ) -> Result<u64, StoreError>;
     /// The number of entries in an organisation's tree.
     async fn audit_size(&mut self, organization_id: OrganizationId) -> Result<u64, StoreError>;
-    /// The stored hashes of these nodes (those that exist).
-    async fn audit_nodes(
+    /// The stored bytes of these tiles (those that exist).
+    async fn audit_tiles(
         &mut self,
         organization_id: OrganizationId,
-        keys: &[NodeKey],
-    ) -> Result<Vec<(NodeKey, [u8; 32])>, StoreError>;
-    /// Store entries and the complete nodes they made. Counts as recording audit events.
+        keys: &[TileKey],
+    ) -> Result<Vec<(TileKey, Vec<u8>)>, StoreError>;
+    /// Store entries and the tiles they changed (inserted or replaced). Counts as recording
+    /// audit events.
     async fn insert_audit_entries(
         &mut self,
         entries: &[AuditEntryRow],
-        nodes: &[(NodeKey, [u8; 32])],
+        tiles: &[(TileKey, Vec<u8>)],
+    ) -> Result<(), StoreError>;
+    /// Organisations whose subtree hashes are still stored one row per node (before tiles).
+    async fn organizations_with_node_rows(&mut self) -> Result<Vec<OrganizationId>, StoreError>;
+    /// An organisation's node rows, by level then index.
+    async fn audit_node_rows(
+        &mut self,
+        organization_id: OrganizationId,
+    ) -> Result<Vec<(NodeKey, [u8; 32])>, StoreError>;
+    /// Bookkeeping: replace an organisation's node rows by the tiles that hold the same
+    /// hashes.
+    async fn replace_node_rows_by_tiles(
+        &mut self,
+        organization_id: OrganizationId,
+        tiles: &[(TileKey, Vec<u8>)],
     ) -> Result<(), StoreError>;
     async fn list_audit_entries(
         &mut self,
@@ -232,11 +271,11 @@ impl AuditLogRepository for Transaction {
         row.map_or(Ok(0), |(size,)| to_u64(size))
     }
 
-    async fn audit_nodes(
+    async fn audit_tiles(
         &mut self,
         organization_id: OrganizationId,
-        keys: &[NodeKey],
-    ) -> Result<Vec<(NodeKey, [u8; 32])>, StoreError> {
+        keys: &[TileKey],
+    ) -> Result<Vec<(TileKey, Vec<u8>)>, StoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -244,10 +283,9 @@ impl AuditLogRepository for Transaction {
         for chunk in keys.chunks(200) {
             let rows: Vec<(i64, i64, Vec<u8>)> = on_backend!(self.connection(), c => {
                 // Each term names the whole primary key, so SQLite's OR optimisation turns
-                // the statement into one index lookup per node; with the organisation factored
-                // out of the OR it scans all of that organisation's nodes instead.
+                // the statement into one index lookup per tile.
                 let mut query = sqlx::QueryBuilder::new(
-                    "SELECT level, idx, hash FROM audit_nodes WHERE ",
+                    "SELECT level, idx, hashes FROM audit_tiles WHERE ",
                 );
                 for (n, (level, index)) in chunk.iter().enumerate() {
                     if n > 0 {
@@ -259,13 +297,10 @@ impl AuditLogRepository for Transaction {
                 }
                 query.build_query_as().fetch_all(&mut *c).await
             })?;
-            for (level, index, hash) in rows {
+            for (level, index, hashes) in rows {
                 let level = u8::try_from(level)
-                    .map_err(|_| StoreError::Corrupt(format!("node level {level}")))?;
-                let hash: [u8; 32] = hash
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("node hash is not 32 bytes".into()))?;
-                found.push(((level, to_u64(index)?), hash));
+                    .map_err(|_| StoreError::Corrupt(format!("tile level {level}")))?;
+                found.push(((level, to_u64(index)?), hashes));
             }
         }
         Ok(found)
@@ -274,7 +309,7 @@ impl AuditLogRepository for Transaction {
     async fn insert_audit_entries(
         &mut self,
         entries: &[AuditEntryRow],
-        nodes: &[(NodeKey, [u8; 32])],
+        tiles: &[(TileKey, Vec<u8>)],
     ) -> Result<(), StoreError> {
         let Some(first) = entries.first() else { return Ok(()) };
         let organization_id = first.organization_id;
@@ -297,16 +332,50 @@ impl AuditLogRepository for Transaction {
                 });
                 query.build().execute(&mut *c).await.map_err(|error| StoreError::from_write(error, "this audit index is already taken"))?;
             }
-            for chunk in nodes.chunks(ROWS_PER_STATEMENT / 2) {
-                let mut query = sqlx::QueryBuilder::new("INSERT INTO audit_nodes (organization_id, level, idx, hash) ");
-                query.push_values(chunk, |mut row, ((level, index), hash)| {
-                    row.push_bind(organization_id.as_uuid())
-                        .push_bind(i64::from(*level))
-                        .push_bind(i64::try_from(*index).unwrap_or(i64::MAX))
-                        .push_bind(hash.as_slice());
-                });
-                query.build().execute(&mut *c).await.map_err(|error| StoreError::from_write(error, "this audit node is already stored"))?;
-            }
+            upsert_tiles!(c, organization_id, tiles);
+            Ok::<(), StoreError>(())
+        })
+    }
+
+    async fn organizations_with_node_rows(&mut self) -> Result<Vec<OrganizationId>, StoreError> {
+        let sql = "SELECT DISTINCT organization_id FROM audit_nodes";
+        let rows: Vec<(Uuid,)> = on_backend!(self.connection(), c => sqlx::query_as(sql)
+            .fetch_all(&mut *c)
+            .await)?;
+        Ok(rows.into_iter().map(|(id,)| OrganizationId::from_uuid(id)).collect())
+    }
+
+    async fn audit_node_rows(
+        &mut self,
+        organization_id: OrganizationId,
+    ) -> Result<Vec<(NodeKey, [u8; 32])>, StoreError> {
+        let sql = "SELECT level, idx, hash FROM audit_nodes WHERE organization_id = $1 \
+                   ORDER BY level, idx";
+        let rows: Vec<(i64, i64, Vec<u8>)> = on_backend!(self.connection(), c => sqlx::query_as(sql)
+            .bind(organization_id.as_uuid())
+            .fetch_all(&mut *c)
+            .await)?;
+        rows.into_iter()
+            .map(|(level, index, hash)| {
+                let level = u8::try_from(level)
+                    .map_err(|_| StoreError::Corrupt(format!("node level {level}")))?;
+                let hash: [u8; 32] = hash
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("node hash is not 32 bytes".into()))?;
+                Ok(((level, to_u64(index)?), hash))
+            })
+            .collect()
+    }
+
+    async fn replace_node_rows_by_tiles(
+        &mut self,
+        organization_id: OrganizationId,
+        tiles: &[(TileKey, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let sql = "DELETE FROM audit_nodes WHERE organization_id = $1";
+        on_backend!(self.connection(), c => {
+            upsert_tiles!(c, organization_id, tiles);
+            sqlx::query(sql).bind(organization_id.as_uuid()).execute(&mut *c).await?;
             Ok::<(), StoreError>(())
         })
     }

@@ -22,7 +22,7 @@ mod users;
 
 pub use api_keys::ApiKeyRepository;
 pub use audit_log::{
-    AuditEntryRow, AuditFilter, AuditLogRepository, CheckpointRow, NodeKey, SigningKeyRow,
+    AuditEntryRow, AuditFilter, AuditLogRepository, CheckpointRow, NodeKey, SigningKeyRow, TileKey,
 };
 pub use error::StoreError;
 pub use factors::FactorRepository;

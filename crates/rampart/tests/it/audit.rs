@@ -159,3 +159,65 @@ async fn an_independent_verifier_written_from_the_document_agrees() {
     );
     assert!(!run(&tampered).status.success());
 }
+
+/// A database written before tiles kept one row per node: `rampart migrate` moves them into
+/// exactly the tiles an append would have written, and empties the old table.
+#[tokio::test]
+async fn node_rows_from_before_tiles_are_moved_into_tiles() {
+    use audit::merkle::{CompactRange, leaf_hash};
+    use audit::tiles::{Tile, TileId};
+    use std::collections::BTreeMap;
+
+    let instance = Instance::sqlite();
+    instance.init();
+    let organization = uuid::Uuid::new_v4();
+    let mut tree = CompactRange::new_empty(0);
+    let mut nodes = Vec::new();
+    let mut expected: BTreeMap<TileId, Tile> = BTreeMap::new();
+    for index in 0..1_000u64 {
+        tree.append(leaf_hash(&index.to_be_bytes()), &mut |node, hash| {
+            let id = TileId::of(node);
+            expected.entry(id).or_default().push(id, node, hash).unwrap();
+            nodes.push((node, hash));
+        })
+        .unwrap();
+    }
+    let url = format!("sqlite://{}", instance.database_path().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for (node, hash) in &nodes {
+        sqlx::query(
+            "INSERT INTO audit_nodes (organization_id, level, idx, hash) VALUES (?, ?, ?, ?)",
+        )
+        .bind(organization)
+        .bind(i64::from(node.level))
+        .bind(node.index as i64)
+        .bind(hash.as_slice())
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let output = instance.run(&["migrate"], None);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let left: (i64,) =
+        sqlx::query_as("SELECT count(*) FROM audit_nodes").fetch_one(&pool).await.unwrap();
+    assert_eq!(left.0, 0, "the node rows are gone");
+    let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT level, idx, hashes FROM audit_tiles WHERE organization_id = ? ORDER BY level, idx",
+    )
+    .bind(organization)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let moved: BTreeMap<TileId, Vec<u8>> = rows
+        .into_iter()
+        .map(|(level, index, bytes)| (TileId { level: level as u8, index: index as u64 }, bytes))
+        .collect();
+    let expected: BTreeMap<TileId, Vec<u8>> =
+        expected.iter().map(|(id, tile)| (*id, tile.to_bytes())).collect();
+    assert_eq!(moved.len(), 5, "1,000 leaves: 4 base tiles and 1 above");
+    assert_eq!(moved, expected);
+}

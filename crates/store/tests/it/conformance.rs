@@ -34,7 +34,8 @@ fn project(organization_id: OrganizationId, n: u64, name: &str) -> Project {
 }
 
 /// Record one audit entry the way the application does: reserve an index, store the row and
-/// its leaf node. The leaf bytes here are stand-ins; hashing is not the store's business.
+/// the tile it changed. Leaf and tile bytes here are stand-ins; hashing is not the store's
+/// business.
 async fn record(
     transaction: &mut Transaction,
     organization_id: OrganizationId,
@@ -42,8 +43,8 @@ async fn record(
 ) -> u64 {
     let index = transaction.reserve_audit_indices(organization_id, 1).await.unwrap();
     let row = entry_row(organization_id, index, action);
-    let node = ((0u8, index), [index as u8; 32]);
-    transaction.insert_audit_entries(&[row], &[node]).await.unwrap();
+    let tile = ((0u8, 0u64), vec![index as u8; 32]);
+    transaction.insert_audit_entries(&[row], &[tile]).await.unwrap();
     index
 }
 
@@ -252,8 +253,9 @@ async fn audit_entries_read_back_whole_newest_first_and_filter() {
         assert!(read.list_audit_entries(acme.id, &late).await.unwrap().is_empty());
         let between = read.audit_entries_between(acme.id, 1, 3).await.unwrap();
         assert_eq!(between.iter().map(|row| row.index).collect::<Vec<_>>(), vec![1, 2]);
-        let nodes = read.audit_nodes(acme.id, &[(0, 2), (0, 9), (1, 0)]).await.unwrap();
-        assert_eq!(nodes, vec![((0, 2), [2; 32])]);
+        // Each append replaced the tile: the last one wrote it.
+        let tiles = read.audit_tiles(acme.id, &[(0, 0), (0, 9), (1, 0)]).await.unwrap();
+        assert_eq!(tiles, vec![((0, 0), vec![4; 32])]);
     })
     .await;
 }

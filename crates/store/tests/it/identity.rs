@@ -29,7 +29,7 @@ async fn audited(transaction: &mut Transaction, organization_id: OrganizationId)
         leaf: vec![index as u8],
         personal: serde_json::Map::new(),
     };
-    transaction.insert_audit_entries(&[row], &[((0, index), [1; 32])]).await.unwrap();
+    transaction.insert_audit_entries(&[row], &[((0, 0), vec![1; 32])]).await.unwrap();
 }
 
 async fn setup(transaction: &mut Transaction) -> UserRecord {
