@@ -60,6 +60,7 @@ pub struct ApiState {
         (name = "auth", description = "Login, sessions, second factors"),
         (name = "users", description = "Accounts and invitations"),
         (name = "principals", description = "Applications and groups"),
+        (name = "authorization", description = "Policies, the check API, effective permissions"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -131,6 +132,24 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::audit::erase))
         .routes(routes!(routes::audit::public_key))
         .routes(routes!(routes::audit::public_keys))
+        .routes(routes!(routes::authorization::view))
+        .routes(routes!(routes::authorization::create_policy))
+        .routes(routes!(
+            routes::authorization::replace_policy,
+            routes::authorization::delete_policy
+        ))
+        .routes(routes!(routes::authorization::create_cedar_policy))
+        .routes(routes!(routes::authorization::delete_cedar_policy))
+        .routes(routes!(routes::authorization::define_action))
+        .routes(routes!(routes::authorization::delete_action))
+        .routes(routes!(
+            routes::authorization::put_permission_set,
+            routes::authorization::delete_permission_set
+        ))
+        .routes(routes!(routes::authorization::authorize))
+        .routes(routes!(routes::authorization::authorize_batch))
+        .routes(routes!(routes::authorization::who_can))
+        .routes(routes!(routes::authorization::effective_permissions))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
         .split_for_parts();

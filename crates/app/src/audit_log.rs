@@ -128,7 +128,7 @@ impl App {
         organization_id: OrganizationId,
         context: &RequestContext,
     ) -> Result<CheckpointRow, AppError> {
-        self.authorize_in(principal, organization_id, "audit.checkpoint.read", context).await?;
+        self.authorize_in(principal, organization_id, "audit:checkpoints:read", context).await?;
         self.fresh_checkpoint(organization_id).await
     }
 
@@ -179,7 +179,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<AuditPage, AppError> {
         let limit = check_limit(filter.limit)?;
-        self.authorize_in(principal, organization_id, "audit.events.read", context).await?;
+        self.authorize_in(principal, organization_id, "audit:events:read", context).await?;
         self.record_audit_read(
             principal,
             organization_id,
@@ -212,7 +212,7 @@ impl App {
         size: u64,
         context: &RequestContext,
     ) -> Result<Vec<audit::Hash>, AppError> {
-        self.authorize_in(principal, organization_id, "audit.proof.read", context).await?;
+        self.authorize_in(principal, organization_id, "audit:proofs:read", context).await?;
         if index >= size {
             return Err(AppError::InvalidInput(format!(
                 "need index < size; got index {index}, size {size}"
@@ -240,7 +240,7 @@ impl App {
         to: u64,
         context: &RequestContext,
     ) -> Result<Vec<audit::Hash>, AppError> {
-        self.authorize_in(principal, organization_id, "audit.proof.read", context).await?;
+        self.authorize_in(principal, organization_id, "audit:proofs:read", context).await?;
         if from > to || from == 0 {
             return Err(AppError::InvalidInput(format!(
                 "need 0 < from <= to; got from {from}, to {to}"
@@ -296,11 +296,11 @@ impl App {
         to: Option<u64>,
         context: &RequestContext,
     ) -> Result<AuditExport, AppError> {
-        self.authorize_in(principal, organization_id, "audit.export", context).await?;
+        self.authorize_in(principal, organization_id, "audit:export:read", context).await?;
         let mut details = serde_json::Map::new();
         details.insert("from_index".into(), from.into());
         details.insert("to_index".into(), to.into());
-        self.record_audit_read(principal, organization_id, "audit.export", context, details)
+        self.record_audit_read(principal, organization_id, "audit:export:read", context, details)
             .await?;
         let checkpoint = self.fresh_checkpoint(organization_id).await?;
         let (from, to) = (from.unwrap_or(0), to.unwrap_or(checkpoint.size));
@@ -360,20 +360,15 @@ impl App {
         index: u64,
         context: &RequestContext,
     ) -> Result<usize, AppError> {
-        self.authorize_in(principal, organization_id, "audit.personal.erase", context).await?;
-        if !principal.is_provider_owner() {
+        // Erasing from the evidence is the provider's act, on the data subject's request.
+        const ACTION: &str = "audit:entries:erase";
+        if !principal.is_staff() {
             let resource = Resource::new("audit_entry", index);
             return Err(self
-                .deny(
-                    principal,
-                    organization_id,
-                    "audit.personal.erase",
-                    resource,
-                    context,
-                    "not_provider_owner",
-                )
+                .deny(principal, organization_id, ACTION, resource, context, "not_staff")
                 .await);
         }
+        self.authorize_in(principal, organization_id, ACTION, context).await?;
         let mut transaction = self.store.begin().await?;
         let rows = transaction.audit_entries_between(organization_id, index, index + 1).await?;
         let row = rows.first().ok_or(AppError::NotFound("audit entry"))?;

@@ -19,6 +19,9 @@ pub enum AppError {
     StepUpRequired,
     #[error("too many attempts; retry after {retry_after_seconds} seconds")]
     Throttled { retry_after_seconds: u64 },
+    /// A change to policies the engine refuses; nothing was stored.
+    #[error("{0}")]
+    PolicyRejected(authz::PolicyError),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -34,7 +37,7 @@ pub enum AppError {
 impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidInput(_) => ErrorCode::InvalidInput,
+            Self::InvalidInput(_) | Self::PolicyRejected(_) => ErrorCode::InvalidInput,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::StepUpRequired => ErrorCode::StepUpRequired,

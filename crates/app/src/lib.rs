@@ -6,6 +6,7 @@ mod api_keys;
 mod audit_keys;
 mod audit_log;
 mod audit_trail;
+mod authorization;
 mod bootstrap;
 mod credential_cache;
 mod error;
@@ -13,6 +14,7 @@ mod factors;
 mod mailer;
 mod organizations;
 mod passwords;
+mod policies;
 mod principal;
 mod principals;
 mod projects;
@@ -37,6 +39,10 @@ pub use factors::TotpEnrolment;
 pub use mailer::{Email, Mailer, MemoryMailer};
 pub use organizations::Page;
 pub use passwords::{PasswordHasher, check_new_password};
+pub use policies::{
+    AccessQuestion, AuthorizationView, MAX_CHECKS_PER_REQUEST, PolicyInput, QuestionContext,
+    policy_principal,
+};
 pub use principal::{Principal, SessionFacts, Subject};
 pub use principals::{member_text, parse_member};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
@@ -48,9 +54,9 @@ pub struct App {
     clock: Arc<dyn Clock>,
     passwords: PasswordHasher,
     credentials: Arc<credential_cache::CredentialCache>,
-    organizations: Arc<credential_cache::OrganizationCache>,
     audit: Arc<audit_log::AuditState>,
     identity: Arc<IdentityState>,
+    authorization: Arc<authorization::AuthorizationCache>,
 }
 
 /// Identity settings and the values computed once for them.
@@ -76,8 +82,6 @@ impl App {
     /// An application with no credential cache: every request checks its key in the store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, passwords: PasswordHasher) -> Self {
         let credentials = Arc::new(credential_cache::CredentialCache::new(time::Duration::ZERO));
-        let organizations =
-            Arc::new(credential_cache::OrganizationCache::new(time::Duration::ZERO));
         let audit = Arc::new(audit_log::AuditState {
             deployment_name: "rampart".to_owned(),
             master_key: MasterKey::generate(),
@@ -92,7 +96,8 @@ impl App {
             signup_open: false,
             signup_buckets: std::sync::Mutex::default(),
         });
-        Self { store, clock, passwords, credentials, organizations, audit, identity }
+        let authorization = Arc::default();
+        Self { store, clock, passwords, credentials, audit, identity, authorization }
     }
 
     /// Session lifetimes, where mail goes, the base URL of links in it, and whether anyone
@@ -133,7 +138,7 @@ impl App {
     pub fn with_api_key_cache(mut self, ttl: std::time::Duration) -> Self {
         let ttl = time::Duration::try_from(ttl).unwrap_or(time::Duration::ZERO);
         self.credentials = Arc::new(credential_cache::CredentialCache::new(ttl));
-        self.organizations = Arc::new(credential_cache::OrganizationCache::new(ttl));
+        self.authorization = Arc::new(authorization::AuthorizationCache::with_max_age(ttl));
         self
     }
 

@@ -83,54 +83,8 @@ impl App {
         event
     }
 
-    /// Make sure the organisation exists and the principal may act in it.
-    pub(crate) async fn authorize_in(
-        &self,
-        principal: &Principal,
-        organization_id: OrganizationId,
-        action: &str,
-        context: &RequestContext,
-    ) -> Result<Organization, AppError> {
-        let now = self.clock.now();
-        let organization = match self.organizations.get(organization_id, now) {
-            Some(cached) => cached,
-            None => {
-                let mut read = self.store.read_latest().await?;
-                let organization = read.get_organization(organization_id).await?;
-                read.commit().await?;
-                let organization = organization.ok_or(AppError::NotFound("organization"))?;
-                self.organizations.put(organization.clone(), now);
-                organization
-            }
-        };
-        if !principal.may_access(organization_id) {
-            let resource = Resource::new("organization", organization_id);
-            return Err(self
-                .deny(principal, organization_id, action, resource, context, "not_a_member")
-                .await);
-        }
-        Ok(organization)
-    }
-
-    /// As [`App::authorize_in`], and only the organisation's owners (or the provider's) pass.
-    pub(crate) async fn authorize_owner(
-        &self,
-        principal: &Principal,
-        organization_id: OrganizationId,
-        action: &str,
-        context: &RequestContext,
-    ) -> Result<Organization, AppError> {
-        let organization = self.authorize_in(principal, organization_id, action, context).await?;
-        let owner_here = principal.organization_id == organization_id
-            && principal.role == store::UserRole::Owner;
-        if owner_here || principal.is_provider_owner() {
-            return Ok(organization);
-        }
-        let resource = Resource::new("organization", organization_id);
-        Err(self.deny(principal, organization_id, action, resource, context, "not_an_owner").await)
-    }
-
-    /// Create a customer organisation. Only the provider's owners may.
+    /// Create a customer organisation: staff holding `organizations:organizations:create` on
+    /// the provider organisation may.
     pub async fn create_organization(
         &self,
         principal: &Principal,
@@ -147,19 +101,22 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        if !principal.is_provider_owner() {
+        if !principal.is_staff() {
             let resource = Resource::kind_only("organization");
             return Err(self
                 .deny(
                     principal,
                     principal.organization_id,
-                    "organization.create",
+                    "organizations:organizations:create",
                     resource,
                     context,
-                    "not_provider_owner",
+                    "not_staff",
                 )
                 .await);
         }
+        let provider = principal.organization_id;
+        self.authorize_in(principal, provider, "organizations:organizations:create", context)
+            .await?;
         let mut transaction = self.store.begin().await?;
         transaction.insert_organization(&organization).await?;
         let mut event = self.success_event(
@@ -182,19 +139,31 @@ impl App {
         id: OrganizationId,
         context: &RequestContext,
     ) -> Result<Organization, AppError> {
-        self.authorize_in(principal, id, "organization.read", context).await
+        self.authorize_in(principal, id, "organizations:organization:read", context).await
     }
 
-    /// The organisations the principal can see, in creation order.
+    /// The organisations the principal can see, in creation order: all of them for staff
+    /// holding `organizations:organizations:list` on the provider organisation, its own for
+    /// everyone else.
     pub async fn list_organizations(
         &self,
         principal: &Principal,
         after: Option<OrganizationId>,
         limit: u32,
+        context: &RequestContext,
     ) -> Result<Page<Organization>, AppError> {
         let limit = check_limit(limit)?;
+        let every = principal.is_staff()
+            && self
+                .is_allowed(
+                    principal,
+                    "organizations:organizations:list",
+                    authz::ResourceRef::Organization(*principal.organization_id.as_uuid()),
+                    context,
+                )
+                .await?;
         let mut read = self.store.read_latest().await?;
-        let items = if principal.is_provider_owner() {
+        let items = if every {
             read.list_organizations(after, limit + 1).await?
         } else {
             let own = read.get_organization(principal.organization_id).await?;
@@ -213,7 +182,7 @@ impl App {
     ) -> Result<Organization, AppError> {
         let name = parse_name(name, "organization")?;
         let mut organization =
-            self.authorize_in(principal, id, "organization.update", context).await?;
+            self.authorize_in(principal, id, "organizations:organization:write", context).await?;
         let now = self.clock.now();
         let mut transaction = self.store.begin().await?;
         transaction.rename_organization(id, &name, now).await?;
@@ -228,7 +197,7 @@ impl App {
         event.details.insert("name".into(), name.as_str().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        self.organizations.evict(id);
+        self.authorization.invalidate(id);
         organization.name = name;
         organization.updated_at = now;
         Ok(organization)
@@ -244,7 +213,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<Organization, AppError> {
         let mut organization =
-            self.authorize_owner(principal, id, "organization.mfa.update", context).await?;
+            self.authorize_in(principal, id, "organizations:settings:write", context).await?;
         self.require_recent_authentication(principal).await?;
         let now = self.clock.now();
         let mut transaction = self.store.begin().await?;
@@ -260,13 +229,14 @@ impl App {
         event.details.insert("mfa_required".into(), required.into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        self.organizations.evict(id);
+        self.authorization.invalidate(id);
         organization.mfa_required = required;
         organization.updated_at = now;
         Ok(organization)
     }
 
-    /// Delete a customer organisation that holds nothing. Only the provider's owners may; the
+    /// Delete a customer organisation that holds nothing. Closing an organisation is the
+    /// provider's act: only staff holding `organizations:organization:delete` on it may; the
     /// provider's own organisation cannot be deleted.
     pub async fn delete_organization(
         &self,
@@ -274,13 +244,12 @@ impl App {
         id: OrganizationId,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        let organization = self.authorize_in(principal, id, "organization.delete", context).await?;
-        if !principal.is_provider_owner() {
+        const ACTION: &str = "organizations:organization:delete";
+        if !principal.is_staff() {
             let resource = Resource::new("organization", id);
-            return Err(self
-                .deny(principal, id, "organization.delete", resource, context, "not_provider_owner")
-                .await);
+            return Err(self.deny(principal, id, ACTION, resource, context, "not_staff").await);
         }
+        let organization = self.authorize_in(principal, id, ACTION, context).await?;
         if organization.kind == OrganizationKind::Provider {
             return Err(AppError::Conflict("the provider organization cannot be deleted".into()));
         }
@@ -297,7 +266,7 @@ impl App {
         event.details.insert("name".into(), organization.name.as_str().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        self.organizations.evict(id);
+        self.authorization.invalidate(id);
         Ok(())
     }
 }

@@ -67,14 +67,4 @@ impl Principal {
     pub fn is_staff(&self) -> bool {
         self.organization_kind == OrganizationKind::Provider
     }
-
-    /// Until policies arrive, this is the whole access rule: a principal acts within its own
-    /// organisation, and the provider's owners administer every organisation.
-    pub(crate) fn may_access(&self, organization_id: OrganizationId) -> bool {
-        self.organization_id == organization_id || self.is_provider_owner()
-    }
-
-    pub(crate) fn is_provider_owner(&self) -> bool {
-        self.is_staff() && self.role == UserRole::Owner
-    }
 }

@@ -4,8 +4,8 @@
 
 use base::{ApplicationId, GroupId, OrganizationId, RequestContext, Resource, UserId};
 use store::{
-    ApplicationRecord, GroupMember, GroupRecord, KeyHolder, PrincipalRepository, UserRepository,
-    UserStatus,
+    ApplicationRecord, AuthorizationRepository as _, GroupMember, GroupRecord, KeyHolder,
+    PrincipalRepository, UserRepository, UserStatus,
 };
 use time::OffsetDateTime;
 
@@ -36,7 +36,7 @@ pub fn member_text(member: GroupMember) -> String {
 }
 
 impl App {
-    /// Register an application (owners only).
+    /// Register an application.
     pub async fn create_application(
         &self,
         principal: &Principal,
@@ -47,7 +47,7 @@ impl App {
     ) -> Result<ApplicationRecord, AppError> {
         let name = parse_name(name, "application")?;
         let description = check_description(description)?;
-        self.authorize_owner_recently(principal, organization_id, "application.create", context)
+        self.authorize_recently(principal, organization_id, "iam:applications:write", context)
             .await?;
         let now = self.clock.now();
         let application = ApplicationRecord {
@@ -69,6 +69,7 @@ impl App {
         event.details.insert("name".into(), application.name.clone().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.authorization.invalidate(organization_id);
         Ok(application)
     }
 
@@ -78,7 +79,7 @@ impl App {
         organization_id: OrganizationId,
         context: &RequestContext,
     ) -> Result<Vec<ApplicationRecord>, AppError> {
-        self.authorize_in(principal, organization_id, "application.list", context).await?;
+        self.authorize_in(principal, organization_id, "iam:applications:read", context).await?;
         let mut read = self.store.read_latest().await?;
         let applications = read.list_applications(organization_id).await?;
         read.commit().await?;
@@ -93,7 +94,7 @@ impl App {
         id: ApplicationId,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        self.authorize_owner_recently(principal, organization_id, "application.delete", context)
+        self.authorize_recently(principal, organization_id, "iam:applications:delete", context)
             .await?;
         let mut transaction = self.store.begin().await?;
         let application = transaction
@@ -101,6 +102,8 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("application"))?;
         transaction.delete_application(organization_id, id).await?;
+        let holder = store::PolicyHolder::Application(*id.as_uuid());
+        let n_policies = transaction.delete_policies_of(holder).await?;
         let mut event = self.success_event(
             principal,
             organization_id,
@@ -110,13 +113,15 @@ impl App {
         );
         event.privileged = true;
         event.details.insert("name".into(), application.name.into());
+        event.details.insert("policies_deleted".into(), n_policies.into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
         self.credentials.evict_application(id);
+        self.authorization.invalidate(organization_id);
         Ok(())
     }
 
-    /// A new API key for an application (owners only); its secret is shown once.
+    /// A new API key for an application; its secret is shown once.
     pub async fn create_application_key(
         &self,
         principal: &Principal,
@@ -126,13 +131,7 @@ impl App {
         expires_at: Option<OffsetDateTime>,
         context: &RequestContext,
     ) -> Result<IssuedApiKey, AppError> {
-        self.authorize_owner_recently(
-            principal,
-            organization_id,
-            "application.api_key.create",
-            context,
-        )
-        .await?;
+        self.authorize_recently(principal, organization_id, "iam:api-keys:write", context).await?;
         let description = check_description(description)?;
         let mut transaction = self.store.begin().await?;
         transaction
@@ -156,15 +155,15 @@ impl App {
         Ok(issued)
     }
 
-    /// Owners of the organisation (or the provider's), after a recent authentication.
-    async fn authorize_owner_recently(
+    /// Authorise a sensitive action, which also needs a recent authentication.
+    pub(crate) async fn authorize_recently(
         &self,
         principal: &Principal,
         organization_id: OrganizationId,
         action: &str,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        self.authorize_owner(principal, organization_id, action, context).await?;
+        self.authorize_in(principal, organization_id, action, context).await?;
         self.require_recent_authentication(principal).await
     }
 
@@ -176,7 +175,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<GroupRecord, AppError> {
         let name = parse_name(name, "group")?;
-        self.authorize_owner_recently(principal, organization_id, "group.create", context).await?;
+        self.authorize_recently(principal, organization_id, "iam:groups:write", context).await?;
         let now = self.clock.now();
         let group = GroupRecord {
             id: GroupId::new(unix_millis(now), id_randomness()),
@@ -205,7 +204,7 @@ impl App {
         organization_id: OrganizationId,
         context: &RequestContext,
     ) -> Result<Vec<GroupRecord>, AppError> {
-        self.authorize_in(principal, organization_id, "group.list", context).await?;
+        self.authorize_in(principal, organization_id, "iam:groups:read", context).await?;
         let mut read = self.store.read_latest().await?;
         let groups = read.list_groups(organization_id).await?;
         read.commit().await?;
@@ -219,12 +218,14 @@ impl App {
         id: GroupId,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        self.authorize_owner_recently(principal, organization_id, "group.delete", context).await?;
+        self.authorize_recently(principal, organization_id, "iam:groups:delete", context).await?;
         let mut transaction = self.store.begin().await?;
         let group =
             transaction.get_group(organization_id, id).await?.ok_or(AppError::NotFound("group"))?;
         let members = transaction.group_members(id).await?;
         transaction.delete_group(organization_id, id).await?;
+        let n_policies =
+            transaction.delete_policies_of(store::PolicyHolder::Group(*id.as_uuid())).await?;
         let mut event = self.success_event(
             principal,
             organization_id,
@@ -238,8 +239,10 @@ impl App {
             "members".into(),
             members.into_iter().map(member_text).collect::<Vec<_>>().into(),
         );
+        event.details.insert("policies_deleted".into(), n_policies.into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.authorization.invalidate(organization_id);
         Ok(())
     }
 
@@ -251,7 +254,7 @@ impl App {
         id: GroupId,
         context: &RequestContext,
     ) -> Result<Vec<GroupMember>, AppError> {
-        self.authorize_in(principal, organization_id, "group.read", context).await?;
+        self.authorize_in(principal, organization_id, "iam:groups:read", context).await?;
         let mut read = self.store.read_latest().await?;
         read.get_group(organization_id, id).await?.ok_or(AppError::NotFound("group"))?;
         let members = read.group_members(id).await?;
@@ -270,7 +273,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<(), AppError> {
         let action = if add { "group.member.add" } else { "group.member.remove" };
-        self.authorize_owner_recently(principal, organization_id, action, context).await?;
+        self.authorize_recently(principal, organization_id, "iam:groups:write", context).await?;
         let mut transaction = self.store.begin().await?;
         transaction.get_group(organization_id, id).await?.ok_or(AppError::NotFound("group"))?;
         let belongs = match member {
@@ -306,6 +309,7 @@ impl App {
         event.details.insert("member".into(), member_text(member).into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.authorization.invalidate(organization_id);
         Ok(())
     }
 }

@@ -9,6 +9,10 @@ use crate::organizations::{check_limit, page, parse_name};
 use crate::secrets::id_randomness;
 use crate::{App, AppError, Page, Principal};
 
+fn project_resource(organization_id: OrganizationId, id: ProjectId) -> authz::ResourceRef {
+    authz::ResourceRef::Project { organization: *organization_id.as_uuid(), project: *id.as_uuid() }
+}
+
 impl App {
     pub async fn create_project(
         &self,
@@ -18,7 +22,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<Project, AppError> {
         let name = parse_name(name, "project")?;
-        self.authorize_in(principal, organization_id, "project.create", context).await?;
+        self.authorize_in(principal, organization_id, "projects:projects:write", context).await?;
         let now = self.clock.now();
         let project = Project {
             id: ProjectId::new(unix_millis(now), id_randomness()),
@@ -39,6 +43,7 @@ impl App {
         event.details.insert("name".into(), project.name.as_str().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.authorization.invalidate(organization_id);
         Ok(project)
     }
 
@@ -49,7 +54,16 @@ impl App {
         id: ProjectId,
         context: &RequestContext,
     ) -> Result<Project, AppError> {
-        self.authorize_in(principal, organization_id, "project.read", context).await?;
+        let resource = project_resource(organization_id, id);
+        self.authorize_on(principal, "projects:projects:read", resource, context).await?;
+        self.project(organization_id, id).await
+    }
+
+    async fn project(
+        &self,
+        organization_id: OrganizationId,
+        id: ProjectId,
+    ) -> Result<Project, AppError> {
         let mut read = self.store.read_latest().await?;
         let project = read.get_project(organization_id, id).await?;
         read.commit().await?;
@@ -65,7 +79,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<Page<Project>, AppError> {
         let limit = check_limit(limit)?;
-        self.authorize_in(principal, organization_id, "project.list", context).await?;
+        self.authorize_in(principal, organization_id, "projects:projects:read", context).await?;
         let mut read = self.store.read_latest().await?;
         let items = read.list_projects(organization_id, after, limit + 1).await?;
         read.commit().await?;
@@ -81,7 +95,9 @@ impl App {
         context: &RequestContext,
     ) -> Result<Project, AppError> {
         let name = parse_name(name, "project")?;
-        let mut project = self.get_project(principal, organization_id, id, context).await?;
+        let resource = project_resource(organization_id, id);
+        self.authorize_on(principal, "projects:projects:write", resource, context).await?;
+        let mut project = self.project(organization_id, id).await?;
         let now = self.clock.now();
         let mut transaction = self.store.begin().await?;
         transaction.rename_project(organization_id, id, &name, now).await?;
@@ -108,9 +124,15 @@ impl App {
         id: ProjectId,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        let project = self.get_project(principal, organization_id, id, context).await?;
+        let resource = project_resource(organization_id, id);
+        self.authorize_on(principal, "projects:projects:delete", resource, context).await?;
+        let project = self.project(organization_id, id).await?;
         let mut transaction = self.store.begin().await?;
+        // A policy scoped to the project would no longer compile: it must be changed first.
+        let guard =
+            crate::authorization::OwnersKeepIam::before(&mut transaction, organization_id).await?;
         transaction.delete_project(organization_id, id).await?;
+        guard.check(&mut transaction).await?;
         let mut event = self.success_event(
             principal,
             organization_id,
@@ -121,6 +143,7 @@ impl App {
         event.details.insert("name".into(), project.name.as_str().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.authorization.invalidate(organization_id);
         Ok(())
     }
 }

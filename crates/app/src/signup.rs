@@ -189,7 +189,7 @@ impl App {
         user_id: UserId,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        self.authorize_owner(principal, organization_id, "user.password.reset", context).await?;
+        self.authorize_in(principal, organization_id, "iam:passwords:reset", context).await?;
         let user = self.active_user(user_id).await.map_err(|_| AppError::NotFound("user"))?;
         if user.organization_id != organization_id {
             return Err(AppError::NotFound("user"));

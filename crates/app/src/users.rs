@@ -3,8 +3,8 @@
 
 use base::{OrganizationId, RequestContext, Resource, UserId};
 use store::{
-    ApiKeyRepository, InvitationRecord, InvitationRepository, SessionRepository, UserRecord,
-    UserRepository, UserRole, UserStatus,
+    ApiKeyRepository, AuthorizationRepository as _, InvitationRecord, InvitationRepository,
+    SessionRepository, UserRecord, UserRepository, UserRole, UserStatus,
 };
 use time::Duration;
 
@@ -57,7 +57,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<time::OffsetDateTime, AppError> {
         let email = validate_email(email)?;
-        self.authorize_owner(principal, organization_id, "user.invite", context).await?;
+        self.authorize_in(principal, organization_id, "iam:users:write", context).await?;
         self.require_recent_authentication(principal).await?;
         let now = self.clock.now();
         let token = new_secret(INVITATION_PREFIX);
@@ -166,6 +166,7 @@ impl App {
         event.details.insert("invited_by".into(), invitation.invited_by.to_string().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        self.authorization.invalidate(user.organization_id);
         Ok(user)
     }
 
@@ -179,7 +180,7 @@ impl App {
         context: &RequestContext,
     ) -> Result<Page<UserRecord>, AppError> {
         let limit = crate::organizations::check_limit(limit)?;
-        self.authorize_in(principal, organization_id, "user.list", context).await?;
+        self.authorize_in(principal, organization_id, "iam:users:read", context).await?;
         let mut read = self.store.read_latest().await?;
         let users = read.list_users(organization_id, after, limit + 1).await?;
         read.commit().await?;
@@ -211,17 +212,17 @@ impl App {
         status: UserStatus,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        let action = match status {
+        let (action, permission) = match status {
             UserStatus::Pending => {
                 return Err(AppError::InvalidInput(
                     "an account cannot be set back to pending".into(),
                 ));
             }
-            UserStatus::Active => "user.reactivate",
-            UserStatus::Suspended => "user.suspend",
-            UserStatus::Deleted => "user.delete",
+            UserStatus::Active => ("user.reactivate", "iam:users:write"),
+            UserStatus::Suspended => ("user.suspend", "iam:users:write"),
+            UserStatus::Deleted => ("user.delete", "iam:users:delete"),
         };
-        self.authorize_owner(principal, organization_id, action, context).await?;
+        self.authorize_in(principal, organization_id, permission, context).await?;
         self.require_recent_authentication(principal).await?;
         let user = self.member(organization_id, user_id).await?;
         if principal.subject == crate::Subject::User(user.id) {
@@ -229,6 +230,8 @@ impl App {
         }
         let now = self.clock.now();
         let mut transaction = self.store.begin().await?;
+        let guard =
+            crate::authorization::OwnersKeepIam::before(&mut transaction, organization_id).await?;
         transaction.set_user_status(user.id, status).await?;
         let mut event = self.success_event(
             principal,
@@ -246,10 +249,15 @@ impl App {
         }
         if status == UserStatus::Deleted {
             transaction.erase_user_personal_data(user.id).await?;
+            let holder = store::PolicyHolder::User(*user.id.as_uuid());
+            let n_policies = transaction.delete_policies_of(holder).await?;
+            event.details.insert("policies_deleted".into(), n_policies.into());
         }
+        guard.check(&mut transaction).await?;
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
         self.credentials.evict_user(user.id);
+        self.authorization.invalidate(organization_id);
         Ok(())
     }
 }
@@ -263,7 +271,7 @@ impl App {
         user_id: UserId,
         context: &RequestContext,
     ) -> Result<u64, AppError> {
-        self.authorize_owner(principal, organization_id, "user.sessions.end", context).await?;
+        self.authorize_in(principal, organization_id, "iam:sessions:revoke", context).await?;
         let user = self.member(organization_id, user_id).await?;
         let mut transaction = self.store.begin().await?;
         let n_sessions = transaction.end_user_sessions(user.id, self.clock.now()).await?;

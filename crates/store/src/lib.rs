@@ -8,6 +8,7 @@
 
 mod api_keys;
 mod audit_log;
+mod authorization;
 mod error;
 mod factors;
 mod invitations;
@@ -23,6 +24,10 @@ mod users;
 pub use api_keys::ApiKeyRepository;
 pub use audit_log::{
     AuditEntryRow, AuditFilter, AuditLogRepository, CheckpointRow, NodeKey, SigningKeyRow, TileKey,
+};
+pub use authorization::{
+    AuthorizationRepository, AuthorizationSettings, CustomActionRecord, PermissionSetRecord,
+    PolicyHolder, PolicyRecord, RawPolicyRecord,
 };
 pub use error::StoreError;
 pub use factors::FactorRepository;

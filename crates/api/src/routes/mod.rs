@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod authorization;
 pub mod health;
 pub mod organizations;
 pub mod principals;

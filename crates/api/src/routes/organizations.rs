@@ -66,9 +66,11 @@ pub struct OrganizationInput {
 pub async fn list(
     State(state): State<ApiState>,
     Authenticated(principal): Authenticated,
+    Context(context): Context,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<OrganizationList>, ApiError> {
-    let page = state.app.list_organizations(&principal, query.cursor()?, query.limit()).await?;
+    let page =
+        state.app.list_organizations(&principal, query.cursor()?, query.limit(), &context).await?;
     Ok(Json(OrganizationList {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,

@@ -154,28 +154,41 @@ impl Harness {
     }
 }
 
-/// A key for a new owner of a customer organisation, made directly in the store: the API to
-/// invite users arrives with the identity capability.
+/// A key for a new owner of a customer organisation, made directly in the store.
 pub async fn customer_key(harness: &Harness, organization_id: &str) -> String {
+    let (_, secret) =
+        user_key(harness, organization_id, "customer@acme.example", store::UserRole::Owner).await;
+    secret
+}
+
+/// A new active user of an organisation with an API key, made directly in the store (as an
+/// administrator's tooling would); returns the user's id and the key's secret.
+pub async fn user_key(
+    harness: &Harness,
+    organization_id: &str,
+    email: &str,
+    role: store::UserRole,
+) -> (String, String) {
     use app::AuditTrail as _;
-    use store::{ApiKeyRecord, ApiKeyRepository as _, UserRecord, UserRepository as _, UserRole};
+    use store::{ApiKeyRecord, ApiKeyRepository as _, UserRecord, UserRepository as _};
     let organization_id: base::OrganizationId = organization_id.parse().unwrap();
     let at = datetime!(2026-03-01 09:00:00 UTC);
+    let seed: [u8; 10] = sha256(email)[..10].try_into().unwrap();
     let user = UserRecord {
-        id: base::UserId::new(1, [7; 10]),
+        id: base::UserId::new(1, seed),
         organization_id,
-        email: "customer@acme.example".into(),
-        display_name: "Customer".into(),
+        email: email.into(),
+        display_name: email.split('@').next().unwrap().into(),
         status: store::UserStatus::Active,
-        role: UserRole::Owner,
+        role,
         password_hash: None,
         setup_token_hash: None,
         setup_token_expires_at: None,
         created_at: at,
     };
-    let secret = "rampart_customer-test-secret-0123456789abcdefghijkl".to_owned();
+    let secret = format!("rampart_test-{}", hex_of(&sha256(email)[..16]));
     let key = ApiKeyRecord {
-        id: base::ApiKeyId::new(1, [8; 10]),
+        id: base::ApiKeyId::new(2, seed),
         holder: store::KeyHolder::User(user.id),
         secret_hash: sha256(&secret),
         description: "test".into(),
@@ -200,7 +213,12 @@ pub async fn customer_key(harness: &Harness, organization_id: &str) -> String {
     };
     transaction.append_audit_event(&event).await.unwrap();
     transaction.commit().await.unwrap();
-    secret
+    harness.app.reload_authorization(organization_id);
+    (user.id.to_string(), secret)
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn sha256(text: &str) -> Vec<u8> {

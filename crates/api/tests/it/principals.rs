@@ -33,7 +33,23 @@ async fn an_application_acts_with_its_own_key_until_it_is_deleted() {
     assert_eq!(key.status, StatusCode::CREATED, "{}", key.body);
     let secret = key.body["secret"].as_str().unwrap().to_owned();
 
-    // The application reads its organisation; it cannot mint keys or sessions for itself.
+    // Deny by default: the application holds what a policy grants it, nothing more.
+    harness
+        .request(Method::GET, &base, Some(&secret), None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let policy = harness
+        .owner(
+            Method::POST,
+            &format!("{base}/policies"),
+            Some(json!({
+                "principal": {"type": "application", "id": application_id},
+                "rules": [{"permission_sets": ["OrganizationManager"], "scope": "organization"}],
+            })),
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::CREATED, "{}", policy.body);
+    // It reads its organisation; it cannot mint keys or sessions for itself.
     let read = harness.request(Method::GET, &base, Some(&secret), None).await;
     assert_eq!(read.status, StatusCode::OK);
     let body = Some(("application/json", b"{}".to_vec()));

@@ -12,9 +12,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::backends::with_each_backend;
 
-const T0: OffsetDateTime = datetime!(2026-05-01 08:00 UTC);
+pub const T0: OffsetDateTime = datetime!(2026-05-01 08:00 UTC);
 
-async fn audited(transaction: &mut Transaction, organization_id: OrganizationId) {
+pub async fn audited(transaction: &mut Transaction, organization_id: OrganizationId) {
     let index = transaction.reserve_audit_indices(organization_id, 1).await.unwrap();
     let row = AuditEntryRow {
         organization_id,
@@ -32,7 +32,7 @@ async fn audited(transaction: &mut Transaction, organization_id: OrganizationId)
     transaction.insert_audit_entries(&[row], &[((0, 0), vec![1; 32])]).await.unwrap();
 }
 
-async fn setup(transaction: &mut Transaction) -> UserRecord {
+pub async fn setup(transaction: &mut Transaction) -> UserRecord {
     let organization = Organization {
         id: OrganizationId::new(1, [1; 10]),
         name: Name::parse("Acme").unwrap(),

@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+mod authorization;
 mod backends;
 mod conformance;
 mod identity;

@@ -1,0 +1,404 @@
+//! Authorisation of every use case through the policy engine (`authz`, on Cedar): each use case
+//! names its action (`service:resource:verb`) and resource, and the engine decides from the
+//! organisation's policies, the built-in owner and staff policies included. Deny by default.
+//!
+//! An organisation's policies are compiled once and cached with what requests need of its
+//! members (their groups and roles). Every change that affects them (policies, groups,
+//! members, projects) drops the entry after it commits, and a load that raced with a change
+//! is not cached, so a change applies to the next request on this node.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use authz::{Catalogue, CompiledOrganization, PrincipalFacts, PrincipalRef, ResourceRef, Role};
+use base::{Organization, OrganizationId, OrganizationKind, RequestContext, Resource};
+use store::{
+    AuthorizationRepository, AuthorizationSettings, GroupMember, OrganizationRepository,
+    Transaction, UserRole,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{App, AppError, Principal, Subject};
+
+/// Rampart's own actions and permission sets.
+pub(crate) static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(Catalogue::rampart);
+
+/// Compiled organisations, dropped on change.
+#[derive(Default)]
+pub(crate) struct AuthorizationCache {
+    /// Bumped by every change; a load started before a change is not cached.
+    generation: AtomicU64,
+    loaded: Mutex<HashMap<OrganizationId, Arc<LoadedOrganization>>>,
+    /// How long an entry may serve, for changes made on other replicas; `None` when this node
+    /// sees every change (one server).
+    max_age: Option<time::Duration>,
+}
+
+impl AuthorizationCache {
+    /// Entries also expire after `max_age` (zero: only on change).
+    pub(crate) fn with_max_age(max_age: time::Duration) -> Self {
+        Self { max_age: max_age.is_positive().then_some(max_age), ..Self::default() }
+    }
+
+    fn get(
+        &self,
+        organization_id: OrganizationId,
+        now: OffsetDateTime,
+    ) -> Option<Arc<LoadedOrganization>> {
+        let loaded = self.loaded.lock().ok()?.get(&organization_id).cloned()?;
+        let fresh = self.max_age.is_none_or(|max_age| now - loaded.loaded_at < max_age);
+        fresh.then_some(loaded)
+    }
+
+    fn put(&self, loaded: Arc<LoadedOrganization>, generation: u64) {
+        if let Ok(mut map) = self.loaded.lock()
+            && self.generation.load(Ordering::SeqCst) == generation
+        {
+            map.insert(loaded.organization.id, loaded);
+        }
+    }
+
+    /// Forget an organisation's compiled policies (after a committed change).
+    pub(crate) fn invalidate(&self, organization_id: OrganizationId) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut map) = self.loaded.lock() {
+            map.remove(&organization_id);
+        }
+    }
+}
+
+/// One organisation's compiled policies and what requests need of its members.
+pub(crate) struct LoadedOrganization {
+    pub(crate) organization: Organization,
+    pub(crate) compiled: CompiledOrganization,
+    /// Active users (with their role) and applications.
+    members: HashMap<Uuid, (PrincipalRef, Role)>,
+    /// Each member's groups.
+    groups: HashMap<Uuid, Vec<Uuid>>,
+    loaded_at: OffsetDateTime,
+}
+
+impl LoadedOrganization {
+    /// The facts of one of the organisation's own members, `None` for a stranger.
+    pub(crate) fn member_facts(&self, id: Uuid) -> Option<PrincipalFacts> {
+        let (principal, role) = *self.members.get(&id)?;
+        Some(PrincipalFacts {
+            principal,
+            organization_id: *self.organization.id.as_uuid(),
+            role,
+            groups: self.groups.get(&id).cloned().unwrap_or_default(),
+            staff: self.organization.kind == OrganizationKind::Provider,
+        })
+    }
+}
+
+fn authz_kind(kind: OrganizationKind) -> authz::OrganizationKind {
+    match kind {
+        OrganizationKind::Provider => authz::OrganizationKind::Provider,
+        OrganizationKind::Customer => authz::OrganizationKind::Customer,
+    }
+}
+
+fn authz_role(role: UserRole) -> Role {
+    match role {
+        UserRole::Owner => Role::Owner,
+        UserRole::Member => Role::Member,
+    }
+}
+
+pub(crate) fn principal_ref(subject: Subject) -> PrincipalRef {
+    match subject {
+        Subject::User(id) => PrincipalRef::User(*id.as_uuid()),
+        Subject::Application(id) => PrincipalRef::Application(*id.as_uuid()),
+    }
+}
+
+/// How the audit trail names a resource of the engine.
+pub(crate) fn audit_resource(resource: &ResourceRef) -> Resource {
+    match resource {
+        ResourceRef::Organization(id) => Resource::new("organization", id),
+        ResourceRef::Project { project, .. } => Resource::new("project", project),
+        ResourceRef::Object { kind, id, .. } => Resource::new(kind, id),
+    }
+}
+
+/// The engine's input for an organisation, from its stored settings.
+pub(crate) fn organization_policies(
+    organization: &Organization,
+    settings: &AuthorizationSettings,
+    projects: Vec<Uuid>,
+) -> Result<authz::OrganizationPolicies, AppError> {
+    let corrupt = |what: String| AppError::Internal(format!("stored {what} does not parse"));
+    let policies = settings
+        .policies
+        .iter()
+        .map(|record| {
+            let rules = serde_json::from_str(&record.rules)
+                .map_err(|error| corrupt(format!("policy {}: {error}", record.id)))?;
+            Ok(authz::Policy { id: record.id, principal: holder_ref(record.holder), rules })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    let custom_permission_sets = settings
+        .permission_sets
+        .iter()
+        .map(|record| {
+            let actions = serde_json::from_str(&record.actions)
+                .map_err(|error| corrupt(format!("permission set {}: {error}", record.name)))?;
+            Ok(authz::CustomPermissionSet {
+                name: record.name.clone(),
+                description: record.description.clone(),
+                actions,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok(authz::OrganizationPolicies {
+        organization: authz::OrganizationRef {
+            id: *organization.id.as_uuid(),
+            kind: authz_kind(organization.kind),
+        },
+        projects,
+        custom_actions: settings
+            .custom_actions
+            .iter()
+            .map(|record| authz::CustomAction {
+                name: record.name.clone(),
+                description: record.description.clone(),
+                privileged: record.privileged,
+            })
+            .collect(),
+        custom_permission_sets,
+        policies,
+        raw_policies: settings
+            .raw_policies
+            .iter()
+            .map(|record| authz::RawPolicy { id: record.id, text: record.text.clone() })
+            .collect(),
+    })
+}
+
+pub(crate) fn holder_ref(holder: store::PolicyHolder) -> PrincipalRef {
+    match holder {
+        store::PolicyHolder::User(id) => PrincipalRef::User(id),
+        store::PolicyHolder::Group(id) => PrincipalRef::Group(id),
+        store::PolicyHolder::Application(id) => PrincipalRef::Application(id),
+    }
+}
+
+/// Load and compile an organisation's authorisation inside `transaction`.
+pub(crate) async fn load_organization(
+    transaction: &mut Transaction,
+    organization_id: OrganizationId,
+    now: OffsetDateTime,
+) -> Result<LoadedOrganization, AppError> {
+    let organization = transaction
+        .get_organization(organization_id)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    let settings = transaction.authorization_settings(organization_id).await?;
+    let projects = transaction.project_ids(organization_id).await?;
+    let memberships = transaction.group_memberships(organization_id).await?;
+    let members = transaction.active_members(organization_id).await?;
+    let input = organization_policies(&organization, &settings, projects)?;
+    let compiled = authz::compile(&input, &CATALOGUE).map_err(AppError::PolicyRejected)?;
+    let mut groups: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (group, member) in memberships {
+        groups.entry(member).or_default().push(group);
+    }
+    let members = members
+        .into_iter()
+        .map(|(member, role)| {
+            let (id, principal) = match member {
+                GroupMember::User(id) => (*id.as_uuid(), PrincipalRef::User(*id.as_uuid())),
+                GroupMember::Application(id) => {
+                    (*id.as_uuid(), PrincipalRef::Application(*id.as_uuid()))
+                }
+            };
+            (id, (principal, authz_role(role)))
+        })
+        .collect();
+    Ok(LoadedOrganization { organization, compiled, members, groups, loaded_at: now })
+}
+
+/// Whether an organisation's active owners can manage IAM (an organisation administered by
+/// the provider alone may have no owner), or why not.
+async fn owners_manage_iam(
+    transaction: &mut Transaction,
+    organization_id: OrganizationId,
+) -> Result<Result<(), authz::PolicyError>, AppError> {
+    let loaded = load_organization(transaction, organization_id, OffsetDateTime::UNIX_EPOCH).await?;
+    let owners: Vec<PrincipalFacts> = loaded
+        .members
+        .iter()
+        .filter(|(_, (_, role))| *role == Role::Owner)
+        .filter_map(|(id, _)| loaded.member_facts(*id))
+        .collect();
+    Ok(loaded.compiled.owners_can_manage_iam(&owners))
+}
+
+/// Guards a change to what governs access: taken before the change in its transaction, it
+/// refuses, after it, a result whose policies do not compile or that takes IAM away from
+/// every owner who had it.
+pub(crate) struct OwnersKeepIam {
+    organization_id: OrganizationId,
+    had_iam: bool,
+}
+
+impl OwnersKeepIam {
+    pub(crate) async fn before(
+        transaction: &mut Transaction,
+        organization_id: OrganizationId,
+    ) -> Result<Self, AppError> {
+        let had_iam = owners_manage_iam(transaction, organization_id).await?.is_ok();
+        Ok(Self { organization_id, had_iam })
+    }
+
+    pub(crate) async fn check(self, transaction: &mut Transaction) -> Result<(), AppError> {
+        let after = owners_manage_iam(transaction, self.organization_id).await?;
+        match after {
+            Err(error) if self.had_iam => Err(AppError::PolicyRejected(error)),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl App {
+    /// Drop this node's compiled policies of an organisation, so that the next request
+    /// reloads them: for changes made to the database by other means than this server.
+    pub fn reload_authorization(&self, organization_id: OrganizationId) {
+        self.authorization.invalidate(organization_id);
+    }
+
+    /// An organisation's compiled authorisation, from the cache or the store.
+    pub(crate) async fn loaded_authorization(
+        &self,
+        organization_id: OrganizationId,
+    ) -> Result<Arc<LoadedOrganization>, AppError> {
+        let now = self.clock.now();
+        if let Some(loaded) = self.authorization.get(organization_id, now) {
+            return Ok(loaded);
+        }
+        let generation = self.authorization.generation.load(Ordering::SeqCst);
+        let mut read = self.store.read().await?;
+        let loaded = load_organization(&mut read, organization_id, now).await;
+        read.commit().await?;
+        let loaded = Arc::new(loaded.map_err(|error| match error {
+            AppError::PolicyRejected(error) => AppError::Internal(format!(
+                "the stored policies of organization {organization_id} do not compile: {error}"
+            )),
+            other => other,
+        })?);
+        self.authorization.put(Arc::clone(&loaded), generation);
+        Ok(loaded)
+    }
+
+    /// The engine's view of the caller.
+    pub(crate) fn principal_facts(
+        &self,
+        principal: &Principal,
+        loaded: &LoadedOrganization,
+    ) -> PrincipalFacts {
+        let reference = principal_ref(principal.subject);
+        let own_id = match reference {
+            PrincipalRef::User(id) | PrincipalRef::Application(id) | PrincipalRef::Group(id) => id,
+        };
+        let groups = if principal.organization_id == loaded.organization.id {
+            loaded.groups.get(&own_id).cloned().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        PrincipalFacts {
+            principal: reference,
+            organization_id: *principal.organization_id.as_uuid(),
+            role: authz_role(principal.role),
+            groups,
+            staff: principal.is_staff(),
+        }
+    }
+
+    /// The request context conditions are evaluated against. API keys carry no interactive
+    /// authentication: conditions on MFA or authentication age do not hold for them.
+    pub(crate) fn authz_context(
+        &self,
+        principal: &Principal,
+        context: &RequestContext,
+    ) -> authz::Context {
+        authz::Context {
+            source_ip: context.source_ip,
+            now: self.clock.now(),
+            user_agent: context.user_agent.clone(),
+            mfa: principal.session.as_ref().is_some_and(|session| session.mfa_at.is_some()),
+            authenticated_at: principal.session.as_ref().map(|session| session.authenticated_at),
+        }
+    }
+
+    /// Whether `principal` may perform `action` on `resource`, without recording anything:
+    /// for choosing what to show, never for guarding a change.
+    pub(crate) async fn is_allowed(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resource: ResourceRef,
+        context: &RequestContext,
+    ) -> Result<bool, AppError> {
+        let organization_id = OrganizationId::from_uuid(resource.organization());
+        let loaded = self.loaded_authorization(organization_id).await?;
+        Ok(self.decide(principal, action, &resource, context, &loaded).allowed)
+    }
+
+    fn decide(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resource: &ResourceRef,
+        context: &RequestContext,
+        loaded: &LoadedOrganization,
+    ) -> authz::Decision {
+        let facts = self.principal_facts(principal, loaded);
+        let request_context = self.authz_context(principal, context);
+        loaded.compiled.authorize(&authz::Request {
+            principal: &facts,
+            action,
+            resource,
+            context: &request_context,
+        })
+    }
+
+    /// Decide whether `principal` may perform `action` on `resource` of an organisation;
+    /// a refusal is recorded in that organisation's trail.
+    pub(crate) async fn authorize_on(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resource: ResourceRef,
+        context: &RequestContext,
+    ) -> Result<Arc<LoadedOrganization>, AppError> {
+        let organization_id = OrganizationId::from_uuid(resource.organization());
+        let loaded = self.loaded_authorization(organization_id).await?;
+        let decision = self.decide(principal, action, &resource, context, &loaded);
+        if decision.allowed {
+            return Ok(loaded);
+        }
+        let reason = if decision.determining_policies.is_empty() {
+            "no_policy_grants".to_owned()
+        } else {
+            format!("forbidden_by {}", decision.determining_policies.join(" "))
+        };
+        let audited = audit_resource(&resource);
+        Err(self.deny(principal, organization_id, action, audited, context, &reason).await)
+    }
+
+    /// As [`App::authorize_on`] on the organisation itself; returns the organisation.
+    pub(crate) async fn authorize_in(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        action: &str,
+        context: &RequestContext,
+    ) -> Result<Organization, AppError> {
+        let resource = ResourceRef::Organization(*organization_id.as_uuid());
+        let loaded = self.authorize_on(principal, action, resource, context).await?;
+        Ok(loaded.organization.clone())
+    }
+}
