@@ -1,15 +1,18 @@
 //! How a tree's complete subtree hashes are stored: in tiles.
 //!
-//! A tile is an 8-level slice of the tree under 256 consecutive nodes of its base level. Tile
-//! `(level T, index N)` holds, for each `k` in `0..8`, the complete nodes of tree level `8T + k`
-//! whose leaves fall under base nodes `N·256 .. N·256 + 255` (base level `8T`). A tile of width
-//! `w` (how many base nodes it has so far, 1 to 256) therefore holds `w >> k` hashes at each
-//! `k`, and a full tile's top node (level `8T + 8`) is a base node of tile `(T + 1, N / 256)`.
+//! A tile is a [`TILE_HEIGHT`]-level slice of the tree (H = 5 levels) under [`TILE_WIDTH`]
+//! (W = 2^H = 32) consecutive nodes of its base level. Tile `(level T, index N)` holds, for each
+//! `k` in `0..H`, the complete nodes of tree level `H·T + k` whose leaves fall under base nodes
+//! `N·W .. N·W + W − 1` (base level `H·T`). A tile of width `w` (how many base nodes it has so
+//! far, 1 to W) therefore holds `w >> k` hashes at each `k`, and a full tile's top node (level
+//! `H·T + H`) is a base node of tile `(T + 1, N / W)`.
 //!
-//! Storing tiles instead of single nodes makes a log of `n` entries about `n / 128` rows
-//! instead of `2n`, an append rewrite at most one partial tile per tile level, and any proof
-//! read at most one tile per tile level (three for a tree of 16 million entries). The layout
-//! is internal to the server: exports and proofs carry hashes, never tiles.
+//! Storing tiles instead of single nodes makes a log of `n` entries about `n / 16` rows
+//! instead of `2n`; an append rewrites only the right edge's tiles, and a proof reads at most
+//! one tile per tile level (five for a tree of 33 million entries). A full tile is 63 hashes,
+//! 2,016 bytes: it fits in one 4 KiB database page without overflow pages, so each tile read
+//! is one page at the bottom of a B-tree. The layout is internal to the server: exports and
+//! proofs carry hashes, never tiles.
 //!
 //! Serialised, a tile is its hashes level by level (`k = 0` first), each level left to right;
 //! its width follows from its length.
@@ -17,11 +20,11 @@
 use crate::merkle::{Hash, MerkleError, NodeId};
 
 /// Tree levels per tile.
-pub const TILE_HEIGHT: u8 = 8;
+pub const TILE_HEIGHT: u8 = 5;
 /// Base nodes per full tile.
 pub const TILE_WIDTH: usize = 1 << TILE_HEIGHT;
 
-/// A tile's position: its tile level (tree levels `8·level ..`) and its index there.
+/// A tile's position: its tile level (tree levels `TILE_HEIGHT·level ..`) and its index there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TileId {
     pub level: u8,
@@ -63,7 +66,7 @@ pub struct Tile {
     levels: [Vec<Hash>; TILE_HEIGHT as usize],
 }
 
-/// Hashes a tile of width `w` holds: `w + w/2 + … + w/128`.
+/// Hashes a tile of width `w` holds: `w + w/2 + … + w/2^(H−1)`.
 fn hash_count(width: usize) -> usize {
     (0..TILE_HEIGHT).map(|k| width >> k).sum()
 }
@@ -80,12 +83,12 @@ impl Tile {
         Self { levels: Default::default() }
     }
 
-    /// Base nodes the tile holds (0 to 256).
+    /// Base nodes the tile holds (0 to [`TILE_WIDTH`]).
     pub fn width(&self) -> usize {
         self.levels[0].len()
     }
 
-    /// Parse a stored tile; its length must be that of some width from 1 to 256.
+    /// Parse a stored tile; its length must be that of some width from 1 to [`TILE_WIDTH`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MerkleError> {
         let invalid = || MerkleError::InvalidTile { length: bytes.len() };
         if !bytes.len().is_multiple_of(32) {
@@ -138,15 +141,19 @@ mod tests {
     use crate::merkle::{CompactRange, leaf_hash};
     use std::collections::BTreeMap;
 
+    const W: u64 = TILE_WIDTH as u64;
+    const H: u8 = TILE_HEIGHT;
+
     #[test]
     fn nodes_map_to_their_tiles() {
-        assert_eq!(TileId::of(NodeId::new(0, 255)), TileId { level: 0, index: 0 });
-        assert_eq!(TileId::of(NodeId::new(0, 256)), TileId { level: 0, index: 1 });
-        assert_eq!(TileId::of(NodeId::new(7, 1)), TileId { level: 0, index: 0 });
-        assert_eq!(TileId::of(NodeId::new(7, 2)), TileId { level: 0, index: 1 });
-        assert_eq!(TileId::of(NodeId::new(8, 0)), TileId { level: 1, index: 0 });
-        assert_eq!(TileId::of(NodeId::new(9, 200)), TileId { level: 1, index: 1 });
-        assert_eq!(TileId::of(NodeId::new(16, 300)), TileId { level: 2, index: 1 });
+        assert_eq!(TileId::of(NodeId::new(0, W - 1)), TileId { level: 0, index: 0 });
+        assert_eq!(TileId::of(NodeId::new(0, W)), TileId { level: 0, index: 1 });
+        // The top level of a tile holds two nodes: indices 0 and 1 are in tile 0.
+        assert_eq!(TileId::of(NodeId::new(H - 1, 1)), TileId { level: 0, index: 0 });
+        assert_eq!(TileId::of(NodeId::new(H - 1, 2)), TileId { level: 0, index: 1 });
+        assert_eq!(TileId::of(NodeId::new(H, 0)), TileId { level: 1, index: 0 });
+        assert_eq!(TileId::of(NodeId::new(H + 1, W / 2 + 3)), TileId { level: 1, index: 1 });
+        assert_eq!(TileId::of(NodeId::new(2 * H, W + 5)), TileId { level: 2, index: 1 });
     }
 
     #[test]
@@ -171,9 +178,15 @@ mod tests {
             let id = TileId::of(node);
             assert_eq!(stored[&id].get(id, node), Some(hash), "{node:?}");
         }
-        // 70,000 leaves: 274 base tiles (273 full), 2 at tile level 1, 1 at level 2.
-        assert_eq!(stored.keys().filter(|id| id.level == 0).count(), 274);
-        assert_eq!(stored[&TileId { level: 0, index: 273 }].width(), 70_000 - 273 * 256);
+        // Base tiles: one per W leaves, the last partial; each level up, W times fewer.
+        let base_tiles = size.div_ceil(W);
+        assert_eq!(stored.keys().filter(|id| id.level == 0).count() as u64, base_tiles);
+        let last = TileId { level: 0, index: base_tiles - 1 };
+        assert_eq!(stored[&last].width() as u64, size - (base_tiles - 1) * W);
+        let level_one = (size / W).div_ceil(W);
+        assert_eq!(stored.keys().filter(|id| id.level == 1).count() as u64, level_one);
+        // A full tile fits in one 4 KiB page with room for the row's key.
+        assert!(stored[&TileId { level: 0, index: 0 }].to_bytes().len() <= 2_048);
     }
 
     #[test]
@@ -181,7 +194,7 @@ mod tests {
         let id = TileId { level: 0, index: 0 };
         let mut tile = Tile::empty();
         assert!(tile.push(id, NodeId::new(0, 1), [1; 32]).is_err());
-        assert!(tile.push(id, NodeId::new(0, 256), [1; 32]).is_err());
+        assert!(tile.push(id, NodeId::new(0, W), [1; 32]).is_err());
         tile.push(id, NodeId::new(0, 0), [1; 32]).unwrap();
         assert_eq!(tile.get(id, NodeId::new(0, 0)), Some([1; 32]));
         assert_eq!(tile.get(id, NodeId::new(0, 1)), None);
@@ -195,7 +208,7 @@ mod tests {
         assert!(Tile::from_bytes(&[0; 32]).is_ok()); // width 1
         assert!(Tile::from_bytes(&[0; 64]).is_err()); // no width has 2 hashes
         assert!(Tile::from_bytes(&[0; 96]).is_ok()); // width 2: 2 + 1
-        assert!(Tile::from_bytes(&vec![0; 32 * hash_count(256)]).is_ok());
-        assert!(Tile::from_bytes(&vec![0; 32 * (hash_count(256) + 1)]).is_err());
+        assert!(Tile::from_bytes(&vec![0; 32 * hash_count(TILE_WIDTH)]).is_ok());
+        assert!(Tile::from_bytes(&vec![0; 32 * (hash_count(TILE_WIDTH) + 1)]).is_err());
     }
 }

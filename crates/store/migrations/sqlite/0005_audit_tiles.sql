@@ -1,5 +1,5 @@
--- Subtree hashes are stored by tile (256 base nodes, 8 levels; the layout is
--- audit::tiles) instead of one row per node: about n/128 rows instead of 2n, and any proof
+-- Subtree hashes are stored by tile (32 base nodes, 5 levels; the layout is
+-- audit::tiles) instead of one row per node: about n/16 rows instead of 2n, and any proof
 -- reads at most one row per tile level. `rampart migrate` (and `serve`) move the rows of
 -- audit_nodes into tiles, then empty it.
 CREATE TABLE audit_tiles (
