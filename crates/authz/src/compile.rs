@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use cedar_policy::{
     ActionConstraint, Authorizer, Effect, EntityTypeName, EntityUid, PolicyId, PolicySet,
-    PrincipalConstraint, Schema, ValidationMode, Validator,
+    PrincipalConstraint, ResourceConstraint, Schema, ValidationMode, Validator,
 };
 use ipnet::IpNet;
 use uuid::Uuid;
@@ -16,12 +16,21 @@ use crate::engine::{CompiledOrganization, SliceCache, Types};
 use crate::error::PolicyError;
 use crate::model::{
     Condition, OrganizationPolicies, OrganizationRef, PrincipalRef, Rule, Scope, TimeWindow,
+    Weekday,
 };
 
 /// Id of the built-in policy granting owners every Rampart action on their organisation.
 pub const OWNER_POLICY_ID: &str = "builtin:owner";
 /// Id of the built-in policy granting the provider's owners every Rampart action everywhere.
 pub const STAFF_POLICY_ID: &str = "builtin:staff";
+
+/// The Cedar action group holding every Rampart action (the built-ins' action scope).
+pub(crate) const ALL_RAMPART_GROUP: &str = "all:rampart";
+
+/// The Cedar action group of a permission set.
+pub(crate) fn set_group(name: &str) -> String {
+    format!("set:{name}")
+}
 
 /// Longest accepted user-agent pattern, in bytes.
 const MAX_USER_AGENT_PATTERN: usize = 512;
@@ -67,8 +76,145 @@ pub(crate) struct CompiledRaw {
     pub(crate) id: String,
     pub(crate) forbid: bool,
     pub(crate) owner: SliceOwner,
-    /// `None` when the policy's action scope is unconstrained.
-    pub(crate) actions: Option<BTreeSet<String>>,
+    /// The actions its action scope admits, permission-set groups expanded; `None` when
+    /// unconstrained.
+    pub(crate) actions: Option<HashSet<String>>,
+}
+
+/// What of the request a policy's evaluation form reads beyond the principal and the action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// The resource's entity: its ancestors or attributes.
+    pub(crate) resource: bool,
+    pub(crate) source_ip: bool,
+    pub(crate) user_agent: bool,
+    pub(crate) auth_age: bool,
+}
+
+impl Needs {
+    pub(crate) const ALL: Self =
+        Self { resource: true, source_ip: true, user_agent: true, auth_age: true };
+
+    pub(crate) fn union(self, other: Self) -> Self {
+        Self {
+            resource: self.resource || other.resource,
+            source_ip: self.source_ip || other.source_ip,
+            user_agent: self.user_agent || other.user_agent,
+            auth_age: self.auth_age || other.auth_age,
+        }
+    }
+
+    fn of_condition(condition: &Condition) -> Self {
+        Self {
+            resource: false,
+            source_ip: condition.source_ip.is_some(),
+            user_agent: condition.user_agent.is_some(),
+            auth_age: condition.max_auth_age_seconds.is_some(),
+        }
+    }
+
+    /// What a raw policy may read, from its JSON form: conservative, never less than it reads.
+    fn of_raw(policy: &cedar_policy::Policy) -> Self {
+        let Ok(json) = policy.to_json().map(|v| v.to_string()) else {
+            return Self::ALL;
+        };
+        // Every use of `context` is an attribute access or `has` test, unless the counts differ
+        // (the whole record compared, say), in which case every attribute counts.
+        let context_uses = json.matches(r#"{"Var":"context"}"#).count();
+        let attribute_uses = json.matches(r#"{"left":{"Var":"context"},"attr":"#).count();
+        let whole_context = context_uses != attribute_uses;
+        let named = |attr: &str| whole_context || json.contains(&format!("\"{attr}\""));
+        Self {
+            resource: !matches!(policy.resource_constraint(), ResourceConstraint::Any)
+                || json.contains(r#"{"Var":"resource"}"#),
+            source_ip: named("source_ip"),
+            user_agent: named("user_agent"),
+            auth_age: named("auth_age_seconds"),
+        }
+    }
+}
+
+/// A Cedar policy with what the index needs to select it without evaluating it.
+///
+/// `policy` is the policy as compiled (for a rule: its principal, action and resource scope
+/// and its condition). `eval` is what a slice evaluates: for rules and built-ins the same
+/// policy without the scope the index has already decided (the principal, the action, the
+/// organisation), for raw policies the policy itself.
+#[derive(Clone, Debug)]
+pub(crate) struct Indexed {
+    pub(crate) policy: cedar_policy::Policy,
+    pub(crate) eval: cedar_policy::Policy,
+    pub(crate) permit: bool,
+    /// The actions its action scope admits; `None` when unconstrained.
+    pub(crate) admits: Option<HashSet<String>>,
+    /// The action groups (`set:…`, `all:rampart`) its evaluation form names anywhere.
+    pub(crate) action_groups: Vec<String>,
+    pub(crate) needs: Needs,
+}
+
+impl Indexed {
+    pub(crate) fn admits(&self, action: &str) -> bool {
+        self.admits.as_ref().is_none_or(|a| a.contains(action))
+    }
+}
+
+/// Rampart's action groups: which actions each permission set (and the all-Rampart group)
+/// holds, and the reverse.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ActionGroups {
+    pub(crate) members: HashMap<String, HashSet<String>>,
+    pub(crate) of_action: HashMap<String, Vec<String>>,
+}
+
+impl ActionGroups {
+    fn new(catalogue: &Catalogue) -> Self {
+        let mut members: HashMap<String, HashSet<String>> = HashMap::new();
+        for set in catalogue.permission_sets() {
+            members.insert(set_group(&set.name), set.actions.iter().cloned().collect());
+        }
+        members.insert(
+            ALL_RAMPART_GROUP.to_owned(),
+            catalogue.builtin_action_names().map(str::to_owned).collect(),
+        );
+        let mut of_action: HashMap<String, Vec<String>> = HashMap::new();
+        for (group, actions) in &members {
+            for action in actions {
+                of_action.entry(action.clone()).or_default().push(group.clone());
+            }
+        }
+        for groups in of_action.values_mut() {
+            groups.sort();
+        }
+        Self { members, of_action }
+    }
+
+    /// The actions named by action-scope entries: groups expanded, plain actions kept.
+    fn expand<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
+        let mut out = HashSet::new();
+        for name in names {
+            match self.members.get(name) {
+                Some(actions) => out.extend(actions.iter().cloned()),
+                None => {
+                    out.insert(name.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// The action groups a policy names anywhere (scope or condition).
+    fn named_by(&self, policy: &cedar_policy::Policy) -> Vec<String> {
+        let mut groups: Vec<String> = policy
+            .entity_literals()
+            .iter()
+            .filter(|uid| type_is(uid, "Rampart::Action"))
+            .map(|uid| uid.id().unescaped().to_owned())
+            .filter(|id| self.members.contains_key(id))
+            .collect();
+        groups.sort();
+        groups.dedup();
+        groups
+    }
 }
 
 /// Compiles one organisation's policies.
@@ -77,16 +223,21 @@ pub(crate) struct CompiledRaw {
 /// permission sets, scope and condition, the raw Cedar policies (parsed and strictly validated
 /// against the schema with the organisation's actions). The result is immutable; a change of
 /// policies means compiling again.
+///
+/// The policies generated from rules are parsed but not run through the validator: their
+/// shapes are fixed by this crate and validated by its tests, and validating thousands of them
+/// would dominate the compile time.
 pub fn compile(
     input: &OrganizationPolicies,
     catalogue: &Catalogue,
 ) -> Result<CompiledOrganization, PolicyError> {
     let org = input.organization;
     let catalogue = catalogue.with_custom(&input.custom_actions, &input.custom_permission_sets)?;
+    let groups = ActionGroups::new(&catalogue);
     let projects: HashSet<Uuid> = input.projects.iter().copied().collect();
 
     let mut rules = Vec::new();
-    let mut generated: Vec<(SliceOwner, cedar_policy::Policy)> = Vec::new();
+    let mut indexed: Vec<(SliceOwner, Indexed)> = Vec::new();
     let mut policy_ids = HashSet::new();
     for policy in &input.policies {
         if !policy_ids.insert(policy.id) {
@@ -104,15 +255,32 @@ pub fn compile(
                 check_rule(rule, policy.principal, &location, &catalogue, org, &projects)?;
             let compiled =
                 CompiledRule { id: format!("policy:{}/rule:{index}", policy.id), ..compiled };
-            let text = rule_to_cedar(&compiled, org.id)?;
-            let parsed = parse_generated(&compiled.id, &text)?;
-            generated.push((SliceOwner::of(policy.principal), parsed));
+            let canonical = parse_generated(&compiled.id, &rule_to_cedar(&compiled, org.id))?;
+            let eval = parse_generated(&compiled.id, &rule_eval_form(&compiled))?;
+            indexed.push((
+                SliceOwner::of(policy.principal),
+                Indexed {
+                    policy: canonical,
+                    eval,
+                    permit: true,
+                    admits: Some(compiled.actions.iter().cloned().collect()),
+                    action_groups: Vec::new(),
+                    needs: Needs {
+                        resource: matches!(compiled.scope, Scope::Projects(_)),
+                        ..Needs::of_condition(&compiled.condition)
+                    },
+                },
+            ));
             rules.push(compiled);
         }
     }
 
+    // Raw policies, and the built-ins, are validated strictly against the schema.
+    let schema = Schema::from_cedarschema_str(&schema_text(&catalogue))
+        .map(|(schema, _warnings)| schema)
+        .map_err(|e| PolicyError::Internal(format!("schema: {e}")))?;
+    let validator = Validator::new(schema);
     let mut raws = Vec::new();
-    let mut raw_policies = Vec::new();
     let mut raw_ids = HashSet::new();
     for raw in &input.raw_policies {
         if !raw_ids.insert(raw.id) {
@@ -132,76 +300,51 @@ pub fn compile(
                     message: join(errors.iter().map(|e| e.to_string())),
                 }
             })?;
-        raws.push(describe_raw(&id, &parsed));
-        raw_policies.push((raw.id, parsed));
+        validate(&validator, &parsed)
+            .map_err(|message| PolicyError::CedarValidation { id: raw.id, message })?;
+        let described = describe_raw(&id, &parsed, &groups);
+        indexed.push((
+            described.owner,
+            Indexed {
+                admits: described.actions.clone(),
+                action_groups: groups.named_by(&parsed),
+                permit: !described.forbid,
+                needs: Needs::of_raw(&parsed),
+                eval: parsed.clone(),
+                policy: parsed,
+            },
+        ));
+        raws.push(described);
     }
 
-    let all_rampart: Vec<&str> = catalogue.builtin_action_names().collect();
-    let owner_policy = parse_generated(OWNER_POLICY_ID, &owner_policy_text(org.id, &all_rampart))?;
-    let staff_policy = parse_generated(STAFF_POLICY_ID, &staff_policy_text(org.id, &all_rampart))?;
+    let builtin = |id: &str, text: String, eval: String| -> Result<Indexed, PolicyError> {
+        let policy = parse_generated(id, &text)?;
+        validate(&validator, &policy)
+            .map_err(|m| PolicyError::Internal(format!("{id} fails validation: {m}")))?;
+        Ok(Indexed {
+            eval: parse_generated(id, &eval)?,
+            policy,
+            permit: true,
+            admits: Some(groups.expand([ALL_RAMPART_GROUP])),
+            action_groups: Vec::new(),
+            needs: Needs::default(),
+        })
+    };
+    let owner_policy =
+        builtin(OWNER_POLICY_ID, owner_policy_text(org.id), OWNER_EVAL_FORM.to_owned())?;
+    let staff_policy =
+        builtin(STAFF_POLICY_ID, staff_policy_text(org.id), STAFF_EVAL_FORM.to_owned())?;
 
-    let schema_text = schema_text(&catalogue);
-    let schema = Schema::from_cedarschema_str(&schema_text)
-        .map(|(schema, _warnings)| schema)
-        .map_err(|e| PolicyError::Internal(format!("schema: {e}")))?;
-
-    // One strict validation pass over everything: raw policies are the organisation's to fix;
-    // a generated policy failing would be a bug here.
-    let mut all = PolicySet::new();
-    let generated_policies = generated.iter().map(|(_, p)| p);
-    let raw_iter = raw_policies.iter().map(|(_, p)| p);
-    for policy in generated_policies.chain(raw_iter).chain([&owner_policy, &staff_policy]) {
-        all.add(policy.clone()).map_err(|e| PolicyError::Internal(format!("policy set: {e}")))?;
-    }
-    let validation = Validator::new(schema).validate(&all, ValidationMode::Strict);
-    if !validation.validation_passed() {
-        let mut by_policy: HashMap<String, Vec<String>> = HashMap::new();
-        for error in validation.validation_errors() {
-            by_policy.entry(error.policy_id().to_string()).or_default().push(error.to_string());
-        }
-        // Report the first raw policy in input order, for a stable message.
-        for (id, _) in &raw_policies {
-            if let Some(messages) = by_policy.get(&format!("raw:{id}")) {
-                return Err(PolicyError::CedarValidation {
-                    id: *id,
-                    message: join(messages.iter().cloned()),
-                });
-            }
-        }
-        let mut messages: Vec<String> = by_policy.into_values().flatten().collect();
-        messages.sort();
-        return Err(PolicyError::Internal(format!(
-            "generated policy fails validation: {}",
-            join(messages)
-        )));
-    }
-
-    let mut by_owner: HashMap<SliceOwner, Vec<cedar_policy::Policy>> = HashMap::new();
-    for (owner, policy) in generated {
-        by_owner.entry(owner).or_default().push(policy);
-    }
-    for ((_, policy), raw) in raw_policies.into_iter().zip(&raws) {
-        by_owner.entry(raw.owner).or_default().push(policy);
-    }
-    let org_wide = by_owner.remove(&SliceOwner::OrgWide).unwrap_or_default();
-    let mut by_principal = HashMap::new();
-    let mut by_group = HashMap::new();
-    for (owner, policies) in by_owner {
+    let mut by_principal: HashMap<PrincipalRef, Vec<Indexed>> = HashMap::new();
+    let mut by_group: HashMap<Uuid, Vec<Indexed>> = HashMap::new();
+    let mut org_wide = Vec::new();
+    for (owner, policy) in indexed {
         match owner {
-            SliceOwner::Principal(p) => {
-                by_principal.insert(p, policies);
-            }
-            SliceOwner::Group(g) => {
-                by_group.insert(g, policies);
-            }
-            SliceOwner::OrgWide => {}
+            SliceOwner::Principal(p) => by_principal.entry(p).or_default().push(policy),
+            SliceOwner::Group(g) => by_group.entry(g).or_default().push(policy),
+            SliceOwner::OrgWide => org_wide.push(policy),
         }
     }
-
-    let mut staff_only = PolicySet::new();
-    staff_only
-        .add(staff_policy.clone())
-        .map_err(|e| PolicyError::Internal(format!("policy set: {e}")))?;
 
     let types = Types::new()?;
     let actions = catalogue
@@ -228,12 +371,24 @@ pub fn compile(
         org_wide,
         owner_policy,
         staff_policy,
-        staff_only: std::sync::Arc::new(staff_only),
+        action_groups: groups,
         actions,
         types,
         authorizer: Authorizer::new(),
         cache: SliceCache::default(),
     })
+}
+
+/// Strict validation of one policy; the validator's messages when it fails.
+fn validate(validator: &Validator, policy: &cedar_policy::Policy) -> Result<(), String> {
+    let mut set = PolicySet::new();
+    set.add(policy.clone()).map_err(|e| e.to_string())?;
+    let result = validator.validate(&set, ValidationMode::Strict);
+    if result.validation_passed() {
+        Ok(())
+    } else {
+        Err(join(result.validation_errors().map(|e| e.to_string())))
+    }
 }
 
 fn join(messages: impl IntoIterator<Item = String>) -> String {
@@ -458,10 +613,9 @@ fn condition_to_cedar(condition: &Condition) -> Option<String> {
         clauses.push(format!("(context has source_ip && ({}))", tests.join(" || ")));
     }
     if let Some(w) = &condition.time_window {
-        let days: Vec<String> = w.days.iter().map(|d| d.number().to_string()).collect();
         clauses.push(format!(
-            "[{}].contains(context.day_of_week) && context.minute_of_day >= {} && context.minute_of_day < {}",
-            days.join(", "),
+            "({}) && context.minute_of_day >= {} && context.minute_of_day < {}",
+            day_test(&w.days),
             w.start_minute,
             w.end_minute
         ));
@@ -482,21 +636,52 @@ fn condition_to_cedar(condition: &Condition) -> Option<String> {
     (!clauses.is_empty()).then(|| clauses.join(" && "))
 }
 
-fn rule_to_cedar(rule: &CompiledRule, org: Uuid) -> Result<String, PolicyError> {
+/// `context.day_of_week` within the days, as comparisons over runs of consecutive days (set
+/// literals cost an allocation and a sort at every evaluation).
+fn day_test(days: &[Weekday]) -> String {
+    let mut numbers: Vec<u8> = days.iter().map(|d| d.number()).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let mut runs: Vec<(u8, u8)> = Vec::new();
+    for n in numbers {
+        match runs.last_mut() {
+            Some((_, last)) if *last + 1 == n => *last = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    let tests: Vec<String> = runs
+        .iter()
+        .map(|&(first, last)| match (first, last) {
+            (1, 7) => "true".to_owned(),
+            (f, l) if f == l => format!("context.day_of_week == {f}"),
+            (1, l) => format!("context.day_of_week <= {l}"),
+            (f, 7) => format!("context.day_of_week >= {f}"),
+            (f, l) => format!("(context.day_of_week >= {f} && context.day_of_week <= {l})"),
+        })
+        .collect();
+    tests.join(" || ")
+}
+
+fn rule_to_cedar(rule: &CompiledRule, org: Uuid) -> String {
     let principal = match rule.principal {
         PrincipalRef::User(id) => format!("principal == {}", entity("User", id)),
         PrincipalRef::Application(id) => format!("principal == {}", entity("Application", id)),
         PrincipalRef::Group(id) => format!("principal in {}", entity("Group", id)),
     };
-    let action = action_list(&rule.actions);
+    // A single entity rather than a one-element list: lists become sets at evaluation.
+    let action = match rule.permission_sets.as_slice() {
+        [single] => entity("Action", set_group(single)),
+        many => action_list(many.iter().map(|s| set_group(s))),
+    };
     let mut when = Vec::new();
     let resource = match &rule.scope {
         Scope::Organization => format!("resource in {}", entity("Organization", org)),
         Scope::Projects(list) => match list.as_slice() {
             [single] => format!("resource in {}", entity("Project", single)),
             many => {
-                let items: Vec<String> = many.iter().map(|p| entity("Project", p)).collect();
-                when.push(format!("resource in [{}]", items.join(", ")));
+                let tests: Vec<String> =
+                    many.iter().map(|p| format!("resource in {}", entity("Project", p))).collect();
+                when.push(format!("({})", tests.join(" || ")));
                 "resource".to_owned()
             }
         },
@@ -509,28 +694,77 @@ fn rule_to_cedar(rule: &CompiledRule, org: Uuid) -> Result<String, PolicyError> 
         let _ = write!(text, " when {{\n  {}\n}}", when.join(" && "));
     }
     text.push(';');
-    Ok(text)
+    text
 }
 
-fn owner_policy_text(org: Uuid, actions: &[&str]) -> String {
+/// What a slice evaluates of a rule: its project scope and condition. The slice only holds the
+/// rule when the request's principal is (in) the rule's principal, the action is in the rule's
+/// permission sets and the resource is the organisation's, so the rest of its scope holds.
+fn rule_eval_form(rule: &CompiledRule) -> String {
+    let mut when = Vec::new();
+    if let Scope::Projects(list) = &rule.scope {
+        let tests: Vec<String> =
+            list.iter().map(|p| format!("resource in {}", entity("Project", p))).collect();
+        when.push(format!("({})", tests.join(" || ")));
+    }
+    if let Some(condition) = condition_to_cedar(&rule.condition) {
+        when.push(condition);
+    }
+    if when.is_empty() {
+        "permit (principal, action, resource);".to_owned()
+    } else {
+        format!("permit (principal, action, resource) when {{\n  {}\n}};", when.join(" && "))
+    }
+}
+
+/// The built-ins as slices evaluate them (see [`rule_eval_form`]): the owner slice holds only
+/// users of the organisation asking for a Rampart action on one of its resources.
+const OWNER_EVAL_FORM: &str = "permit (principal, action, resource) when { principal is Rampart::User && principal.role == \"owner\" };";
+const STAFF_EVAL_FORM: &str = "permit (principal, action, resource) when { principal is Rampart::User && principal.staff && principal.role == \"owner\" };";
+
+fn owner_policy_text(org: Uuid) -> String {
     format!(
-        "permit (\n  principal is Rampart::User in {org},\n  action in {actions},\n  resource in {org}\n) when {{ principal.role == \"owner\" }};",
+        "permit (\n  principal is Rampart::User in {org},\n  action in {all},\n  resource in {org}\n) when {{ principal.role == \"owner\" }};",
         org = entity("Organization", org),
-        actions = action_list(actions),
+        all = entity("Action", ALL_RAMPART_GROUP),
     )
 }
 
-fn staff_policy_text(org: Uuid, actions: &[&str]) -> String {
+fn staff_policy_text(org: Uuid) -> String {
     format!(
-        "permit (\n  principal is Rampart::User,\n  action in {actions},\n  resource in {org}\n) when {{ principal.staff && principal.role == \"owner\" }};",
+        "permit (\n  principal is Rampart::User,\n  action in {all},\n  resource in {org}\n) when {{ principal.staff && principal.role == \"owner\" }};",
         org = entity("Organization", org),
-        actions = action_list(actions),
+        all = entity("Action", ALL_RAMPART_GROUP),
     )
 }
 
-/// Rampart's Cedar schema, with the organisation's actions.
+/// Rampart's Cedar schema, with the organisation's actions and one action group per
+/// permission set.
 pub(crate) fn schema_text(catalogue: &Catalogue) -> String {
-    let actions: Vec<String> = catalogue.actions().map(|a| format!("\"{}\"", a.name)).collect();
+    let mut groups: Vec<String> =
+        catalogue.permission_sets().map(|s| format!("\"{}\"", set_group(&s.name))).collect();
+    groups.push(format!("\"{ALL_RAMPART_GROUP}\""));
+    let mut actions = String::new();
+    for action in catalogue.actions() {
+        let mut member_of: Vec<String> = catalogue
+            .permission_sets()
+            .filter(|s| s.actions.contains(&action.name))
+            .map(|s| format!("\"{}\"", set_group(&s.name)))
+            .collect();
+        if action.builtin {
+            member_of.push(format!("\"{ALL_RAMPART_GROUP}\""));
+        }
+        let member_of = if member_of.is_empty() {
+            String::new()
+        } else {
+            format!(" in [{}]", member_of.join(", "))
+        };
+        let _ = writeln!(
+            actions,
+            "  action \"{}\"{member_of} appliesTo {{\n    principal: [User, Application],\n    resource: [Organization, Project, Resource],\n    context: RequestContext\n  }};",
+            action.name,
+        );
+    }
     format!(
         r#"namespace Rampart {{
   type RequestContext = {{
@@ -547,14 +781,11 @@ pub(crate) fn schema_text(catalogue: &Catalogue) -> String {
   entity User in [Group, Organization] = {{ "role": String, "staff": Bool }};
   entity Application in [Group, Organization];
   entity Resource in [Project, Organization] = {{ "kind": String }};
-  action {} appliesTo {{
-    principal: [User, Application],
-    resource: [Organization, Project, Resource],
-    context: RequestContext
-  }};
-}}
+  action {};
+{}}}
 "#,
-        actions.join(", ")
+        groups.join(", "),
+        actions
     )
 }
 
@@ -585,14 +816,11 @@ fn raw_owner(constraint: PrincipalConstraint) -> SliceOwner {
     }
 }
 
-fn describe_raw(id: &str, policy: &cedar_policy::Policy) -> CompiledRaw {
-    let names = |uids: Vec<EntityUid>| -> BTreeSet<String> {
-        uids.iter().map(|uid| uid.id().unescaped().to_owned()).collect()
-    };
+fn describe_raw(id: &str, policy: &cedar_policy::Policy, groups: &ActionGroups) -> CompiledRaw {
     let actions = match policy.action_constraint() {
         ActionConstraint::Any => None,
-        ActionConstraint::Eq(uid) => Some(names(vec![uid])),
-        ActionConstraint::In(uids) => Some(names(uids)),
+        ActionConstraint::Eq(uid) => Some(groups.expand([uid.id().unescaped()])),
+        ActionConstraint::In(uids) => Some(groups.expand(uids.iter().map(|u| u.id().unescaped()))),
     };
     CompiledRaw {
         id: id.to_owned(),
@@ -633,6 +861,128 @@ mod tests {
         assert!(canonical_cidr("10.0.0.0").is_err());
         assert!(canonical_cidr("10.0.0.0/33").is_err());
         assert!(canonical_cidr("banana/3").is_err());
+    }
+
+    /// The rule policies are not validated when compiling; every shape they take is here.
+    #[test]
+    fn every_generated_shape_passes_strict_validation() {
+        use crate::catalogue::{CustomAction, CustomPermissionSet};
+        use crate::model::{OrganizationKind, Policy, TimeWindow};
+
+        let id = |n: u128| Uuid::from_u128(n);
+        let all_conditions = Condition {
+            source_ip: Some(vec!["10.0.0.0/8".into(), "2001:db8::/32".into()]),
+            time_window: Some(TimeWindow {
+                days: vec![Weekday::Monday, Weekday::Wednesday, Weekday::Thursday],
+                start_minute: 60,
+                end_minute: 1440,
+            }),
+            user_agent: Some(r#"a "quoted" \ *"#.into()),
+            mfa: true,
+            max_auth_age_seconds: Some(60),
+        };
+        let conditions = [
+            Condition::default(),
+            Condition { source_ip: all_conditions.source_ip.clone(), ..Condition::default() },
+            Condition { time_window: all_conditions.time_window.clone(), ..Condition::default() },
+            Condition { user_agent: all_conditions.user_agent.clone(), ..Condition::default() },
+            Condition { mfa: true, ..Condition::default() },
+            Condition { max_auth_age_seconds: Some(1), ..Condition::default() },
+            all_conditions,
+        ];
+        let scopes = [
+            Scope::Organization,
+            Scope::Projects(vec![id(11)]),
+            Scope::Projects(vec![id(11), id(12)]),
+        ];
+        let sets: [&[&str]; 3] = [&["IAMReadOnly"], &["ProjectManager", "Servers"], &["Servers"]];
+        let mut policies = Vec::new();
+        let principals = [
+            PrincipalRef::User(id(21)),
+            PrincipalRef::Group(id(22)),
+            PrincipalRef::Application(id(23)),
+        ];
+        for (n, principal) in principals.into_iter().enumerate() {
+            let mut rules = Vec::new();
+            for condition in &conditions {
+                for scope in &scopes {
+                    for set in sets {
+                        rules.push(Rule {
+                            permission_sets: set.iter().map(|s| (*s).to_owned()).collect(),
+                            scope: scope.clone(),
+                            condition: condition.clone(),
+                        });
+                    }
+                }
+            }
+            policies.push(Policy { id: id(100 + n as u128), principal, rules });
+        }
+        let input = OrganizationPolicies {
+            organization: OrganizationRef { id: id(1), kind: OrganizationKind::Customer },
+            projects: vec![id(11), id(12)],
+            custom_actions: vec![CustomAction {
+                name: "instances:servers:read".into(),
+                description: String::new(),
+                privileged: false,
+            }],
+            custom_permission_sets: vec![CustomPermissionSet {
+                name: "Servers".into(),
+                description: String::new(),
+                actions: vec!["instances:servers:read".into()],
+            }],
+            policies,
+            raw_policies: Vec::new(),
+        };
+        let compiled = compile(&input, &Catalogue::rampart()).unwrap();
+        let (schema, _) = Schema::from_cedarschema_str(&schema_text(&compiled.catalogue)).unwrap();
+        let validator = Validator::new(schema);
+        let generated: Vec<&Indexed> =
+            compiled.by_principal.values().chain(compiled.by_group.values()).flatten().collect();
+        assert_eq!(generated.len(), 3 * conditions.len() * scopes.len() * sets.len());
+        for indexed in generated {
+            if let Err(message) = validate(&validator, &indexed.policy) {
+                panic!("{}: {message}\n{}", indexed.policy.id(), indexed.policy);
+            }
+        }
+    }
+
+    #[test]
+    fn days_become_ranges() {
+        use Weekday::*;
+        assert_eq!(day_test(&[Monday]), "context.day_of_week == 1");
+        assert_eq!(
+            day_test(&[Friday, Monday, Tuesday, Wednesday, Thursday]),
+            "context.day_of_week <= 5"
+        );
+        assert_eq!(day_test(&[Saturday, Sunday]), "context.day_of_week >= 6");
+        assert_eq!(
+            day_test(&[Monday, Wednesday, Thursday, Sunday]),
+            "context.day_of_week == 1 || (context.day_of_week >= 3 && context.day_of_week <= 4) || context.day_of_week == 7"
+        );
+        assert_eq!(
+            day_test(&[Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday]),
+            "true"
+        );
+    }
+
+    #[test]
+    fn raw_needs_are_read_from_the_policy() {
+        let needs = |text: &str| Needs::of_raw(&cedar_policy::Policy::parse(None, text).unwrap());
+        assert_eq!(needs("permit (principal, action, resource);"), Needs::default());
+        let n = needs(
+            r#"forbid (principal, action, resource) when { context has source_ip && context.source_ip.isIpv4() };"#,
+        );
+        assert_eq!(n, Needs { source_ip: true, ..Needs::default() });
+        let n =
+            needs(r#"permit (principal, action, resource) when { context["user_agent"] == "x" };"#);
+        assert_eq!(n, Needs { user_agent: true, ..Needs::default() });
+        let n = needs(r#"permit (principal, action, resource is Rampart::Resource);"#);
+        assert_eq!(n, Needs { resource: true, ..Needs::default() });
+        let n = needs(r#"permit (principal, action, resource) when { principal in resource };"#);
+        assert!(n.resource);
+        // The whole record used as a value: every attribute counts.
+        let n = needs(r#"permit (principal, action, resource) when { context == context };"#);
+        assert_eq!(n, Needs { resource: false, ..Needs::ALL });
     }
 
     #[test]

@@ -58,27 +58,46 @@
 //! other object, id `<kind>/<id>`). Every action applies to principals `User` and
 //! `Application` and resources `Organization`, `Project` and `Resource`, with the context
 //! `{ source_ip?: ipaddr, day_of_week: Long (1 = Monday), minute_of_day: Long (UTC),
-//! user_agent?: String, mfa: Bool, auth_age_seconds?: Long }`. The schema is built per
-//! organisation so that its custom actions are known to the validator.
+//! user_agent?: String, mfa: Bool, auth_age_seconds?: Long }`. Each permission set is an action
+//! group `Action::"set:<Name>"` and every Rampart action is in `Action::"all:rampart"`; raw
+//! policies may use them (`action in Rampart::Action::"set:IAMReadOnly"`). The schema is built
+//! per organisation, with its custom actions and sets.
 //!
-//! A rule becomes one Cedar policy: `principal == User::"…"` (or `Application`, or
-//! `principal in Group::"…"`), `action in [...]` with its sets' actions, `resource in
-//! Organization::"…"` or `resource in [Project::"…", …]`, and `when` clauses for the
-//! condition.
+//! A rule compiles to one Cedar policy: `principal == User::"…"` (or `Application`, or
+//! `principal in Group::"…"`), `action in Action::"set:…"` (a list for several sets),
+//! `resource in Organization::"…"` or `resource in Project::"…"` (several projects: `||` in the
+//! `when`), and `when` clauses for the condition. The built-ins are `permit (principal is User
+//! in Organization::"…", action in Action::"all:rampart", resource in Organization::"…") when {
+//! principal.role == "owner" }` and the staff one, `when { principal.staff && principal.role ==
+//! "owner" }`. Raw and built-in policies pass strict validation when compiling; the rule
+//! policies come in a few fixed shapes, validated by this crate's tests.
 //!
 //! # Slicing and caching
 //!
-//! Evaluating one big policy set costs about half a microsecond per policy, so the compiled
-//! organisation indexes every policy by the principal it attaches to: rules by their
-//! principal or group, raw policies by their principal scope (`principal == User::…`,
-//! `principal in Group::…`; anything else is organisation-wide), the built-ins by role. A
-//! request is evaluated against its principal's slice only: its own policies, its groups',
-//! the organisation-wide raw policies and the built-ins its role gets. This is exact, not an
-//! approximation: a policy left out of a slice has a principal scope the request's principal
-//! cannot satisfy. Slices are built on first use and cached inside the
-//! [`CompiledOrganization`], keyed by principal, groups with policies, and role; the compiled
-//! organisation is immutable and a policy change compiles a new one, so the cache is never
-//! stale.
+//! Cedar evaluates every policy of the set it is given, at a few microseconds each, so a
+//! decision never sees the organisation's whole set. Policies are indexed by the principal they
+//! attach to (a rule by its user, application or group; a raw policy by its principal scope,
+//! `principal == User::…` or `principal in Group::…`, anything else organisation-wide; the
+//! owner built-in by role) and by the actions their action scope admits. A request is
+//! evaluated against its slice: the principal's own policies, its groups', the
+//! organisation-wide raw ones and the built-ins its role gets, keeping those that admit the
+//! action. Slices are built on first use and cached inside the [`CompiledOrganization`], keyed
+//! by principal, organisation, role, staff flag, groups and action (a bounded cache, emptied
+//! when full); the compiled organisation is immutable and a policy change compiles a new one,
+//! so the cache is never stale.
+//!
+//! Inside a slice the index has already decided part of each rule: its principal, its action
+//! and the organisation. The slice therefore holds rules and built-ins in an evaluation form
+//! without that part of the scope (the project scope, the condition and, for the built-ins,
+//! the role test remain), and raw policies as written. A slice caches the Cedar entities that
+//! do not depend on the resource (the principal, the organisation, the action with the groups
+//! its policies name). Per request only what the slice's policies read is added: the resource's
+//! entity and the optional context attributes. A slice without any `permit` denies without
+//! evaluation (its forbids are then neither evaluated nor reported).
+//!
+//! [`CompiledOrganization::authorize_unsliced`] evaluates every policy in its compiled form
+//! against complete entities and context; a property test checks that it and
+//! [`CompiledOrganization::authorize`] decide alike.
 //!
 //! # Isolation
 //!

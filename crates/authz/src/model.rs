@@ -330,6 +330,10 @@ pub struct Decision {
 }
 
 impl Decision {
+    pub(crate) fn nothing_granted() -> Self {
+        Self { allowed: false, determining_policies: Vec::new(), errors: Vec::new() }
+    }
+
     pub(crate) fn deny_with(error: String) -> Self {
         Self { allowed: false, determining_policies: Vec::new(), errors: vec![error] }
     }

@@ -478,3 +478,36 @@ fn compiled_organisation_is_shareable_across_threads() {
         }
     });
 }
+
+#[test]
+fn raw_policies_may_name_permission_sets_as_action_groups() {
+    let mut input = customer();
+    input.raw_policies.push(RawPolicy {
+        id: id(900),
+        text: r#"permit (principal, action in Rampart::Action::"set:IAMReadOnly", resource) when { context.mfa };"#
+            .into(),
+    });
+    input.raw_policies.push(RawPolicy {
+        id: id(901),
+        text: r#"forbid (principal, action, resource) when { action in Rampart::Action::"all:rampart" && context.day_of_week >= 6 };"#
+            .into(),
+    });
+    let compiled = build(&input);
+    let (read, weekend) = (format!("raw:{}", id(900)), format!("raw:{}", id(901)));
+    let bob = member(PrincipalRef::User(id(BOB)), id(ORG), &[]);
+    let mfa = authz::Context { mfa: true, ..ctx() };
+    assert_allowed(&ask(&compiled, &bob, "iam:users:read", &org_resource(), &mfa), &[&read]);
+    assert_denied(&ask(&compiled, &bob, "iam:users:read", &org_resource(), &ctx()), &[]);
+    assert_denied(&ask(&compiled, &bob, "iam:users:write", &org_resource(), &mfa), &[]);
+
+    let alice = owner(id(ALICE), id(ORG));
+    let saturday = authz::Context::at(time::macros::datetime!(2024-01-06 10:00 UTC));
+    assert_allowed(
+        &ask(&compiled, &alice, "iam:users:write", &org_resource(), &ctx()),
+        &["builtin:owner"],
+    );
+    assert_denied(
+        &ask(&compiled, &alice, "iam:users:write", &org_resource(), &saturday),
+        &[&weekend],
+    );
+}

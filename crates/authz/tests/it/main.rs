@@ -8,3 +8,4 @@ mod decisions;
 mod errors;
 mod isolation;
 mod queries;
+mod reference;
