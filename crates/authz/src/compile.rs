@@ -12,7 +12,7 @@ use ipnet::IpNet;
 use uuid::Uuid;
 
 use crate::catalogue::Catalogue;
-use crate::engine::{CompiledOrganization, SliceCache, Types};
+use crate::engine::{CompiledOrganization, KnownAction, SliceCache, Types};
 use crate::error::PolicyError;
 use crate::model::{
     Condition, OrganizationPolicies, OrganizationRef, PrincipalRef, Rule, Scope, TimeWindow,
@@ -86,18 +86,29 @@ pub(crate) struct CompiledRaw {
 pub(crate) struct Needs {
     /// The resource's entity: its ancestors or attributes.
     pub(crate) resource: bool,
+    /// `day_of_week` and `minute_of_day`.
+    pub(crate) time: bool,
+    pub(crate) mfa: bool,
     pub(crate) source_ip: bool,
     pub(crate) user_agent: bool,
     pub(crate) auth_age: bool,
 }
 
 impl Needs {
-    pub(crate) const ALL: Self =
-        Self { resource: true, source_ip: true, user_agent: true, auth_age: true };
+    pub(crate) const ALL: Self = Self {
+        resource: true,
+        time: true,
+        mfa: true,
+        source_ip: true,
+        user_agent: true,
+        auth_age: true,
+    };
 
     pub(crate) fn union(self, other: Self) -> Self {
         Self {
             resource: self.resource || other.resource,
+            time: self.time || other.time,
+            mfa: self.mfa || other.mfa,
             source_ip: self.source_ip || other.source_ip,
             user_agent: self.user_agent || other.user_agent,
             auth_age: self.auth_age || other.auth_age,
@@ -107,6 +118,8 @@ impl Needs {
     fn of_condition(condition: &Condition) -> Self {
         Self {
             resource: false,
+            time: condition.time_window.is_some(),
+            mfa: condition.mfa,
             source_ip: condition.source_ip.is_some(),
             user_agent: condition.user_agent.is_some(),
             auth_age: condition.max_auth_age_seconds.is_some(),
@@ -127,6 +140,8 @@ impl Needs {
         Self {
             resource: !matches!(policy.resource_constraint(), ResourceConstraint::Any)
                 || json.contains(r#"{"Var":"resource"}"#),
+            time: named("day_of_week") || named("minute_of_day"),
+            mfa: named("mfa"),
             source_ip: named("source_ip"),
             user_agent: named("user_agent"),
             auth_age: named("auth_age_seconds"),
@@ -147,6 +162,8 @@ pub(crate) struct Indexed {
     pub(crate) permit: bool,
     /// The actions its action scope admits; `None` when unconstrained.
     pub(crate) admits: Option<HashSet<String>>,
+    /// For a rule scoped to projects, those projects: it applies to nothing else.
+    pub(crate) projects: Option<Vec<Uuid>>,
     /// The action groups (`set:…`, `all:rampart`) its evaluation form names anywhere.
     pub(crate) action_groups: Vec<String>,
     pub(crate) needs: Needs,
@@ -155,6 +172,13 @@ pub(crate) struct Indexed {
 impl Indexed {
     pub(crate) fn admits(&self, action: &str) -> bool {
         self.admits.as_ref().is_none_or(|a| a.contains(action))
+    }
+
+    /// Whether it can apply to `action` on a resource in `project` (`None`: the organisation
+    /// itself, or an object outside projects).
+    pub(crate) fn applies(&self, action: &str, project: Option<Uuid>) -> bool {
+        self.admits(action)
+            && self.projects.as_ref().is_none_or(|list| project.is_some_and(|p| list.contains(&p)))
     }
 }
 
@@ -264,11 +288,12 @@ pub fn compile(
                     eval,
                     permit: true,
                     admits: Some(compiled.actions.iter().cloned().collect()),
-                    action_groups: Vec::new(),
-                    needs: Needs {
-                        resource: matches!(compiled.scope, Scope::Projects(_)),
-                        ..Needs::of_condition(&compiled.condition)
+                    projects: match &compiled.scope {
+                        Scope::Organization => None,
+                        Scope::Projects(list) => Some(list.clone()),
                     },
+                    action_groups: Vec::new(),
+                    needs: Needs::of_condition(&compiled.condition),
                 },
             ));
             rules.push(compiled);
@@ -307,6 +332,7 @@ pub fn compile(
             described.owner,
             Indexed {
                 admits: described.actions.clone(),
+                projects: None,
                 action_groups: groups.named_by(&parsed),
                 permit: !described.forbid,
                 needs: Needs::of_raw(&parsed),
@@ -326,6 +352,7 @@ pub fn compile(
             policy,
             permit: true,
             admits: Some(groups.expand([ALL_RAMPART_GROUP])),
+            projects: None,
             action_groups: Vec::new(),
             needs: Needs::default(),
         })
@@ -349,14 +376,13 @@ pub fn compile(
     let types = Types::new()?;
     let actions = catalogue
         .actions()
-        .map(|a| {
-            (
-                a.name.clone(),
-                EntityUid::from_type_name_and_id(
-                    types.action.clone(),
-                    cedar_policy::EntityId::new(&a.name),
-                ),
-            )
+        .enumerate()
+        .map(|(index, a)| {
+            let uid = EntityUid::from_type_name_and_id(
+                types.action.clone(),
+                cedar_policy::EntityId::new(&a.name),
+            );
+            (a.name.clone(), KnownAction { index, uid })
         })
         .collect();
 
@@ -697,23 +723,15 @@ fn rule_to_cedar(rule: &CompiledRule, org: Uuid) -> String {
     text
 }
 
-/// What a slice evaluates of a rule: its project scope and condition. The slice only holds the
-/// rule when the request's principal is (in) the rule's principal, the action is in the rule's
-/// permission sets and the resource is the organisation's, so the rest of its scope holds.
+/// What a slice evaluates of a rule: its condition. The slice only holds the rule when the
+/// request's principal is (in) the rule's principal, the action is in the rule's permission
+/// sets and the resource is the organisation's and in the rule's projects, so its scope holds.
 fn rule_eval_form(rule: &CompiledRule) -> String {
-    let mut when = Vec::new();
-    if let Scope::Projects(list) = &rule.scope {
-        let tests: Vec<String> =
-            list.iter().map(|p| format!("resource in {}", entity("Project", p))).collect();
-        when.push(format!("({})", tests.join(" || ")));
-    }
-    if let Some(condition) = condition_to_cedar(&rule.condition) {
-        when.push(condition);
-    }
-    if when.is_empty() {
-        "permit (principal, action, resource);".to_owned()
-    } else {
-        format!("permit (principal, action, resource) when {{\n  {}\n}};", when.join(" && "))
+    match condition_to_cedar(&rule.condition) {
+        None => "permit (principal, action, resource);".to_owned(),
+        Some(condition) => {
+            format!("permit (principal, action, resource) when {{\n  {condition}\n}};")
+        }
     }
 }
 
@@ -973,6 +991,11 @@ mod tests {
             r#"forbid (principal, action, resource) when { context has source_ip && context.source_ip.isIpv4() };"#,
         );
         assert_eq!(n, Needs { source_ip: true, ..Needs::default() });
+        let n = needs(r#"forbid (principal, action, resource) unless { context.mfa };"#);
+        assert_eq!(n, Needs { mfa: true, ..Needs::default() });
+        let n =
+            needs(r#"forbid (principal, action, resource) when { context.minute_of_day < 5 };"#);
+        assert_eq!(n, Needs { time: true, ..Needs::default() });
         let n =
             needs(r#"permit (principal, action, resource) when { context["user_agent"] == "x" };"#);
         assert_eq!(n, Needs { user_agent: true, ..Needs::default() });

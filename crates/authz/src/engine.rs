@@ -34,6 +34,13 @@ pub(crate) struct Types {
     pub(crate) action: EntityTypeName,
 }
 
+/// An action of the organisation's catalogue, as slices and Cedar requests name it.
+#[derive(Clone, Debug)]
+pub(crate) struct KnownAction {
+    pub(crate) index: usize,
+    pub(crate) uid: EntityUid,
+}
+
 /// What selects a slice: the principal as the request describes it, and the action.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct SliceKey {
@@ -43,7 +50,10 @@ struct SliceKey {
     staff: bool,
     /// All the principal's groups, sorted: they are the parents of its Cedar entity.
     groups: Vec<Uuid>,
-    action: String,
+    /// The action's index in the catalogue.
+    action: usize,
+    /// The resource's project, if any.
+    project: Option<Uuid>,
 }
 
 /// The policies one principal's request for one action is evaluated against, and the Cedar
@@ -86,7 +96,7 @@ pub struct CompiledOrganization {
     pub(crate) owner_policy: Indexed,
     pub(crate) staff_policy: Indexed,
     pub(crate) action_groups: ActionGroups,
-    pub(crate) actions: HashMap<String, EntityUid>,
+    pub(crate) actions: HashMap<String, KnownAction>,
     pub(crate) types: Types,
     pub(crate) authorizer: Authorizer,
     pub(crate) cache: SliceCache,
@@ -139,7 +149,7 @@ impl CompiledOrganization {
         if facts.organization_id != org && !is_staff_owner(facts) {
             return Decision::nothing_granted();
         }
-        let slice = match self.slice(facts, request.action, action) {
+        let slice = match self.slice(facts, request.action, action, request.resource.project()) {
             Ok(slice) => slice,
             Err(error) => return Decision::deny_with(error),
         };
@@ -164,7 +174,7 @@ impl CompiledOrganization {
                 let context = self.cedar_context(request.context, slice.needs)?;
                 let cedar_request = cedar_policy::Request::new(
                     self.principal_uid(facts.principal),
-                    action.clone(),
+                    action.uid.clone(),
                     uid,
                     context,
                     None,
@@ -186,8 +196,9 @@ impl CompiledOrganization {
         entities: &Entities,
     ) -> Decision {
         let response = self.authorizer.is_authorized(request, policies, entities);
+        // `as_ref`, not `to_string`: the id as given, without Display's escaping (and its cost).
         let mut determining: Vec<String> =
-            response.diagnostics().reason().map(ToString::to_string).collect();
+            response.diagnostics().reason().map(|id| AsRef::<str>::as_ref(id).to_owned()).collect();
         determining.sort();
         Decision {
             allowed: response.decision() == cedar_policy::Decision::Allow,
@@ -213,7 +224,7 @@ impl CompiledOrganization {
                 "the resource belongs to organisation {resource_org}, not to {org} whose policies these are"
             ));
         }
-        let Some(action_uid) = self.actions.get(request.action) else {
+        let Some(KnownAction { uid: action_uid, .. }) = self.actions.get(request.action) else {
             return Decision::deny_with(format!("unknown action `{}`", request.action));
         };
         if let Some(project) = request.resource.project()
@@ -296,7 +307,8 @@ impl CompiledOrganization {
         &self,
         facts: &PrincipalFacts,
         action: &str,
-        action_uid: &EntityUid,
+        known: &KnownAction,
+        project: Option<Uuid>,
     ) -> Result<Arc<Slice>, String> {
         let mut groups = facts.groups.clone();
         groups.sort_unstable();
@@ -307,14 +319,15 @@ impl CompiledOrganization {
             role: facts.role,
             staff: facts.staff,
             groups,
-            action: action.to_owned(),
+            action: known.index,
+            project,
         };
         if let Some(hit) =
             self.cache.slices.read().unwrap_or_else(PoisonError::into_inner).get(&key)
         {
             return Ok(Arc::clone(hit));
         }
-        let slice = Arc::new(self.build_slice(&key, action_uid)?);
+        let slice = Arc::new(self.build_slice(&key, action, &known.uid)?);
         let mut cache = self.cache.slices.write().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= MAX_CACHED_SLICES {
             cache.clear();
@@ -326,8 +339,14 @@ impl CompiledOrganization {
     /// The policies that can apply: for a principal of this organisation, its own, its
     /// groups', the organisation-wide raw ones and the built-ins its role gets; for a
     /// provider owner from elsewhere, the staff built-in alone. Of those, only the ones whose
-    /// action scope admits the action.
-    fn build_slice(&self, key: &SliceKey, action_uid: &EntityUid) -> Result<Slice, String> {
+    /// action scope admits the action and, for rules scoped to projects, whose projects hold
+    /// the resource.
+    fn build_slice(
+        &self,
+        key: &SliceKey,
+        action: &str,
+        action_uid: &EntityUid,
+    ) -> Result<Slice, String> {
         let is_user = matches!(key.principal, PrincipalRef::User(_));
         let staff_owner = key.staff && key.role == Role::Owner && is_user;
         let mut candidates: Vec<&Indexed> = Vec::new();
@@ -348,7 +367,7 @@ impl CompiledOrganization {
         let mut named_groups: HashSet<&str> = HashSet::new();
         let mut needs = Needs::default();
         let mut can_permit = false;
-        for indexed in candidates.into_iter().filter(|p| p.admits(&key.action)) {
+        for indexed in candidates.into_iter().filter(|p| p.applies(action, key.project)) {
             // Ids are unique in the organisation, so adding cannot fail.
             policies.add(indexed.eval.clone()).map_err(|e| e.to_string())?;
             named_groups.extend(indexed.action_groups.iter().map(String::as_str));
@@ -372,7 +391,7 @@ impl CompiledOrganization {
         let action_parents: HashSet<EntityUid> = self
             .action_groups
             .of_action
-            .get(&key.action)
+            .get(action)
             .into_iter()
             .flatten()
             .filter(|g| named_groups.contains(g.as_str()))
@@ -487,21 +506,27 @@ impl CompiledOrganization {
         }
     }
 
-    /// The request context as Cedar sees it (see the schema's `RequestContext`).
-    /// Optional attributes no policy of the slice reads are left out: leaving them out cannot
-    /// change a decision, and building them is a good part of a decision's cost.
+    /// The request context as Cedar sees it (see the schema's `RequestContext`). Attributes no
+    /// policy of the slice reads are left out: leaving them out cannot change a decision, and
+    /// building them is a good part of a decision's cost.
     fn cedar_context(&self, context: &Context, needs: Needs) -> Result<CedarContext, String> {
-        let now = context.now.to_offset(UtcOffset::UTC);
         let mut pairs = Vec::with_capacity(6);
-        pairs.push((
-            "day_of_week".to_owned(),
-            RestrictedExpression::new_long(i64::from(now.weekday().number_from_monday())),
-        ));
-        pairs.push((
-            "minute_of_day".to_owned(),
-            RestrictedExpression::new_long(i64::from(now.hour()) * 60 + i64::from(now.minute())),
-        ));
-        pairs.push(("mfa".to_owned(), RestrictedExpression::new_bool(context.mfa)));
+        if needs.time {
+            let now = context.now.to_offset(UtcOffset::UTC);
+            pairs.push((
+                "day_of_week".to_owned(),
+                RestrictedExpression::new_long(i64::from(now.weekday().number_from_monday())),
+            ));
+            pairs.push((
+                "minute_of_day".to_owned(),
+                RestrictedExpression::new_long(
+                    i64::from(now.hour()) * 60 + i64::from(now.minute()),
+                ),
+            ));
+        }
+        if needs.mfa {
+            pairs.push(("mfa".to_owned(), RestrictedExpression::new_bool(context.mfa)));
+        }
         if let Some(ip) = context.source_ip.filter(|_| needs.source_ip) {
             pairs.push(("source_ip".to_owned(), self.address(ip)));
         }

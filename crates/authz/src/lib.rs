@@ -78,26 +78,32 @@
 //! decision never sees the organisation's whole set. Policies are indexed by the principal they
 //! attach to (a rule by its user, application or group; a raw policy by its principal scope,
 //! `principal == User::…` or `principal in Group::…`, anything else organisation-wide; the
-//! owner built-in by role) and by the actions their action scope admits. A request is
-//! evaluated against its slice: the principal's own policies, its groups', the
-//! organisation-wide raw ones and the built-ins its role gets, keeping those that admit the
-//! action. Slices are built on first use and cached inside the [`CompiledOrganization`], keyed
-//! by principal, organisation, role, staff flag, groups and action (a bounded cache, emptied
-//! when full); the compiled organisation is immutable and a policy change compiles a new one,
-//! so the cache is never stale.
+//! owner built-in by role), by the actions their action scope admits and, for rules scoped to
+//! projects, by project. A request is evaluated against its slice: the principal's own
+//! policies, its groups', the organisation-wide raw ones and the built-ins its role gets,
+//! keeping those that admit the action and the resource's project. Slices are built on first
+//! use and cached inside the [`CompiledOrganization`], keyed by principal, organisation, role,
+//! staff flag, groups, action and project (a bounded cache, emptied when full); the compiled
+//! organisation is immutable and a policy change compiles a new one, so the cache is never
+//! stale.
 //!
-//! Inside a slice the index has already decided part of each rule: its principal, its action
-//! and the organisation. The slice therefore holds rules and built-ins in an evaluation form
-//! without that part of the scope (the project scope, the condition and, for the built-ins,
-//! the role test remain), and raw policies as written. A slice caches the Cedar entities that
-//! do not depend on the resource (the principal, the organisation, the action with the groups
-//! its policies name). Per request only what the slice's policies read is added: the resource's
-//! entity and the optional context attributes. A slice without any `permit` denies without
-//! evaluation (its forbids are then neither evaluated nor reported).
+//! Inside a slice the index has already decided each rule's scope: its principal, its action,
+//! the organisation and its projects. The slice therefore holds rules in an evaluation form
+//! reduced to their condition, the built-ins reduced to their role test, and raw policies as
+//! written. A slice caches the Cedar entities that do not depend on the resource (the
+//! principal, the organisation, the action with the groups its raw policies name); per request
+//! only what the slice's policies read is built: the resource's entity and the context
+//! attributes. A slice without any `permit` denies without evaluation (its forbids are then
+//! neither evaluated nor reported).
 //!
 //! [`CompiledOrganization::authorize_unsliced`] evaluates every policy in its compiled form
 //! against complete entities and context; a property test checks that it and
 //! [`CompiledOrganization::authorize`] decide alike.
+//!
+//! `benches/decision.rs` measures one organisation of 10,000 principals and 1,000 policies.
+//! Denials where nothing could grant cost about a microsecond; an evaluated decision costs
+//! Cedar's own overhead (building the context and request, evaluating a few policies), several
+//! microseconds.
 //!
 //! # Isolation
 //!
