@@ -17,10 +17,11 @@ use crate::model::{
     Context, Decision, OrganizationRef, PrincipalFacts, PrincipalRef, Request, ResourceRef, Role,
 };
 
-/// Past this many cached slices the cache starts afresh (a bound on memory, not a policy).
-const MAX_CACHED_SLICES: usize = 65_536;
+/// Past this many cached slices the cache starts afresh: a bound on memory (a slice that can
+/// permit holds its policies and entities, a few kilobytes; one that cannot holds nothing).
+const MAX_CACHED_SLICES: usize = 32_768;
 /// Past this many cached source addresses that cache starts afresh.
-const MAX_CACHED_ADDRESSES: usize = 65_536;
+const MAX_CACHED_ADDRESSES: usize = 16_384;
 
 /// Cedar entity type names, parsed once.
 #[derive(Clone, Debug)]
@@ -376,7 +377,13 @@ impl CompiledOrganization {
         }
 
         if !can_permit {
-            return Ok(Slice { policies, entities: Entities::empty(), needs, can_permit });
+            // Never evaluated: keep nothing.
+            return Ok(Slice {
+                policies: PolicySet::new(),
+                entities: Entities::empty(),
+                needs: Needs::default(),
+                can_permit,
+            });
         }
         let principal = self.principal_entity(
             key.principal,

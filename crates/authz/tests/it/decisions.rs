@@ -500,6 +500,19 @@ fn raw_policies_may_name_permission_sets_as_action_groups() {
     assert_denied(&ask(&compiled, &bob, "iam:users:read", &org_resource(), &ctx()), &[]);
     assert_denied(&ask(&compiled, &bob, "iam:users:write", &org_resource(), &mfa), &[]);
 
+    // who-can reads the groups too.
+    let raws = |action: &str| -> Vec<String> {
+        compiled
+            .who_can(action, &org_resource())
+            .unwrap()
+            .raw_policies
+            .into_iter()
+            .map(|r| r.policy)
+            .collect()
+    };
+    assert_eq!(raws("iam:users:read"), [read.clone(), weekend.clone()]);
+    assert_eq!(raws("iam:users:write"), std::slice::from_ref(&weekend));
+
     let alice = owner(id(ALICE), id(ORG));
     let saturday = authz::Context::at(time::macros::datetime!(2024-01-06 10:00 UTC));
     assert_allowed(
