@@ -42,7 +42,8 @@ pub(crate) struct KnownAction {
     pub(crate) uid: EntityUid,
 }
 
-/// What selects a slice: the principal as the request describes it, and the action.
+/// What selects a slice: the principal as the request describes it, the action and the
+/// resource's project.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct SliceKey {
     principal: PrincipalRef,
@@ -57,9 +58,9 @@ struct SliceKey {
     project: Option<Uuid>,
 }
 
-/// The policies one principal's request for one action is evaluated against, and the Cedar
-/// entities that do not depend on the resource (the principal, and the action with the
-/// permission-set groups these policies name).
+/// The policies one principal's request for one action (in one project) is evaluated against,
+/// and the Cedar entities that do not depend on the resource: the principal, the organisation,
+/// and the action with the permission-set groups these policies name.
 #[derive(Debug)]
 struct Slice {
     policies: PolicySet,
@@ -125,6 +126,10 @@ impl CompiledOrganization {
     /// another organisation, an unknown action or project, a group as principal. A principal of
     /// another organisation is evaluated only against the staff built-in (and denied unless it
     /// is an owner of the provider organisation).
+    ///
+    /// When no `permit` of the principal's slice admits the action (and project), the request
+    /// is denied without evaluating anything: forbids that would also have matched are not
+    /// reported.
     pub fn authorize(&self, request: &Request<'_>) -> Decision {
         let org = self.organization.id;
         let resource_org = request.resource.organization();

@@ -323,7 +323,8 @@ pub struct Decision {
     /// Whether the request is allowed.
     pub allowed: bool,
     /// The policies that determined the decision, sorted: the satisfied permits when allowed,
-    /// the satisfied forbids when denied by one, none when nothing granted.
+    /// the satisfied forbids when denied by one, none when nothing granted (including when
+    /// nothing could: then forbids are not evaluated).
     pub determining_policies: Vec<String>,
     /// Evaluation errors (a policy that errs is skipped) and refusals before evaluation.
     pub errors: Vec<String>,
