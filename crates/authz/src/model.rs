@@ -232,7 +232,8 @@ pub struct PrincipalFacts {
     /// The groups the principal is a member of.
     #[serde(default)]
     pub groups: Vec<Uuid>,
-    /// The principal belongs to the provider organisation.
+    /// The principal belongs to the provider organisation. The engine takes the caller's word
+    /// for it: with the owner role it opens every organisation (the staff built-in).
     #[serde(default)]
     pub staff: bool,
 }
