@@ -19,7 +19,7 @@ pub enum PolicyHolder {
 }
 
 impl PolicyHolder {
-    fn parts(self) -> (&'static str, Uuid) {
+    pub(crate) fn parts(self) -> (&'static str, Uuid) {
         match self {
             Self::User(id) => ("user", id),
             Self::Group(id) => ("group", id),
@@ -27,7 +27,7 @@ impl PolicyHolder {
         }
     }
 
-    fn from_parts(kind: &str, id: Uuid) -> Result<Self, StoreError> {
+    pub(crate) fn from_parts(kind: &str, id: Uuid) -> Result<Self, StoreError> {
         match kind {
             "user" => Ok(Self::User(id)),
             "group" => Ok(Self::Group(id)),

@@ -6,6 +6,7 @@
 //! state refuses to commit unless it also recorded an audit event: the invariant "nothing
 //! changes unlogged" is enforced here, not left to each caller's memory.
 
+mod access_reviews;
 mod api_keys;
 mod audit_log;
 mod authorization;
@@ -21,6 +22,10 @@ mod store;
 mod transaction;
 mod users;
 
+pub use access_reviews::{
+    AccessReviewRepository, CampaignCounts, CampaignOrigin, ItemDecisionRecord, ReviewCampaignRecord,
+    ReviewDecision, ReviewItemRecord, ReviewScheduleRecord, ReviewScope,
+};
 pub use api_keys::ApiKeyRepository;
 pub use audit_log::{
     AuditEntryRow, AuditFilter, AuditLogRepository, CheckpointRow, NodeKey, SigningKeyRow, TileKey,

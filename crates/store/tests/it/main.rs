@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+mod access_reviews;
 mod authorization;
 mod backends;
 mod conformance;
