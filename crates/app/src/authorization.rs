@@ -8,14 +8,13 @@
 //! is not cached, so a change applies to the next request on this node.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use authz::{Catalogue, CompiledOrganization, PrincipalFacts, PrincipalRef, ResourceRef, Role};
 use base::{Organization, OrganizationId, OrganizationKind, RequestContext, Resource};
 use store::{
-    AuthorizationRepository, AuthorizationSettings, GroupMember, OrganizationRepository,
-    Transaction, UserRole,
+    AuditLogRepository as _, AuthorizationRepository, AuthorizationSettings, GroupMember,
+    OrganizationRepository, Transaction, UserRole,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,44 +27,61 @@ pub(crate) static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(Catalogue::ramp
 /// Compiled organisations, dropped on change.
 #[derive(Default)]
 pub(crate) struct AuthorizationCache {
-    /// Bumped by every change; a load started before a change is not cached.
-    generation: AtomicU64,
-    loaded: Mutex<HashMap<OrganizationId, Arc<LoadedOrganization>>>,
-    /// How long an entry may serve, for changes made on other replicas; `None` when this node
-    /// sees every change (one server).
+    slots: Mutex<HashMap<OrganizationId, Slot>>,
+    /// One load at a time: requests arriving while an organisation compiles wait for it
+    /// instead of compiling it again.
+    loading: tokio::sync::Mutex<()>,
+    /// How often an entry is checked against the store for changes made on other replicas
+    /// (one read of the organisation's audit tree size); `None` when this node sees every
+    /// change (one server).
     max_age: Option<time::Duration>,
 }
 
+/// One organisation's entry, and a count of its changes: a load that started before a
+/// change is not cached.
+#[derive(Default)]
+struct Slot {
+    generation: u64,
+    loaded: Option<Arc<LoadedOrganization>>,
+}
+
 impl AuthorizationCache {
-    /// Entries also expire after `max_age` (zero: only on change).
+    /// Entries are also checked against the store every `max_age` (zero: only on change).
     pub(crate) fn with_max_age(max_age: time::Duration) -> Self {
         Self { max_age: max_age.is_positive().then_some(max_age), ..Self::default() }
     }
 
-    fn get(
-        &self,
-        organization_id: OrganizationId,
-        now: OffsetDateTime,
-    ) -> Option<Arc<LoadedOrganization>> {
-        let loaded = self.loaded.lock().ok()?.get(&organization_id).cloned()?;
-        let fresh = self.max_age.is_none_or(|max_age| now - loaded.loaded_at < max_age);
-        fresh.then_some(loaded)
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<OrganizationId, Slot>> {
+        self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, organization_id: OrganizationId) -> Option<Arc<LoadedOrganization>> {
+        self.slots().get(&organization_id)?.loaded.clone()
+    }
+
+    fn generation(&self, organization_id: OrganizationId) -> u64 {
+        self.slots().get(&organization_id).map_or(0, |slot| slot.generation)
+    }
+
+    /// Whether an entry may serve at `now` without checking the store.
+    fn is_recent(&self, loaded: &LoadedOrganization, now: OffsetDateTime) -> bool {
+        self.max_age.is_none_or(|max_age| now - loaded.checked_at() < max_age)
     }
 
     fn put(&self, loaded: Arc<LoadedOrganization>, generation: u64) {
-        if let Ok(mut map) = self.loaded.lock()
-            && self.generation.load(Ordering::SeqCst) == generation
-        {
-            map.insert(loaded.organization.id, loaded);
+        let mut slots = self.slots();
+        let slot = slots.entry(loaded.organization.id).or_default();
+        if slot.generation == generation {
+            slot.loaded = Some(loaded);
         }
     }
 
     /// Forget an organisation's compiled policies (after a committed change).
     pub(crate) fn invalidate(&self, organization_id: OrganizationId) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut map) = self.loaded.lock() {
-            map.remove(&organization_id);
-        }
+        let mut slots = self.slots();
+        let slot = slots.entry(organization_id).or_default();
+        slot.generation += 1;
+        slot.loaded = None;
     }
 }
 
@@ -77,7 +93,21 @@ pub(crate) struct LoadedOrganization {
     members: HashMap<Uuid, (PrincipalRef, Role)>,
     /// Each member's groups.
     groups: HashMap<Uuid, Vec<Uuid>>,
-    loaded_at: OffsetDateTime,
+    /// The organisation's audit tree size when its inputs were read: a change anywhere in
+    /// the organisation, on any replica, appends to it.
+    audit_size: u64,
+    /// When the entry was last known to be current.
+    checked_at: Mutex<OffsetDateTime>,
+}
+
+impl LoadedOrganization {
+    fn checked_at(&self) -> OffsetDateTime {
+        *self.checked_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn mark_checked(&self, at: OffsetDateTime) {
+        *self.checked_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+    }
 }
 
 impl LoadedOrganization {
@@ -186,20 +216,43 @@ pub(crate) fn holder_ref(holder: store::PolicyHolder) -> PrincipalRef {
     }
 }
 
-/// Load and compile an organisation's authorisation inside `transaction`.
-pub(crate) async fn load_organization(
+/// What an organisation's authorisation is compiled from, read in one transaction.
+pub(crate) struct OrganizationInputs {
+    organization: Organization,
+    settings: AuthorizationSettings,
+    projects: Vec<Uuid>,
+    memberships: Vec<(Uuid, Uuid)>,
+    members: Vec<(GroupMember, UserRole)>,
+    /// The organisation's audit tree size when read: every change appends to it.
+    audit_size: u64,
+}
+
+pub(crate) async fn read_inputs(
     transaction: &mut Transaction,
     organization_id: OrganizationId,
-    now: OffsetDateTime,
-) -> Result<LoadedOrganization, AppError> {
+) -> Result<OrganizationInputs, AppError> {
     let organization = transaction
         .get_organization(organization_id)
         .await?
         .ok_or(AppError::NotFound("organization"))?;
-    let settings = transaction.authorization_settings(organization_id).await?;
-    let projects = transaction.project_ids(organization_id).await?;
-    let memberships = transaction.group_memberships(organization_id).await?;
-    let members = transaction.active_members(organization_id).await?;
+    Ok(OrganizationInputs {
+        organization,
+        settings: transaction.authorization_settings(organization_id).await?,
+        projects: transaction.project_ids(organization_id).await?,
+        memberships: transaction.group_memberships(organization_id).await?,
+        members: transaction.active_members(organization_id).await?,
+        audit_size: transaction.audit_size(organization_id).await?,
+    })
+}
+
+/// Compile an organisation's inputs (CPU work: milliseconds to a few hundred for a large
+/// organisation).
+pub(crate) fn compile_inputs(
+    inputs: OrganizationInputs,
+    checked_at: OffsetDateTime,
+) -> Result<LoadedOrganization, AppError> {
+    let OrganizationInputs { organization, settings, projects, memberships, members, audit_size } =
+        inputs;
     let input = organization_policies(&organization, &settings, projects)?;
     let compiled = authz::compile(&input, &CATALOGUE).map_err(AppError::PolicyRejected)?;
     let mut groups: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
@@ -218,7 +271,14 @@ pub(crate) async fn load_organization(
             (id, (principal, authz_role(role)))
         })
         .collect();
-    Ok(LoadedOrganization { organization, compiled, members, groups, loaded_at: now })
+    Ok(LoadedOrganization {
+        organization,
+        compiled,
+        members,
+        groups,
+        audit_size,
+        checked_at: Mutex::new(checked_at),
+    })
 }
 
 /// Whether an organisation's active owners can manage IAM (an organisation administered by
@@ -227,7 +287,8 @@ async fn owners_manage_iam(
     transaction: &mut Transaction,
     organization_id: OrganizationId,
 ) -> Result<Result<(), authz::PolicyError>, AppError> {
-    let loaded = load_organization(transaction, organization_id, OffsetDateTime::UNIX_EPOCH).await?;
+    let inputs = read_inputs(transaction, organization_id).await?;
+    let loaded = compile_inputs(inputs, OffsetDateTime::UNIX_EPOCH)?;
     let owners: Vec<PrincipalFacts> = loaded
         .members
         .iter()
@@ -276,14 +337,35 @@ impl App {
         organization_id: OrganizationId,
     ) -> Result<Arc<LoadedOrganization>, AppError> {
         let now = self.clock.now();
-        if let Some(loaded) = self.authorization.get(organization_id, now) {
-            return Ok(loaded);
+        let observed = self.authorization.get(organization_id);
+        if let Some(loaded) = &observed {
+            if self.authorization.is_recent(loaded, now) {
+                return Ok(Arc::clone(loaded));
+            }
+            // Other replicas may have changed something: one primary-key read tells.
+            let mut read = self.store.read_latest().await?;
+            let size = read.audit_size(organization_id).await?;
+            read.commit().await?;
+            if size == loaded.audit_size {
+                loaded.mark_checked(now);
+                return Ok(Arc::clone(loaded));
+            }
         }
-        let generation = self.authorization.generation.load(Ordering::SeqCst);
+        let _one_load = self.authorization.loading.lock().await;
+        if let Some(current) = self.authorization.get(organization_id)
+            && observed.as_ref().is_none_or(|observed| !Arc::ptr_eq(observed, &current))
+        {
+            return Ok(current); // loaded by a request we waited for
+        }
+        let generation = self.authorization.generation(organization_id);
         let mut read = self.store.read().await?;
-        let loaded = load_organization(&mut read, organization_id, now).await;
+        let inputs = read_inputs(&mut read, organization_id).await;
         read.commit().await?;
-        let loaded = Arc::new(loaded.map_err(|error| match error {
+        let inputs = inputs?;
+        let compiled = tokio::task::spawn_blocking(move || compile_inputs(inputs, now))
+            .await
+            .map_err(|error| AppError::Internal(format!("compiling policies: {error}")))?;
+        let loaded = Arc::new(compiled.map_err(|error| match error {
             AppError::PolicyRejected(error) => AppError::Internal(format!(
                 "the stored policies of organization {organization_id} do not compile: {error}"
             )),

@@ -45,6 +45,16 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
     action("organizations:organization:write", false, "Update the organisation's details"),
     action("organizations:organization:delete", true, "Delete the organisation"),
     action(
+        "organizations:organizations:create",
+        true,
+        "Create customer organisations (held on the provider organisation)",
+    ),
+    action(
+        "organizations:organizations:list",
+        false,
+        "List every organisation (held on the provider organisation)",
+    ),
+    action(
         "organizations:settings:read",
         false,
         "Read the organisation's settings, such as the MFA requirement",
