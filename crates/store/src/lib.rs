@@ -23,8 +23,8 @@ mod transaction;
 mod users;
 
 pub use access_reviews::{
-    AccessReviewRepository, CampaignCounts, CampaignOrigin, ItemDecisionRecord, ReviewCampaignRecord,
-    ReviewDecision, ReviewItemRecord, ReviewScheduleRecord, ReviewScope,
+    AccessReviewRepository, CampaignCounts, CampaignOrigin, ItemDecisionRecord,
+    ReviewCampaignRecord, ReviewDecision, ReviewItemRecord, ReviewScheduleRecord, ReviewScope,
 };
 pub use api_keys::ApiKeyRepository;
 pub use audit_log::{
