@@ -2,6 +2,7 @@
 //! principal, runs one store transaction holding the state change and its audit event, and
 //! returns domain values. Nothing here knows HTTP, reads the environment or the wall clock.
 
+mod access_reviews;
 mod api_keys;
 mod audit_keys;
 mod audit_log;
@@ -29,6 +30,11 @@ use std::sync::Arc;
 use base::Clock;
 use store::Store;
 
+pub use access_reviews::{
+    AccessReviewSummary, CampaignSummary, CampaignView, DEFAULT_DUE_IN_DAYS,
+    DEFAULT_UNUSED_AFTER_DAYS, DecisionInput, ItemDecision, ItemState, ItemView, ScheduleView,
+    StartReview,
+};
 pub use api_keys::IssuedApiKey;
 pub use audit_keys::MasterKey;
 pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};

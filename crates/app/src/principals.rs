@@ -307,7 +307,11 @@ impl App {
         );
         event.privileged = true;
         event.details.insert("member".into(), member_text(member).into());
+        let review_events = self
+            .review_mover(&mut transaction, organization_id, id, member, add, &mut event)
+            .await?;
         transaction.append_audit_event(&event).await?;
+        transaction.append_audit_events(&review_events).await?;
         transaction.commit().await?;
         self.authorization.invalidate(organization_id);
         Ok(())
