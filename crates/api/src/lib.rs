@@ -61,6 +61,7 @@ pub struct ApiState {
         (name = "users", description = "Accounts and invitations"),
         (name = "principals", description = "Applications and groups"),
         (name = "authorization", description = "Policies, the check API, effective permissions"),
+        (name = "access-reviews", description = "Access review campaigns, decisions and schedules"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -150,6 +151,15 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::authorization::authorize_batch))
         .routes(routes!(routes::authorization::who_can))
         .routes(routes!(routes::authorization::effective_permissions))
+        .routes(routes!(routes::access_reviews::start, routes::access_reviews::list))
+        .routes(routes!(routes::access_reviews::get))
+        .routes(routes!(routes::access_reviews::decide))
+        .routes(routes!(routes::access_reviews::close))
+        .routes(routes!(routes::access_reviews::list_schedules))
+        .routes(routes!(
+            routes::access_reviews::put_schedule,
+            routes::access_reviews::delete_schedule
+        ))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
         .split_for_parts();

@@ -1,6 +1,7 @@
 //! Handlers: extract, call one use case, map the result. Request and response types live here,
 //! apart from the domain types.
 
+pub mod access_reviews;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

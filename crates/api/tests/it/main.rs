@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
+mod access_reviews;
 mod audit;
 mod authorization;
 mod bad_input;
