@@ -287,10 +287,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// Sign a checkpoint for each log that grew, every second; check the logs' integrity at start
-/// (after a crash, say) and then at the configured interval.
+/// (after a crash, say) and then at the configured interval; start the access reviews whose
+/// schedule is due, at start and then hourly.
 async fn audit_housekeeping(app: App, config: config::AuditConfig) {
     let mut signing = tokio::time::interval(Duration::from_secs(1));
     signing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reviewing = tokio::time::interval(Duration::from_secs(60 * 60));
+    reviewing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let every = Duration::from_secs(config.integrity_check_seconds.max(1));
     let mut checking = tokio::time::interval(every);
     checking.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -306,6 +309,13 @@ async fn audit_housekeeping(app: App, config: config::AuditConfig) {
                     Ok(failures) if failures.is_empty() => tracing::debug!("audit logs intact"),
                     Ok(failures) => tracing::error!(n = failures.len(), "audit integrity failures"),
                     Err(error) => tracing::error!(%error, "could not check audit integrity"),
+                }
+            }
+            _ = reviewing.tick() => {
+                match app.start_due_reviews().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(n, "started scheduled access reviews"),
+                    Err(error) => tracing::error!(%error, "could not start scheduled access reviews"),
                 }
             }
         }
