@@ -123,30 +123,14 @@ async fn append_for_organization(
         .collect::<Result<Vec<_>, _>>()?;
     let mut tree = CompactRange::from_parts(0, first, hashes)
         .map_err(|error| AppError::Internal(format!("audit tree: {error}")))?;
+    let rows = entry_rows(organization_id, events, first)?;
     let mut nodes = Vec::with_capacity(events.len() * 2);
-    let mut salts = Salts::new();
-    let mut rows = Vec::with_capacity(events.len());
-    for (offset, event) in (0..).zip(events) {
-        let entry = entry_of(event, first + offset, &mut salts)?;
-        let leaf = entry
-            .leaf_bytes()
-            .map_err(|error| AppError::Internal(format!("audit entry: {error}")))?;
-        tree.append(leaf_hash(&leaf), &mut |node, hash| nodes.push((node, hash)))
+    for (row, hash) in &rows {
+        debug_assert_eq!(row.index, tree.end());
+        tree.append(*hash, &mut |node, hash| nodes.push((node, hash)))
             .map_err(|error| AppError::Internal(format!("audit tree: {error}")))?;
-        rows.push(AuditEntryRow {
-            organization_id,
-            index: entry.index,
-            time: entry.time,
-            actor_id: entry.actor_id.clone(),
-            action: entry.action.clone(),
-            resource_kind: entry.resource_type.clone(),
-            resource_id: entry.resource_id.clone(),
-            outcome: entry.outcome.as_str().to_owned(),
-            privileged: entry.privileged,
-            leaf,
-            personal: personal_values(&entry),
-        });
     }
+    let rows: Vec<AuditEntryRow> = rows.into_iter().map(|(row, _)| row).collect();
     let mut changed = BTreeSet::new();
     for (node, hash) in nodes {
         let id = TileId::of(node);
@@ -163,6 +147,75 @@ async fn append_for_organization(
         .collect();
     transaction.insert_audit_entries(&rows, &written).await?;
     Ok(first)
+}
+
+/// Below this many events, building the rows on one thread is faster than starting others.
+const PARALLEL_FROM: usize = 256;
+
+/// The stored rows of `events`, numbered from `first`, with their leaf hashes. Large group
+/// commits build them on every core (each entry is independent; order is kept).
+fn entry_rows(
+    organization_id: OrganizationId,
+    events: &[AuditEvent],
+    first: u64,
+) -> Result<Vec<(AuditEntryRow, audit::Hash)>, AppError> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if events.len() < PARALLEL_FROM || threads < 2 {
+        return build_rows(organization_id, events, first);
+    }
+    let chunk = events.len().div_ceil(threads);
+    let parts: Vec<Result<Vec<_>, AppError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = events
+            .chunks(chunk)
+            .zip((first..).step_by(chunk))
+            .map(|(events, first)| scope.spawn(move || build_rows(organization_id, events, first)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(AppError::Internal("building audit entries panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let mut rows = Vec::with_capacity(events.len());
+    for part in parts {
+        rows.extend(part?);
+    }
+    Ok(rows)
+}
+
+fn build_rows(
+    organization_id: OrganizationId,
+    events: &[AuditEvent],
+    first: u64,
+) -> Result<Vec<(AuditEntryRow, audit::Hash)>, AppError> {
+    let mut salts = Salts::new();
+    let mut rows = Vec::with_capacity(events.len());
+    for (offset, event) in (0..).zip(events) {
+        let entry = entry_of(event, first + offset, &mut salts)?;
+        let leaf = entry
+            .leaf_bytes()
+            .map_err(|error| AppError::Internal(format!("audit entry: {error}")))?;
+        let hash = leaf_hash(&leaf);
+        let personal = personal_values(&entry);
+        let row = AuditEntryRow {
+            organization_id,
+            index: entry.index,
+            time: entry.time,
+            outcome: entry.outcome.as_str().to_owned(),
+            privileged: entry.privileged,
+            actor_id: entry.actor_id,
+            action: entry.action,
+            resource_kind: entry.resource_type,
+            resource_id: entry.resource_id,
+            leaf,
+            personal,
+        };
+        rows.push((row, hash));
+    }
+    Ok(rows)
 }
 
 /// Salts for personal fields: a generator seeded from the operating system once per append
@@ -316,4 +369,43 @@ pub async fn move_audit_nodes_to_tiles(store: &store::Store) -> Result<usize, Ap
         transaction.commit().await?;
     }
     Ok(organizations.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base::{Actor, Outcome, RequestContext, Resource};
+
+    fn event(organization_id: OrganizationId, n: u64) -> AuditEvent {
+        AuditEvent {
+            organization_id,
+            time: time::macros::datetime!(2026-03-01 09:00 UTC) + time::Duration::seconds(n as i64),
+            actor: Actor::System,
+            action: format!("test.event.{n}"),
+            resource: Resource::new("test", n),
+            outcome: Outcome::Success,
+            context: RequestContext::default(),
+            privileged: false,
+            details: serde_json::Map::new(),
+        }
+    }
+
+    /// A large group commit is built on several threads: every row must still be the entry of
+    /// its own event at its own index, in order, with the hash of its own leaf.
+    #[test]
+    fn rows_built_in_parallel_keep_their_order_and_indices() {
+        let organization_id = OrganizationId::new(1, [1; 10]);
+        let events: Vec<AuditEvent> = (0..1_000).map(|n| event(organization_id, n)).collect();
+        let first = 5_000;
+        let rows = entry_rows(organization_id, &events, first).unwrap();
+        assert_eq!(rows.len(), events.len());
+        for (n, (row, hash)) in rows.iter().enumerate() {
+            let n = n as u64;
+            assert_eq!(row.index, first + n);
+            assert_eq!(row.action, format!("test.event.{n}"));
+            assert_eq!(*hash, leaf_hash(&row.leaf));
+            let entry = Entry::from_leaf_bytes(&row.leaf).unwrap();
+            assert_eq!((entry.index, entry.action.as_str()), (first + n, row.action.as_str()));
+        }
+    }
 }

@@ -1,6 +1,11 @@
 //! `rampart`: the server and its command line. The only crate that reads the environment,
 //! the config file and the wall clock.
 
+/// mimalloc: audit appends and policy compilation allocate many small values; it made the
+/// append path about a fifth faster than the system allocator (bench/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod audit_command;
 mod config;
 mod master_key;

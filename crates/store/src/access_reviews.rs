@@ -701,23 +701,17 @@ impl AccessReviewRepository for Transaction {
     ) -> Result<HashMap<String, OffsetDateTime>, StoreError> {
         let mut newest: HashMap<String, OffsetDateTime> = HashMap::new();
         for chunk in actor_ids.chunks(ACTORS_PER_QUERY) {
-            // The newest entry of each actor in each organisation's trail (entries of one
-            // trail are appended in time order), then the newest of those here: times are
-            // compared in Rust, not as stored text.
+            // The newest success of each actor in each organisation's trail, kept by the
+            // appends; the newest of those here (times compared in Rust, not as stored text).
             let rows: Vec<(String, OffsetDateTime)> = on_backend!(self.connection(), c => {
-                let mut query = sqlx::QueryBuilder::new(concat!(
-                    "SELECT e.actor_id, e.time FROM audit_entries e JOIN ",
-                    "(SELECT actor_id, organization_id, MAX(idx) AS last_idx FROM audit_entries ",
-                    "WHERE outcome = 'success' AND actor_id IN ("
-                ));
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT actor_id, last_time FROM audit_actor_activity WHERE actor_id IN (",
+                );
                 let mut separated = query.separated(", ");
                 for actor_id in chunk {
                     separated.push_bind(actor_id.clone());
                 }
-                query.push(concat!(
-                    ") GROUP BY actor_id, organization_id) m ",
-                    "ON e.organization_id = m.organization_id AND e.idx = m.last_idx"
-                ));
+                query.push(")");
                 query.build_query_as().fetch_all(&mut *c).await
             })?;
             for (actor_id, time) in rows {

@@ -144,6 +144,21 @@ fn decode_checkpoint(
 /// How many rows one multi-row INSERT carries (SQLite allows 32,766 bound values).
 const ROWS_PER_STATEMENT: usize = 2_000;
 
+/// Each actor's newest successful entry among `entries`: (actor id, (index, time)).
+fn last_success_by_actor(entries: &[AuditEntryRow]) -> Vec<(&str, (u64, OffsetDateTime))> {
+    let mut newest: std::collections::BTreeMap<&str, (u64, OffsetDateTime)> =
+        std::collections::BTreeMap::new();
+    for entry in entries.iter().filter(|entry| entry.outcome == "success") {
+        if let Some(actor_id) = entry.actor_id.as_deref() {
+            let slot = newest.entry(actor_id).or_insert((entry.index, entry.time));
+            if entry.index > slot.0 {
+                *slot = (entry.index, entry.time);
+            }
+        }
+    }
+    newest.into_iter().collect()
+}
+
 /// Insert or replace tiles, many per statement, on connection `$c` of either backend.
 macro_rules! upsert_tiles {
     ($c:expr, $organization_id:expr, $tiles:expr) => {
@@ -333,6 +348,24 @@ impl AuditLogRepository for Transaction {
                 query.build().execute(&mut *c).await.map_err(|error| StoreError::from_write(error, "this audit index is already taken"))?;
             }
             upsert_tiles!(c, organization_id, tiles);
+            let activity = last_success_by_actor(entries);
+            for chunk in activity.chunks(ROWS_PER_STATEMENT / 4) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "INSERT INTO audit_actor_activity (organization_id, actor_id, last_idx, last_time) ",
+                );
+                query.push_values(chunk, |mut row, (actor_id, (index, time))| {
+                    row.push_bind(organization_id.as_uuid())
+                        .push_bind(*actor_id)
+                        .push_bind(i64::try_from(*index).unwrap_or(i64::MAX))
+                        .push_bind(*time);
+                });
+                query.push(concat!(
+                    " ON CONFLICT (organization_id, actor_id) DO UPDATE SET ",
+                    "last_idx = excluded.last_idx, last_time = excluded.last_time ",
+                    "WHERE excluded.last_idx > audit_actor_activity.last_idx"
+                ));
+                query.build().execute(&mut *c).await?;
+            }
             Ok::<(), StoreError>(())
         })
     }
