@@ -26,10 +26,6 @@
     clippy::cast_precision_loss
 )]
 
-/// The allocator the server uses (crates/rampart), so that the figures are the server's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Write as _};
 use std::net::{IpAddr, Ipv4Addr};

@@ -1,11 +1,6 @@
 //! `rampart`: the server and its command line. The only crate that reads the environment,
 //! the config file and the wall clock.
 
-/// mimalloc: audit appends and policy compilation allocate many small values; it made the
-/// append path about a fifth faster than the system allocator (bench/README.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod audit_command;
 mod config;
 mod master_key;
@@ -270,8 +265,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let grace = Duration::from_secs(config.http.shutdown_grace_seconds);
     let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
+    let stop = shutdown_signal()?;
     let server = tokio::spawn(api::serve(listener, router, async move {
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = stop_sender.send(());
     }));
@@ -346,25 +342,25 @@ fn print_setup_instructions(bootstrap: &app::Bootstrap, address: std::net::Socke
     println!("The answer holds the owner's first API key.");
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
+/// Install the SIGINT and SIGTERM handlers now (before the server answers anything, so that
+/// a signal sent as soon as it is ready is a graceful stop, not the default kill), and return
+/// the future that completes at the first of them.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot install the SIGINT handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
+    })
 }

@@ -71,10 +71,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(options.busy_timeout)
-            // Up to 16 MiB of pages per connection (the default is 2 MiB): the B-tree pages
-            // that appends and proofs touch stay in memory instead of being read again.
-            .pragma("cache_size", "-16384");
+            .busy_timeout(options.busy_timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             // An embedded file cannot drop a connection: no liveness ping before each use
