@@ -313,9 +313,7 @@ impl AuditLogRepository for Transaction {
                 let row = query.build().fetch_one(&mut *c).await?;
                 (0..chunk.len()).map(|column| sqlx::Row::try_get(&row, column)).collect::<Result<Vec<_>, _>>()
             })?;
-            found.extend(
-                chunk.iter().zip(columns).filter_map(|(key, bytes)| Some((*key, bytes?))),
-            );
+            found.extend(chunk.iter().zip(columns).filter_map(|(key, bytes)| Some((*key, bytes?))));
         }
         Ok(found)
     }
