@@ -247,6 +247,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let verifier_key = app.ensure_audit_signing_key().await?;
     tracing::info!(%verifier_key, "audit checkpoints are signed with this key");
     let audit_tasks = tokio::spawn(audit_housekeeping(app.clone(), config.audit.clone()));
+    let review_tasks = tokio::spawn(access_review_schedules(app.clone()));
 
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -282,19 +283,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     audit_tasks.abort();
+    review_tasks.abort();
     store.close().await;
     tracing::info!("stopped");
     outcome
 }
 
 /// Sign a checkpoint for each log that grew, every second; check the logs' integrity at start
-/// (after a crash, say) and then at the configured interval; start the access reviews whose
-/// schedule is due, at start and then hourly.
+/// (after a crash, say) and then at the configured interval.
 async fn audit_housekeeping(app: App, config: config::AuditConfig) {
     let mut signing = tokio::time::interval(Duration::from_secs(1));
     signing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut reviewing = tokio::time::interval(Duration::from_secs(60 * 60));
-    reviewing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let every = Duration::from_secs(config.integrity_check_seconds.max(1));
     let mut checking = tokio::time::interval(every);
     checking.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -312,13 +311,21 @@ async fn audit_housekeeping(app: App, config: config::AuditConfig) {
                     Err(error) => tracing::error!(%error, "could not check audit integrity"),
                 }
             }
-            _ = reviewing.tick() => {
-                match app.start_due_reviews().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(n, "started scheduled access reviews"),
-                    Err(error) => tracing::error!(%error, "could not start scheduled access reviews"),
-                }
-            }
+        }
+    }
+}
+
+/// Start the access reviews whose schedule is due, at start and then hourly; a task of its
+/// own, so that snapshotting a large organisation never delays checkpoint signing.
+async fn access_review_schedules(app: App) {
+    let mut reviewing = tokio::time::interval(Duration::from_secs(60 * 60));
+    reviewing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        reviewing.tick().await;
+        match app.start_due_reviews().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "started scheduled access reviews"),
+            Err(error) => tracing::error!(%error, "could not start scheduled access reviews"),
         }
     }
 }
