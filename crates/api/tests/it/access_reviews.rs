@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use store::UserRole;
 use time::Duration;
 
-use crate::harness::{Answer, Harness, user_key};
+use crate::harness::{Answer, Harness, create_customer, user_key};
 
 /// A customer organisation with an owner and two members without policies.
 struct Customer {
@@ -23,10 +23,7 @@ struct Customer {
 
 impl Customer {
     async fn new(harness: &Harness, name: &str) -> Self {
-        let created =
-            harness.owner(Method::POST, "/v1/organizations", Some(json!({"name": name}))).await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-        let id = created.body["id"].as_str().unwrap().to_owned();
+        let id = create_customer(harness, name).await;
         let lower = name.to_lowercase();
         let (owner_id, owner) =
             user_key(harness, &id, &format!("owner@{lower}.example"), UserRole::Owner).await;

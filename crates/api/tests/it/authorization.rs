@@ -7,15 +7,12 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use store::UserRole;
 
-use crate::harness::{Answer, Harness, user_key};
+use crate::harness::{Answer, Harness, create_customer, user_key};
 
 /// A customer organisation with an owner and a member (no policy); returns
 /// (organisation id, owner secret, member id, member secret).
 async fn customer(harness: &Harness, name: &str) -> (String, String, String, String) {
-    let created =
-        harness.owner(Method::POST, "/v1/organizations", Some(json!({"name": name}))).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let org = created.body["id"].as_str().unwrap().to_owned();
+    let org = create_customer(harness, name).await;
     let lower = name.to_lowercase();
     let (_, owner) =
         user_key(harness, &org, &format!("owner@{lower}.example"), UserRole::Owner).await;

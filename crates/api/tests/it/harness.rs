@@ -154,6 +154,15 @@ impl Harness {
     }
 }
 
+/// A new customer organisation, created through the API by the provider's owner; its id.
+pub async fn create_customer(harness: &Harness, name: &str) -> String {
+    let created = harness
+        .owner(Method::POST, "/v1/organizations", Some(serde_json::json!({"name": name})))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.body["id"].as_str().unwrap().to_owned()
+}
+
 /// A key for a new owner of a customer organisation, made directly in the store.
 pub async fn customer_key(harness: &Harness, organization_id: &str) -> String {
     let (_, secret) =
