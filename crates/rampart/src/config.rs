@@ -55,7 +55,8 @@ impl Default for AuditConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// How long a verified API key is trusted without asking the store again (0 disables).
-    /// A key revoked on this node is refused at once; on other replicas within this bound.
+    /// A key revoked on this node is refused at once; on other replicas within this bound,
+    /// which also bounds how long another replica's policy change takes to apply here.
     pub api_key_cache_seconds: u64,
     /// A session unused this long ends (the automatic lock).
     pub session_idle_minutes: u64,
