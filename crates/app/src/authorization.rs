@@ -32,9 +32,8 @@ pub(crate) struct AuthorizationCache {
     /// instead of compiling it again.
     loading: tokio::sync::Mutex<()>,
     /// How often an entry is checked against the store for changes made on other replicas
-    /// (one read of the organisation's audit tree size); `None` when this node sees every
-    /// change (one server).
-    max_age: Option<time::Duration>,
+    /// (one read of the organisation's audit tree size); zero: on every use.
+    max_age: time::Duration,
 }
 
 /// One organisation's entry, and a count of its changes: a load that started before a
@@ -46,9 +45,10 @@ struct Slot {
 }
 
 impl AuthorizationCache {
-    /// Entries are also checked against the store every `max_age` (zero: only on change).
+    /// Entries are also checked against the store when older than `max_age` (zero: on every
+    /// use, for a deployment that disables caching).
     pub(crate) fn with_max_age(max_age: time::Duration) -> Self {
-        Self { max_age: max_age.is_positive().then_some(max_age), ..Self::default() }
+        Self { max_age: max_age.max(time::Duration::ZERO), ..Self::default() }
     }
 
     fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<OrganizationId, Slot>> {
@@ -65,7 +65,7 @@ impl AuthorizationCache {
 
     /// Whether an entry may serve at `now` without checking the store.
     fn is_recent(&self, loaded: &LoadedOrganization, now: OffsetDateTime) -> bool {
-        self.max_age.is_none_or(|max_age| now - loaded.checked_at() < max_age)
+        now - loaded.checked_at() < self.max_age
     }
 
     fn put(&self, loaded: Arc<LoadedOrganization>, generation: u64) {

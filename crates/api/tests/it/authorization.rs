@@ -866,3 +866,57 @@ mod arbitrary_policies {
         }
     }
 }
+
+/// A change made by another replica (straight into the shared store, with its audit event)
+/// applies here once the cache bound has passed: the entry is checked against the
+/// organisation's audit tree size and reloaded because it grew.
+#[tokio::test]
+async fn a_change_made_elsewhere_applies_within_the_cache_bound() {
+    use app::AuditTrail as _;
+    use store::AuthorizationRepository as _;
+
+    let harness = Harness::new().await;
+    let (org, _, member_id, member) = customer(&harness, "Acme").await;
+    let projects = format!("/v1/organizations/{org}/projects");
+    call(&harness, Method::GET, &projects, &member, None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+
+    let organization_id: base::OrganizationId = org.parse().unwrap();
+    let at = base::Clock::now(harness.clock.as_ref());
+    let mut transaction = harness.app.store().begin().await.unwrap();
+    let policy = store::PolicyRecord {
+        id: uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0042),
+        organization_id,
+        holder: store::PolicyHolder::User(member_id.parse().unwrap()),
+        description: String::new(),
+        rules: org_wide(&["ProjectManager"]).to_string(),
+        created_by: None,
+        created_at: at,
+        updated_at: at,
+    };
+    transaction.insert_policy(&policy).await.unwrap();
+    let event = base::AuditEvent {
+        organization_id,
+        time: at,
+        actor: base::Actor::System,
+        action: "iam.policy.create".into(),
+        resource: base::Resource::new("policy", policy.id),
+        outcome: base::Outcome::Success,
+        context: base::RequestContext::default(),
+        privileged: true,
+        details: serde_json::Map::new(),
+    };
+    transaction.append_audit_event(&event).await.unwrap();
+    transaction.commit().await.unwrap();
+
+    // Within the bound (60 s in the harness), this node still decides from its entry.
+    harness.clock.advance(time::Duration::seconds(30));
+    call(&harness, Method::GET, &projects, &member, None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    // Past it, the entry is checked, found stale and reloaded.
+    harness.clock.advance(time::Duration::seconds(31));
+    let answer = call(&harness, Method::GET, &projects, &member, None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
