@@ -80,7 +80,9 @@ impl Bench {
         let store = Store::open_sqlite(&path, &StoreOptions::default()).await.unwrap();
         store.migrate().await.unwrap();
         let clock = Arc::new(ManualClock::new(start_time()));
-        let app = App::new(store.clone(), clock, PasswordHasher::owasp_default());
+        // Configured as the server is by default: caches bounded at 2 s.
+        let app = App::new(store.clone(), clock, PasswordHasher::owasp_default())
+            .with_api_key_cache(Duration::from_secs(2));
         let done = app
             .initialize(InitializeRequest {
                 organization_name: "Provider".into(),
