@@ -24,8 +24,10 @@ use crate::{App, AppError, Principal, Subject};
 /// Rampart's own actions and permission sets.
 pub(crate) static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(Catalogue::rampart);
 
+/// How many organisations stay compiled at once, by default.
+const MAX_LOADED: usize = 1_024;
+
 /// Compiled organisations, dropped on change.
-#[derive(Default)]
 pub(crate) struct AuthorizationCache {
     slots: Mutex<HashMap<OrganizationId, Slot>>,
     /// One load at a time: requests arriving while an organisation compiles wait for it
@@ -34,6 +36,19 @@ pub(crate) struct AuthorizationCache {
     /// How often an entry is checked against the store for changes made on other replicas
     /// (one read of the organisation's audit tree size); zero: on every use.
     max_age: time::Duration,
+    /// How many organisations stay compiled at once.
+    max_loaded: usize,
+}
+
+impl Default for AuthorizationCache {
+    fn default() -> Self {
+        Self {
+            slots: Mutex::default(),
+            loading: tokio::sync::Mutex::default(),
+            max_age: time::Duration::ZERO,
+            max_loaded: MAX_LOADED,
+        }
+    }
 }
 
 /// One organisation's entry, and a count of its changes: a load that started before a
@@ -69,11 +84,19 @@ impl AuthorizationCache {
     }
 
     fn put(&self, loaded: Arc<LoadedOrganization>, generation: u64) {
+        let id = loaded.organization.id;
         let mut slots = self.slots();
-        let slot = slots.entry(loaded.organization.id).or_default();
-        if slot.generation == generation {
-            slot.loaded = Some(loaded);
+        if slots.get(&id).map_or(0, |slot| slot.generation) != generation {
+            return;
         }
+        // Bounded: past the limit every compiled organisation is dropped (they reload on
+        // use). The change counters stay, so that a load racing a change is still refused.
+        if slots.values().filter(|slot| slot.loaded.is_some()).count() >= self.max_loaded {
+            for slot in slots.values_mut() {
+                slot.loaded = None;
+            }
+        }
+        slots.entry(id).or_default().loaded = Some(loaded);
     }
 
     /// Forget an organisation's compiled policies (after a committed change).
@@ -482,5 +505,62 @@ impl App {
         let resource = ResourceRef::Organization(*organization_id.as_uuid());
         let loaded = self.authorize_on(principal, action, resource, context).await?;
         Ok(loaded.organization.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base::Name;
+
+    fn loaded(n: u64) -> Arc<LoadedOrganization> {
+        let at = time::macros::datetime!(2026-03-01 09:00 UTC);
+        let organization = Organization {
+            id: OrganizationId::new(n, [1; 10]),
+            name: Name::parse("Acme").unwrap(),
+            kind: OrganizationKind::Customer,
+            mfa_required: false,
+            created_at: at,
+            updated_at: at,
+        };
+        let inputs = OrganizationInputs {
+            organization,
+            settings: AuthorizationSettings::default(),
+            projects: Vec::new(),
+            memberships: Vec::new(),
+            members: Vec::new(),
+            audit_size: 0,
+        };
+        Arc::new(compile_inputs(inputs, at).unwrap())
+    }
+
+    #[test]
+    fn a_load_that_raced_a_change_is_not_kept() {
+        let cache = AuthorizationCache::default();
+        let first = loaded(1);
+        let id = first.organization.id;
+        let before = cache.generation(id);
+        cache.invalidate(id); // a change commits while the load runs
+        cache.put(first, before);
+        assert!(cache.get(id).is_none());
+        cache.put(loaded(1), cache.generation(id));
+        assert!(cache.get(id).is_some());
+    }
+
+    #[test]
+    fn past_the_limit_compiled_organizations_are_dropped_but_changes_still_count() {
+        let cache = AuthorizationCache { max_loaded: 2, ..AuthorizationCache::default() };
+        let ids: Vec<OrganizationId> = (1..=3).map(|n| loaded(n).organization.id).collect();
+        cache.invalidate(ids[0]);
+        let stale = cache.generation(ids[0]) - 1;
+        cache.put(loaded(1), cache.generation(ids[0]));
+        cache.put(loaded(2), 0);
+        assert!(cache.get(ids[0]).is_some() && cache.get(ids[1]).is_some());
+        cache.put(loaded(3), 0); // the third: the others go
+        assert!(cache.get(ids[0]).is_none() && cache.get(ids[1]).is_none());
+        assert!(cache.get(ids[2]).is_some());
+        // The change counter of the first survived the drop.
+        cache.put(loaded(1), stale);
+        assert!(cache.get(ids[0]).is_none());
     }
 }
