@@ -7,6 +7,7 @@
 //! owner able to manage IAM, is rolled back with the engine's message.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use authz::{Decision, PrincipalRef, ResourceRef};
 use base::{OrganizationId, RequestContext, Resource};
@@ -20,7 +21,7 @@ use uuid::Uuid;
 
 use crate::AuditTrail as _;
 use crate::api_keys::unix_millis;
-use crate::authorization::{OwnersKeepIam, holder_ref};
+use crate::authorization::{LoadedOrganization, OwnersKeepIam, holder_ref};
 use crate::secrets::id_randomness;
 use crate::{App, AppError, Principal};
 
@@ -441,16 +442,22 @@ impl App {
                 questions.len()
             )));
         }
-        let mut allowed_organizations: Vec<Uuid> = Vec::new();
+        // Each organisation asked about is authorised and loaded once per request.
+        let mut organizations: Vec<(Uuid, Arc<LoadedOrganization>)> = Vec::new();
         let mut decisions = Vec::with_capacity(questions.len());
         for question in questions {
             let organization = question.resource.organization();
-            if !allowed_organizations.contains(&organization) {
-                let resource = ResourceRef::Organization(organization);
-                self.authorize_on(caller, "iam:authorization:check", resource, context).await?;
-                allowed_organizations.push(organization);
-            }
-            let loaded = self.loaded_authorization(OrganizationId::from_uuid(organization)).await?;
+            let loaded = match organizations.iter().find(|(id, _)| *id == organization) {
+                Some((_, loaded)) => Arc::clone(loaded),
+                None => {
+                    let resource = ResourceRef::Organization(organization);
+                    let loaded = self
+                        .authorize_on(caller, "iam:authorization:check", resource, context)
+                        .await?;
+                    organizations.push((organization, Arc::clone(&loaded)));
+                    loaded
+                }
+            };
             let principal_id = match question.principal {
                 PrincipalRef::User(id) | PrincipalRef::Application(id) => id,
                 PrincipalRef::Group(_) => {
