@@ -11,6 +11,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source bench/lib.sh
 
 DURATION="${BENCH_DURATION:-15s}"
 WARMUP="${BENCH_WARMUP:-3s}"
@@ -23,10 +24,7 @@ WORK="$(mktemp -d -t rampart-bench-authz.XXXXXX)"
 SERVER_PID=""
 cleanup() {
     local status=$?
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_pid "$SERVER_PID"
     rm -rf "$WORK"
     exit "$status"
 }
@@ -34,19 +32,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say() { printf '\n== %s\n' "$*"; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-say "building: cargo build --release -p rampart"
-cargo build --release -p rampart
-[[ -x "$BIN" ]] || die "no binary at $BIN"
-if ! command -v wrk >/dev/null 2>&1; then
-    say "installing wrk"
-    apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
-fi
-for tool in curl python3 wrk; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
-done
+build_and_tools
 
 DATA="$WORK/data"
 export RAMPART_DATA_DIR="$DATA"
@@ -169,18 +155,11 @@ with open(f"{work}/batch.lua", "w") as out:
               "  return wrk.format('POST', '/v1/authorize/batch', nil, bodies[n])\nend\n")
 PY
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
 RAMPART_LISTEN="127.0.0.1:$PORT" "$BIN" serve >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER_PID=$!
-for _ in $(seq 1 3000); do
-    curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || die "serve exited early: $(tail -5 "$WORK/serve.err")"
-    sleep 0.01
-done
+wait_ready "$BASE" "$SERVER_PID" "$WORK/serve.err"
 
 AUTH="Authorization: Bearer $SECRET"
 say "first question (loads and compiles the organisation)"

@@ -6,6 +6,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source bench/lib.sh
 
 STARTS="${BENCH_STARTS:-20}"            # start-up samples
 DURATION="${BENCH_DURATION:-15s}"       # each measured wrk run
@@ -19,10 +20,7 @@ SERVER_PID=""
 
 cleanup() {
     local status=$?
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_pid "$SERVER_PID"
     rm -rf "$WORK"
     exit "$status"
 }
@@ -30,26 +28,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say() { printf '\n== %s\n' "$*"; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-# ---------------------------------------------------------------- 1. build
-say "building: cargo build --release -p rampart"
-cargo build --release -p rampart
-[[ -x "$BIN" ]] || die "no binary at $BIN"
-
-# ---------------------------------------------------------------- 2. tools
-if ! command -v wrk >/dev/null 2>&1; then
-    say "installing wrk"
-    apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
-fi
-for tool in curl python3 wrk; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
-done
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# ---------------------------------------------------------------- 1-2. build and tools
+build_and_tools
 
 # ---------------------------------------------------------------- init
 DATA="$WORK/data"
@@ -124,12 +104,7 @@ BASE="http://127.0.0.1:$PORT"
 say "idle memory: serve on $BASE"
 RAMPART_LISTEN="127.0.0.1:$PORT" "$BIN" serve >"$WORK/serve.out" 2>/dev/null &
 SERVER_PID=$!
-for _ in $(seq 1 3000); do
-    curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || die "serve exited early"
-    sleep 0.01
-done
-curl -fsS -o /dev/null "$BASE/readyz" || die "serve not ready"
+wait_ready "$BASE" "$SERVER_PID"
 
 AUTH="Authorization: Bearer $SECRET"
 ORG_URL="$BASE/v1/organizations/$ORG_ID"

@@ -16,6 +16,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source bench/lib.sh
 
 DURATION="${BENCH_DURATION:-20}"        # seconds of each measured GET run
 FLOOD_WARMUP="${BENCH_FLOOD_WARMUP:-5}" # seconds of flood before the GET run starts
@@ -36,13 +37,6 @@ SERVER_PID=""
 FLOOD_PID=""
 FLOOD_RUNS=0
 
-stop_pid() {
-    local pid=$1
-    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-}
 cleanup() {
     local status=$?
     stop_pid "$FLOOD_PID"
@@ -54,28 +48,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say() { printf '\n== %s\n' "$*"; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
 # ---------------------------------------------------------------- build and tools
-say "building: cargo build --release -p rampart"
-cargo build --release -p rampart
-[[ -x "$BIN" ]] || die "no binary at $BIN"
-if ! command -v wrk >/dev/null 2>&1; then
-    say "installing wrk"
-    apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
-fi
-for tool in curl python3 wrk; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
-done
+build_and_tools
 python3 - <<'PY' || die "cannot bind a client socket to 127.1.1.1 (needed to spread logins over source addresses)"
 import socket
 s = socket.socket(); s.bind(("127.1.1.1", 0)); s.close()
 PY
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 
 # ---------------------------------------------------------------- init and serve
 DATA="$WORK/data"
@@ -100,12 +78,7 @@ BASE="http://127.0.0.1:$PORT"
 say "serve on $BASE"
 RAMPART_LISTEN="127.0.0.1:$PORT" "$BIN" serve --config "$CONFIG" >"$WORK/serve.out" 2>"$WORK/serve.log" &
 SERVER_PID=$!
-for _ in $(seq 1 3000); do
-    curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || die "serve exited early: $(tail -5 "$WORK/serve.log")"
-    sleep 0.01
-done
-curl -fsS -o /dev/null "$BASE/readyz" || die "serve not ready"
+wait_ready "$BASE" "$SERVER_PID" "$WORK/serve.log"
 AUTH="Authorization: Bearer $SECRET"
 ORG_URL="$BASE/v1/organizations/$ORG_ID"
 code() { curl -sS -o /dev/null -w '%{http_code}' "$@"; }
