@@ -131,9 +131,7 @@ impl LoadedOrganization {
     fn mark_checked(&self, at: OffsetDateTime) {
         *self.checked_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
     }
-}
 
-impl LoadedOrganization {
     /// The facts of one of the organisation's own members, `None` for a stranger.
     pub(crate) fn member_facts(&self, id: Uuid) -> Option<PrincipalFacts> {
         let (principal, role) = *self.members.get(&id)?;
@@ -161,7 +159,7 @@ fn authz_role(role: UserRole) -> Role {
     }
 }
 
-pub(crate) fn principal_ref(subject: Subject) -> PrincipalRef {
+fn principal_ref(subject: Subject) -> PrincipalRef {
     match subject {
         Subject::User(id) => PrincipalRef::User(*id.as_uuid()),
         Subject::Application(id) => PrincipalRef::Application(*id.as_uuid()),
@@ -169,7 +167,7 @@ pub(crate) fn principal_ref(subject: Subject) -> PrincipalRef {
 }
 
 /// How the audit trail names a resource of the engine.
-pub(crate) fn audit_resource(resource: &ResourceRef) -> Resource {
+fn audit_resource(resource: &ResourceRef) -> Resource {
     match resource {
         ResourceRef::Organization(id) => Resource::new("organization", id),
         ResourceRef::Project { project, .. } => Resource::new("project", project),
@@ -240,7 +238,7 @@ pub(crate) fn holder_ref(holder: store::PolicyHolder) -> PrincipalRef {
 }
 
 /// What an organisation's authorisation is compiled from, read in one transaction.
-pub(crate) struct OrganizationInputs {
+struct OrganizationInputs {
     organization: Organization,
     settings: AuthorizationSettings,
     projects: Vec<Uuid>,
@@ -250,7 +248,7 @@ pub(crate) struct OrganizationInputs {
     audit_size: u64,
 }
 
-pub(crate) async fn read_inputs(
+async fn read_inputs(
     transaction: &mut Transaction,
     organization_id: OrganizationId,
 ) -> Result<OrganizationInputs, AppError> {
@@ -270,7 +268,7 @@ pub(crate) async fn read_inputs(
 
 /// Compile an organisation's inputs (CPU work: milliseconds to a few hundred for a large
 /// organisation).
-pub(crate) fn compile_inputs(
+fn compile_inputs(
     inputs: OrganizationInputs,
     checked_at: OffsetDateTime,
 ) -> Result<LoadedOrganization, AppError> {
@@ -424,11 +422,7 @@ impl App {
 
     /// The request context conditions are evaluated against. API keys carry no interactive
     /// authentication: conditions on MFA or authentication age do not hold for them.
-    pub(crate) fn authz_context(
-        &self,
-        principal: &Principal,
-        context: &RequestContext,
-    ) -> authz::Context {
+    fn authz_context(&self, principal: &Principal, context: &RequestContext) -> authz::Context {
         authz::Context {
             source_ip: context.source_ip,
             now: self.clock.now(),
