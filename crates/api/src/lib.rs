@@ -160,6 +160,14 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
             routes::access_reviews::put_schedule,
             routes::access_reviews::delete_schedule
         ))
+        .routes(routes!(routes::assets::create, routes::assets::list))
+        .routes(routes!(routes::assets::get, routes::assets::replace, routes::assets::delete))
+        .routes(routes!(routes::assets::dispose))
+        .routes(routes!(routes::assets::import))
+        .routes(routes!(routes::assets::export))
+        .routes(routes!(routes::assets::report_posture))
+        .routes(routes!(routes::assets::device_posture))
+        .routes(routes!(routes::assets::posture_policy, routes::assets::set_posture_policy))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
         .split_for_parts();

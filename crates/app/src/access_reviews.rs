@@ -28,9 +28,8 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::AuditTrail as _;
-use crate::api_keys::unix_millis;
 use crate::authorization::{CATALOGUE, OwnersKeepIam, organization_policies};
-use crate::secrets::id_randomness;
+use crate::secrets::new_id;
 use crate::{App, AppError, Principal, Subject};
 
 /// Days between a campaign's start and its due date, unless the starter says otherwise.
@@ -158,10 +157,6 @@ enum Selection {
     Scope(ReviewScope),
     /// The rules one principal holds itself (a membership change).
     Holder(PolicyHolder),
-}
-
-fn new_id(now: OffsetDateTime) -> Uuid {
-    uuid::Builder::from_unix_timestamp_millis(unix_millis(now), &id_randomness()).into_uuid()
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {

@@ -4,6 +4,7 @@
 
 mod access_reviews;
 mod api_keys;
+mod assets;
 mod audit_keys;
 mod audit_log;
 mod audit_trail;
@@ -16,6 +17,7 @@ mod mailer;
 mod organizations;
 mod passwords;
 mod policies;
+mod posture;
 mod principal;
 mod principals;
 mod projects;
@@ -36,6 +38,10 @@ pub use access_reviews::{
     StartReview,
 };
 pub use api_keys::IssuedApiKey;
+pub use assets::{
+    ASSET_KINDS, AssetFilter, AssetInput, AssetView, CLASSIFICATION_LEVELS, CSV_COLUMNS,
+    DisposalInput, ImportReport, LineError, Relation, classification_marking,
+};
 pub use audit_keys::MasterKey;
 pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};
 pub use audit_trail::{AuditTrail, fetch_nodes as fetch_audit_nodes, move_audit_nodes_to_tiles};
@@ -49,6 +55,7 @@ pub use policies::{
     AccessQuestion, AuthorizationView, MAX_CHECKS_PER_REQUEST, PolicyInput, QuestionContext,
     policy_principal,
 };
+pub use posture::{DEVICE_KINDS, DevicePosture, PostureFacts, PostureFailure, PosturePolicy};
 pub use principal::{Principal, SessionFacts, Subject};
 pub use principals::{member_text, parse_member};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};

@@ -20,9 +20,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AuditTrail as _;
-use crate::api_keys::unix_millis;
 use crate::authorization::{LoadedOrganization, OwnersKeepIam, holder_ref};
-use crate::secrets::id_randomness;
+use crate::secrets::new_id;
 use crate::{App, AppError, Principal};
 
 /// The most questions one check request may carry.
@@ -67,10 +66,6 @@ pub struct QuestionContext {
 }
 
 /// A new time-ordered id (UUID v7), as every id of Rampart.
-fn new_id(now: OffsetDateTime) -> Uuid {
-    uuid::Builder::from_unix_timestamp_millis(unix_millis(now), &id_randomness()).into_uuid()
-}
-
 fn policy_holder(principal: PrincipalRef) -> PolicyHolder {
     match principal {
         PrincipalRef::User(id) => PolicyHolder::User(id),

@@ -29,3 +29,9 @@ pub(crate) fn id_randomness() -> [u8; 10] {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     bytes
 }
+
+/// A new time-ordered (version 7) id.
+pub(crate) fn new_id(now: time::OffsetDateTime) -> uuid::Uuid {
+    let millis = crate::api_keys::unix_millis(now);
+    uuid::Builder::from_unix_timestamp_millis(millis, &id_randomness()).into_uuid()
+}

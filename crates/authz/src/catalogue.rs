@@ -93,6 +93,19 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
     action("audit:proofs:read", false, "Read inclusion and consistency proofs of the audit log"),
     action("audit:export:read", true, "Export the audit trail"),
     action("audit:entries:erase", true, "Erase a personal field of an audit entry"),
+    action("assets:assets:read", false, "List, read and export assets and device posture"),
+    action(
+        "assets:assets:write",
+        false,
+        "Create, update and import assets; set the posture policy",
+    ),
+    action("assets:assets:delete", false, "Delete assets recorded by mistake"),
+    action(
+        "assets:assets:dispose",
+        true,
+        "Record the secure erasure or destruction of a retired asset",
+    ),
+    action("assets:posture:report", false, "Report a device's security posture"),
 ];
 
 /// One row of the built-in permission set table.
@@ -182,6 +195,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:checkpoints:read",
             "audit:proofs:read",
             "audit:export:read",
+            "assets:assets:read",
         ],
     },
     BuiltinSet {
@@ -201,7 +215,24 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:checkpoints:read",
             "audit:proofs:read",
             "audit:export:read",
+            "assets:assets:read",
         ],
+    },
+    BuiltinSet {
+        name: "AssetManager",
+        description: "Keep the asset inventory: create, update, import, dispose of assets",
+        actions: &[
+            ORG_READ,
+            "assets:assets:read",
+            "assets:assets:write",
+            "assets:assets:delete",
+            "assets:assets:dispose",
+        ],
+    },
+    BuiltinSet {
+        name: "DeviceReporter",
+        description: "Report device posture (for a device's or a fleet's API key)",
+        actions: &["assets:posture:report"],
     },
     BuiltinSet {
         name: "ProjectManager",
@@ -227,6 +258,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "iam:reviews:read",
             "audit:checkpoints:read",
             "audit:proofs:read",
+            "assets:assets:read",
         ],
     },
 ];

@@ -8,6 +8,7 @@
 
 mod access_reviews;
 mod api_keys;
+mod assets;
 mod audit_log;
 mod authorization;
 mod error;
@@ -27,6 +28,10 @@ pub use access_reviews::{
     ReviewCampaignRecord, ReviewDecision, ReviewItemRecord, ReviewScheduleRecord, ReviewScope,
 };
 pub use api_keys::ApiKeyRepository;
+pub use assets::{
+    AssetRecord, AssetRepository, Criticality, DevicePostureRecord, DisposalMethod, DisposalRecord,
+    Lifecycle,
+};
 pub use audit_log::{
     AuditEntryRow, AuditFilter, AuditLogRepository, CheckpointRow, NodeKey, SigningKeyRow, TileKey,
 };

@@ -3,6 +3,7 @@
 
 pub mod access_reviews;
 pub mod api_keys;
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod authorization;

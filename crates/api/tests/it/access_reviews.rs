@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use store::UserRole;
 use time::Duration;
 
-use crate::harness::{Answer, Harness, create_customer, user_key};
+use crate::harness::{Answer, Harness, call, create_customer, user_key};
 
 /// A customer organisation with an owner and two members without policies.
 struct Customer {
@@ -125,17 +125,6 @@ impl Customer {
     async fn status_of(&self, harness: &Harness, secret: &str, rest: &str) -> StatusCode {
         call(harness, Method::GET, &self.path(rest), secret, None).await.status
     }
-}
-
-async fn call(
-    harness: &Harness,
-    method: Method,
-    uri: &str,
-    secret: &str,
-    body: Option<Value>,
-) -> Answer {
-    let body = body.map(|json| ("application/json", json.to_string().into_bytes()));
-    harness.request(method, uri, Some(secret), body).await
 }
 
 fn user(id: &str) -> Value {

@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use store::UserRole;
 
-use crate::harness::{Answer, Harness, create_customer, user_key};
+use crate::harness::{Answer, Harness, call, create_customer, user_key};
 
 /// A customer organisation with an owner and a member (no policy); returns
 /// (organisation id, owner secret, member id, member secret).
@@ -19,17 +19,6 @@ async fn customer(harness: &Harness, name: &str) -> (String, String, String, Str
     let (member_id, member) =
         user_key(harness, &org, &format!("member@{lower}.example"), UserRole::Member).await;
     (org, owner, member_id, member)
-}
-
-async fn call(
-    harness: &Harness,
-    method: Method,
-    uri: &str,
-    secret: &str,
-    body: Option<Value>,
-) -> Answer {
-    let body = body.map(|json| ("application/json", json.to_string().into_bytes()));
-    harness.request(method, uri, Some(secret), body).await
 }
 
 async fn grant(

@@ -154,6 +154,18 @@ impl Harness {
     }
 }
 
+/// A JSON request (or none) with a bearer secret.
+pub async fn call(
+    harness: &Harness,
+    method: Method,
+    uri: &str,
+    secret: &str,
+    body: Option<serde_json::Value>,
+) -> Answer {
+    let body = body.map(|json| ("application/json", json.to_string().into_bytes()));
+    harness.request(method, uri, Some(secret), body).await
+}
+
 /// A new customer organisation, created through the API by the provider's owner; its id.
 pub async fn create_customer(harness: &Harness, name: &str) -> String {
     let created = harness

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod access_reviews;
+mod assets;
 mod audit;
 mod authorization;
 mod bad_input;

@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 mod access_reviews;
+mod assets;
 mod authorization;
 mod backends;
 mod conformance;
