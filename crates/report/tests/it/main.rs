@@ -1,0 +1,6 @@
+//! Integration tests of the report crate: one binary, one module per public module.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+mod annex_reference;
+mod support;
