@@ -8,5 +8,7 @@
 
 pub mod annex;
 mod error;
+mod escape;
+pub mod iso27001;
 
 pub use error::ReportError;
