@@ -9,6 +9,7 @@
 pub mod annex;
 mod error;
 mod escape;
+pub mod evidence;
 pub mod iso27001;
 
 pub use error::ReportError;

@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod annex_reference;
+mod evidence;
 mod iso27001;
 mod support;
