@@ -11,5 +11,6 @@ mod error;
 mod escape;
 pub mod evidence;
 pub mod iso27001;
+pub mod render;
 
 pub use error::ReportError;

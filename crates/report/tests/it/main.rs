@@ -5,4 +5,5 @@
 mod annex_reference;
 mod evidence;
 mod iso27001;
+mod render;
 mod support;
