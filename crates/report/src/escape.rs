@@ -24,6 +24,11 @@ pub(crate) fn html(text: &str) -> String {
     escaped
 }
 
+/// XML escaping is the same set as HTML here; the Atom feed uses it.
+pub(crate) fn xml(text: &str) -> String {
+    html(text)
+}
+
 /// Escapes text for inline Markdown: every character that could start markup is
 /// backslash-escaped, and line breaks become spaces so one value cannot open a new block.
 pub(crate) fn markdown_inline(text: &str) -> String {

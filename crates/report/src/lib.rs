@@ -11,6 +11,7 @@ mod error;
 mod escape;
 pub mod evidence;
 pub mod iso27001;
+pub mod public;
 pub mod render;
 
 pub use error::ReportError;

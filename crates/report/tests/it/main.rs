@@ -5,5 +5,6 @@
 mod annex_reference;
 mod evidence;
 mod iso27001;
+mod public;
 mod render;
 mod support;
