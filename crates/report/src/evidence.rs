@@ -1663,9 +1663,9 @@ impl Status {
 /// at least one current result or current manual evidence supports it; otherwise not
 /// evidenced. Stale results (older than twice their cadence) and expired evidence count for
 /// nothing.
-pub fn measure_status(
+pub fn measure_status<'a>(
     measure_id: &str,
-    results: &[CheckResult],
+    results: impl IntoIterator<Item = &'a CheckResult>,
     manual: &[ManualEvidence],
     at: OffsetDateTime,
 ) -> Status {

@@ -198,7 +198,12 @@ impl LiveAnnex {
         for section in ANNEX_SECTIONS {
             let mut measures = Vec::with_capacity(section.measures.len());
             for measure in section.measures {
-                let status = evidence::measure_status(measure.id, &latest, manual_evidence, at);
+                let status = evidence::measure_status(
+                    measure.id,
+                    latest.iter().copied(),
+                    manual_evidence,
+                    at,
+                );
                 match status {
                     Status::Pass => totals.pass += 1,
                     Status::Fail => totals.fail += 1,
@@ -259,7 +264,7 @@ impl LiveAnnex {
 }
 
 /// The latest result of each check that ran no later than `at`.
-fn latest_results(results: &[CheckResult], at: OffsetDateTime) -> Vec<CheckResult> {
+fn latest_results(results: &[CheckResult], at: OffsetDateTime) -> Vec<&CheckResult> {
     let mut latest: Vec<&CheckResult> = Vec::new();
     for result in results.iter().filter(|result| result.ran_at <= at) {
         match latest.iter_mut().find(|kept| kept.check_id == result.check_id) {
@@ -268,7 +273,7 @@ fn latest_results(results: &[CheckResult], at: OffsetDateTime) -> Vec<CheckResul
             None => latest.push(result),
         }
     }
-    latest.into_iter().cloned().collect()
+    latest
 }
 
 fn live_result(

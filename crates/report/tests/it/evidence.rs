@@ -578,7 +578,7 @@ fn measure_status_follows_current_evidence_only() {
         NOW - Duration::minutes(30),
     );
     let measure = "systems.authentication";
-    assert_eq!(measure_status(measure, &[], &[], NOW), Status::NotEvidenced);
+    assert_eq!(measure_status(measure, [], &[], NOW), Status::NotEvidenced);
     assert_eq!(measure_status(measure, std::slice::from_ref(&passing), &[], NOW), Status::Pass);
     assert_eq!(
         measure_status(measure, &[passing.clone(), failing.clone()], &[], NOW),
@@ -594,11 +594,11 @@ fn measure_status_follows_current_evidence_only() {
         Status::NotEvidenced
     );
     assert_eq!(
-        measure_status("physical.premises", &[], &[manual("physical.premises", 3, None)], NOW),
+        measure_status("physical.premises", [], &[manual("physical.premises", 3, None)], NOW),
         Status::Pass
     );
     assert_eq!(
-        measure_status("physical.premises", &[], &[manual("physical.premises", 3, Some(-1))], NOW),
+        measure_status("physical.premises", [], &[manual("physical.premises", 3, Some(-1))], NOW),
         Status::NotEvidenced
     );
 }
