@@ -157,12 +157,16 @@ fn push_measure(flow: &mut Flow, measure: &LiveMeasure) {
             heading,
         );
     }
-    flow.push(&Paragraph { space_before: 3.0, ..Paragraph::body(0.0) }, measure.summary);
+    flow.push(
+        &Paragraph { space_before: 3.0, keep_with_next: true, ..Paragraph::body(0.0) },
+        measure.summary,
+    );
     flow.push(
         &Paragraph {
             weight: Weight::Bold,
             colour: status_colour(measure.status),
             space_before: 2.0,
+            keep_with_next: true,
             ..Paragraph::body(0.0)
         },
         &format!(
@@ -234,15 +238,23 @@ fn push_check(flow: &mut Flow, check: &LiveCheck) {
     }
 }
 
-/// Splits lines into pages; a line marked `keep_with_next` moves to a new page when it and the
-/// two lines after it would not fit.
+/// Splits lines into pages. A run of lines marked `keep_with_next` (a heading, a summary, a
+/// status line) moves to a new page together with the line after it when they would not fit.
 fn paginate(lines: Vec<Line>) -> Vec<Vec<(f32, Line)>> {
     let heights: Vec<f32> = lines.iter().map(|line| line.space_before + line.size * 1.3).collect();
+    let keeps: Vec<bool> = lines.iter().map(|line| line.keep_with_next).collect();
     let mut pages = vec![Vec::new()];
     let mut y = BODY_TOP;
     for (index, line) in lines.into_iter().enumerate() {
-        let needed = if line.keep_with_next {
-            heights.iter().skip(index).take(3).sum()
+        let starts_run = line.keep_with_next
+            && !index
+                .checked_sub(1)
+                .and_then(|previous| keeps.get(previous))
+                .copied()
+                .unwrap_or(false);
+        let needed = if starts_run {
+            let run = keeps.iter().skip(index).take_while(|keep| **keep).count();
+            heights.iter().skip(index).take(run + 1).sum()
         } else {
             heights.get(index).copied().unwrap_or(0.0)
         };
@@ -515,6 +527,35 @@ mod tests {
         assert!(lines.len() > 1);
         assert!(lines.iter().all(|line| text_width(line, Weight::Bold, 12.0) <= 100.0));
         assert_eq!(lines.concat().len(), 400);
+    }
+
+    fn line(text: &str, keep_with_next: bool) -> Line {
+        Line {
+            weight: Weight::Regular,
+            size: 10.0,
+            indent: 0.0,
+            colour: BLACK,
+            space_before: 0.0,
+            keep_with_next,
+            text: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn pages_stay_inside_the_body_and_keep_headings_with_what_follows() {
+        let per_page = ((BODY_TOP - BODY_BOTTOM) / 13.0) as usize;
+        // Leave room for three lines, then a three-line heading run and its first body line:
+        // the run and that line need four, so the heading must open the next page.
+        let mut lines: Vec<Line> = (0..per_page - 3).map(|_| line("body", false)).collect();
+        lines.extend([line("heading", true), line("summary", true), line("status", true)]);
+        lines.extend((0..5).map(|_| line("check", false)));
+        let pages = paginate(lines);
+        assert_eq!(pages.len(), 2);
+        assert_eq!(pages[0].len(), per_page - 3);
+        assert_eq!(pages[1][0].1.text, b"heading");
+        for (y, _) in pages.iter().flatten() {
+            assert!(*y >= BODY_BOTTOM && *y <= BODY_TOP);
+        }
     }
 
     #[test]

@@ -23,7 +23,6 @@ pub fn read_shared(relative: &str) -> Option<Vec<u8>> {
     }
 }
 
-#[allow(dead_code, reason = "used by the rendering tests")]
 /// Whether an external program is on the PATH; when it is not, prints why the caller skips,
 /// or fails when `RAMPART_REQUIRE_TOOLS=1`.
 pub fn tool_available(program: &str) -> bool {
