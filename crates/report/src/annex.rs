@@ -368,6 +368,71 @@ pub const CONTENTS_MARKER: &str = "Summary";
 /// Longest line accepted as a contents entry; anything longer is prose, not a heading.
 const MAX_HEADING_CHARS: usize = 160;
 
+/// Reads and parses an annex file, e.g. the reference copy a test or an operator points to.
+pub fn read_annex_file(path: &std::path::Path) -> Result<ParsedAnnex, ReportError> {
+    let bytes = std::fs::read(path).map_err(|error| ReportError::AnnexFile {
+        path: path.display().to_string(),
+        problem: error.to_string(),
+    })?;
+    parse_annex_bytes(&bytes)
+}
+
+/// Where a parsed annex departs from the crate's structure; empty when it follows it. Each
+/// problem names the line of the annex text it is about.
+///
+/// Checked: the title; the contents list and the body headings against
+/// [`heading_outline`], in order; a section that groups sub-sections has no text of its own;
+/// every measure has text under its heading.
+pub fn structure_mismatches(parsed: &ParsedAnnex) -> Vec<String> {
+    let mut problems = Vec::new();
+    if parsed.title != ANNEX_TITLE {
+        problems.push(format!("title is {:?}, expected {ANNEX_TITLE:?}", parsed.title));
+    }
+    let outline = heading_outline();
+    let contents: Vec<&str> = parsed.contents.iter().map(String::as_str).collect();
+    if contents != outline {
+        let first_difference = contents
+            .iter()
+            .zip(&outline)
+            .position(|(found, expected)| found != expected)
+            .unwrap_or(contents.len().min(outline.len()));
+        problems.push(format!(
+            "contents entry {} is {:?}, expected {:?}",
+            first_difference + 1,
+            contents.get(first_difference).copied().unwrap_or("(none)"),
+            outline.get(first_difference).copied().unwrap_or("(none)")
+        ));
+        return problems;
+    }
+    let mut headings = parsed.headings.iter();
+    for section in ANNEX_SECTIONS {
+        let Some(section_heading) = headings.next() else { break };
+        if section.has_subsections() {
+            if let Some(first) = section_heading.content.first() {
+                problems.push(format!(
+                    "line {}: section {:?} groups sub-sections but has text of its own",
+                    first.line, section.heading
+                ));
+            }
+            for measure in section.measures {
+                let Some(sub_heading) = headings.next() else { break };
+                if sub_heading.content.is_empty() {
+                    problems.push(format!(
+                        "line {}: measure {} ({:?}) has no text",
+                        sub_heading.line, measure.id, sub_heading.text
+                    ));
+                }
+            }
+        } else if section_heading.content.is_empty() {
+            problems.push(format!(
+                "line {}: section {:?} has no text",
+                section_heading.line, section.heading
+            ));
+        }
+    }
+    problems
+}
+
 /// Reads annex bytes; see [`parse_annex_text`].
 pub fn parse_annex_bytes(bytes: &[u8]) -> Result<ParsedAnnex, ReportError> {
     let text = std::str::from_utf8(bytes)

@@ -7,6 +7,10 @@ pub enum ReportError {
     #[error("annex text, line {line}: {problem}")]
     AnnexText { line: usize, problem: String },
 
+    /// The annex file could not be read.
+    #[error("annex file {path}: {problem}")]
+    AnnexFile { path: String, problem: String },
+
     /// The annex bytes are not UTF-8.
     #[error("annex text is not valid UTF-8 at byte offset {byte_offset}")]
     AnnexNotUtf8 { byte_offset: usize },

@@ -1,9 +1,12 @@
 //! The annex structure against the reference annex text, and the parser's totality.
 
 use proptest::prelude::*;
-use report::annex::{self, ANNEX_SECTIONS, ANNEX_TITLE, parse_annex_bytes, parse_annex_text};
+use report::annex::{
+    self, ANNEX_SECTIONS, ANNEX_TITLE, parse_annex_bytes, parse_annex_text, read_annex_file,
+    structure_mismatches,
+};
 
-use crate::support::read_shared;
+use crate::support::{read_shared, shared_folder};
 
 #[test]
 fn structure_follows_the_reference_annex_heading_by_heading() {
@@ -49,6 +52,43 @@ fn structure_follows_the_reference_annex_heading_by_heading() {
         }
     }
     assert!(headings.next().is_none());
+}
+
+#[test]
+fn the_reference_annex_shows_no_mismatch_and_edits_to_it_are_located() {
+    let Some(bytes) = read_shared("reference/tom-annex.txt") else { return };
+    let parsed = read_annex_file(&shared_folder().join("reference/tom-annex.txt")).unwrap();
+    assert_eq!(structure_mismatches(&parsed), Vec::<String>::new());
+    let text = String::from_utf8(bytes).unwrap();
+
+    // A paragraph slipped under a grouping heading (in the body, not the contents list) is
+    // reported at its line.
+    let grouping = "\nGouvernance\n\nInformation security policy\n";
+    let at = text.rfind(grouping).unwrap();
+    let mut grouped = text.clone();
+    grouped.replace_range(
+        at..at + grouping.len(),
+        "\nGouvernance\n\nA new paragraph.\n\nInformation security policy\n",
+    );
+    let line = grouped.lines().position(|line| line == "A new paragraph.").unwrap() + 1;
+    let problems = structure_mismatches(&parse_annex_text(&grouped).unwrap());
+    assert_eq!(
+        problems,
+        [format!(
+            "line {line}: section \"Gouvernance\" groups sub-sections but has text of its own"
+        )]
+    );
+
+    // A renamed sub-section is reported at its contents position.
+    let renamed = text.replace("Test data", "Test datasets");
+    let problems = structure_mismatches(&parse_annex_text(&renamed).unwrap());
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].contains("\"Test datasets\", expected \"Test data\""), "{problems:?}");
+
+    assert!(matches!(
+        read_annex_file(&shared_folder().join("reference/no-such-file.txt")),
+        Err(report::ReportError::AnnexFile { .. })
+    ));
 }
 
 /// An annex text built from a title, headings and paragraphs, laid out like the reference.
