@@ -53,6 +53,9 @@ fn write_measure(out: &mut String, measure: &LiveMeasure) {
     for check in &measure.checks {
         write_check(out, check);
     }
+    if !measure.checks.is_empty() {
+        out.push('\n');
+    }
     if !measure.manual_evidence.is_empty() {
         let _ = writeln!(out, "Manual evidence:\n");
         for evidence in &measure.manual_evidence {

@@ -200,6 +200,13 @@ fn bad_inputs_are_refused_with_their_location() {
 fn every_heading_appears_in_order_in_markdown_and_html() {
     let annex = live();
     let markdown = render_markdown(&annex);
+    // Every Markdown heading stands apart from the block before it.
+    let lines: Vec<&str> = markdown.lines().collect();
+    for (index, line) in lines.iter().enumerate().skip(1) {
+        if line.starts_with('#') {
+            assert_eq!(lines[index - 1], "", "no blank line before {line:?}");
+        }
+    }
     let html = render_html(&annex);
     let mut markdown_from = 0;
     let mut html_from = 0;
