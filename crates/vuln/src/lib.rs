@@ -18,3 +18,4 @@ pub mod version;
 pub use advisory::AdvisoryDatabase;
 pub use ecosystem::Ecosystem;
 pub use scan::{ScanOutcome, scan};
+pub use version::Version;

@@ -2,5 +2,9 @@
 //! format fixtures, and agreement with `cargo audit`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
+mod advisories;
+mod cargo_audit;
 mod common;
 mod purl_conformance;
+mod pypa;
+mod sbom;
