@@ -49,105 +49,176 @@ pub struct ComponentMatches<'db> {
 }
 
 /// Whether `version` is affected according to one `affected` entry.
+///
+/// Compiles the entry each time; [`match_component`] uses the forms compiled once when the
+/// database was loaded.
 pub fn is_affected(
     affected: &Affected,
     version: &Version,
     version_text: &str,
 ) -> Result<bool, String> {
-    match &affected.rule {
-        AffectedRule::RustSec { patched, unaffected } => {
-            let Version::SemVer(v) = version else {
-                return Err(format!("`{version_text}` is not a SemVer version"));
-            };
-            Ok(!patched.iter().chain(unaffected).any(|req| req.matches(v)))
+    CompiledAffected::compile(affected).evaluate(affected, version, version_text)
+}
+
+/// An `affected` entry with every version in it parsed once, ready for repeated evaluation.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledAffected {
+    /// The OSV `versions` list, parsed (entries that do not parse are compared as text only).
+    listed: Vec<Version>,
+    /// SEMVER and ECOSYSTEM ranges; a range whose versions do not parse is kept as its error.
+    ranges: Vec<Result<CompiledRange, String>>,
+}
+
+/// Which order a compiled range's bounds are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeOrder {
+    /// SEMVER ranges: SemVer, whatever the ecosystem.
+    SemVer,
+    /// ECOSYSTEM ranges: the ecosystem's own order.
+    Ecosystem,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledRange {
+    order: RangeOrder,
+    /// Events sorted by version; `None` is `introduced: "0"`.
+    events: Vec<(Option<Version>, EventKind)>,
+    limits: Vec<Version>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EventKind {
+    Introduced,
+    Fixed,
+    LastAffected,
+}
+
+impl CompiledAffected {
+    pub(crate) fn compile(affected: &Affected) -> Self {
+        match &affected.rule {
+            AffectedRule::RustSec { .. } => Self { listed: Vec::new(), ranges: Vec::new() },
+            AffectedRule::Osv { ranges, versions } => Self {
+                listed: versions
+                    .iter()
+                    .filter_map(|v| Version::parse(&affected.ecosystem, v).ok())
+                    .collect(),
+                ranges: ranges
+                    .iter()
+                    .filter_map(|range| compile_range(range, &affected.ecosystem))
+                    .collect(),
+            },
         }
-        AffectedRule::Osv { ranges, versions } => {
-            for listed in versions {
-                if listed == version_text {
-                    return Ok(true);
-                }
-                if let Ok(parsed) = Version::parse(&affected.ecosystem, listed)
-                    && parsed.compare(version) == Some(Ordering::Equal)
+    }
+
+    pub(crate) fn evaluate(
+        &self,
+        affected: &Affected,
+        version: &Version,
+        version_text: &str,
+    ) -> Result<bool, String> {
+        match &affected.rule {
+            AffectedRule::RustSec { patched, unaffected } => {
+                let Version::SemVer(v) = version else {
+                    return Err(format!("`{version_text}` is not a SemVer version"));
+                };
+                Ok(!patched.iter().chain(unaffected).any(|req| req.matches(v)))
+            }
+            AffectedRule::Osv { versions, .. } => {
+                if versions.iter().any(|listed| listed == version_text)
+                    || self
+                        .listed
+                        .iter()
+                        .any(|listed| listed.compare(version) == Some(Ordering::Equal))
                 {
                     return Ok(true);
                 }
-            }
-            let mut errors = Vec::new();
-            for range in ranges {
-                match in_range(range, &affected.ecosystem, version, version_text) {
-                    Ok(true) => return Ok(true),
-                    Ok(false) => {}
-                    Err(e) => errors.push(e),
+                let mut errors = Vec::new();
+                for range in &self.ranges {
+                    match range
+                        .as_ref()
+                        .map_err(Clone::clone)
+                        .and_then(|r| r.contains(version, version_text))
+                    {
+                        Ok(true) => return Ok(true),
+                        Ok(false) => {}
+                        Err(e) => errors.push(e),
+                    }
                 }
+                if errors.is_empty() { Ok(false) } else { Err(errors.join("; ")) }
             }
-            if errors.is_empty() { Ok(false) } else { Err(errors.join("; ")) }
         }
     }
 }
 
-fn in_range(
-    range: &OsvRange,
-    ecosystem: &Ecosystem,
-    version: &Version,
-    version_text: &str,
-) -> Result<bool, String> {
-    let (order_ecosystem, subject) = match range.kind {
-        RangeKind::Git | RangeKind::Other(_) => return Ok(false),
-        RangeKind::Semver => {
-            // SEMVER ranges use SemVer whatever the ecosystem (a leading `v` is tolerated).
-            let subject = match version {
-                Version::SemVer(_) => version.clone(),
-                _ => Version::parse(&Ecosystem::Go, version_text).map_err(|e| e.to_string())?,
-            };
-            (Ecosystem::Go, subject)
-        }
-        RangeKind::Ecosystem => {
-            if !version.is_ordered() {
-                return Err(format!(
-                    "no version order is known for {ecosystem}; ECOSYSTEM range not evaluated"
-                ));
-            }
-            (ecosystem.clone(), version.clone())
-        }
+/// `None` for range types that are not evaluated (GIT and unknown types).
+fn compile_range(range: &OsvRange, ecosystem: &Ecosystem) -> Option<Result<CompiledRange, String>> {
+    let (order, order_ecosystem) = match range.kind {
+        RangeKind::Git | RangeKind::Other(_) => return None,
+        RangeKind::Semver => (RangeOrder::SemVer, Ecosystem::Go),
+        RangeKind::Ecosystem => (RangeOrder::Ecosystem, ecosystem.clone()),
     };
-    let parse = |text: &str| {
-        Version::parse(&order_ecosystem, text).map_err(|e: VersionError| e.to_string())
-    };
-    let mut events: Vec<(Option<Version>, &RangeEvent)> = Vec::with_capacity(range.events.len());
-    let mut limits = Vec::new();
-    for event in &range.events {
-        match event {
-            RangeEvent::Introduced(v) if v == "0" => events.push((None, event)),
-            RangeEvent::Introduced(v) | RangeEvent::Fixed(v) | RangeEvent::LastAffected(v) => {
-                events.push((Some(parse(v)?), event));
-            }
-            RangeEvent::Limit(v) if v == "*" => {}
-            RangeEvent::Limit(v) => limits.push(parse(v)?),
+    Some((|| {
+        if matches!(order_ecosystem, Ecosystem::Maven | Ecosystem::Other(_)) {
+            return Err(format!(
+                "no version order is known for {ecosystem}; ECOSYSTEM range not evaluated"
+            ));
         }
-    }
-    events.sort_by(|(a, _), (b, _)| match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Less,
-        (Some(_), None) => Ordering::Greater,
-        (Some(a), Some(b)) => a.compare(b).unwrap_or(Ordering::Equal),
-    });
-    let cmp = |bound: &Version| subject.compare(bound).unwrap_or(Ordering::Less);
-    let mut affected = false;
-    for (bound, event) in &events {
-        match (event, bound) {
-            (RangeEvent::Introduced(_), None) => affected = true,
-            (RangeEvent::Introduced(_), Some(b)) if cmp(b) != Ordering::Less => affected = true,
-            (RangeEvent::Fixed(_), Some(b)) if cmp(b) != Ordering::Less => affected = false,
-            (RangeEvent::LastAffected(_), Some(b)) if cmp(b) == Ordering::Greater => {
-                affected = false
+        let parse = |text: &str| {
+            Version::parse(&order_ecosystem, text).map_err(|e: VersionError| e.to_string())
+        };
+        let mut events = Vec::with_capacity(range.events.len());
+        let mut limits = Vec::new();
+        for event in &range.events {
+            match event {
+                RangeEvent::Introduced(v) if v == "0" => events.push((None, EventKind::Introduced)),
+                RangeEvent::Introduced(v) => events.push((Some(parse(v)?), EventKind::Introduced)),
+                RangeEvent::Fixed(v) => events.push((Some(parse(v)?), EventKind::Fixed)),
+                RangeEvent::LastAffected(v) => {
+                    events.push((Some(parse(v)?), EventKind::LastAffected))
+                }
+                RangeEvent::Limit(v) if v == "*" => {}
+                RangeEvent::Limit(v) => limits.push(parse(v)?),
             }
-            _ => {}
         }
+        events.sort_by(|(a, _), (b, _)| match (a, b) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(a), Some(b)) => a.compare(b).unwrap_or(Ordering::Equal),
+        });
+        Ok(CompiledRange { order, events, limits })
+    })())
+}
+
+impl CompiledRange {
+    fn contains(&self, version: &Version, version_text: &str) -> Result<bool, String> {
+        let converted;
+        let subject = match (self.order, version) {
+            (RangeOrder::SemVer, Version::SemVer(_)) | (RangeOrder::Ecosystem, _) => version,
+            (RangeOrder::SemVer, _) => {
+                converted =
+                    Version::parse(&Ecosystem::Go, version_text).map_err(|e| e.to_string())?;
+                &converted
+            }
+        };
+        let cmp = |bound: &Version| subject.compare(bound).unwrap_or(Ordering::Less);
+        let mut affected = false;
+        for (bound, kind) in &self.events {
+            match (kind, bound) {
+                (EventKind::Introduced, None) => affected = true,
+                (EventKind::Introduced, Some(b)) if cmp(b) != Ordering::Less => affected = true,
+                (EventKind::Fixed, Some(b)) if cmp(b) != Ordering::Less => affected = false,
+                (EventKind::LastAffected, Some(b)) if cmp(b) == Ordering::Greater => {
+                    affected = false
+                }
+                _ => {}
+            }
+        }
+        if affected && !self.limits.is_empty() {
+            affected = self.limits.iter().any(|l| cmp(l) == Ordering::Less);
+        }
+        Ok(affected)
     }
-    if affected && !limits.is_empty() {
-        affected = limits.iter().any(|l| cmp(l) == Ordering::Less);
-    }
-    Ok(affected)
 }
 
 /// Matches one component against the database.
@@ -163,14 +234,14 @@ pub fn match_component<'db>(
     if !component.is_from_public_registry() {
         return Ok(result);
     }
-    let mut candidates = db.candidates(&component.ecosystem, &component.name).peekable();
+    let mut candidates = db.compiled_candidates(&component.ecosystem, &component.name).peekable();
     if candidates.peek().is_none() {
         return Ok(result);
     }
     let version = Version::parse(&component.ecosystem, &component.version)?;
     let mut hits: Vec<(&Advisory, &Affected)> = Vec::new();
-    for (advisory, affected) in candidates {
-        match is_affected(affected, &version, &component.version) {
+    for (advisory, affected, compiled) in candidates {
+        match compiled.evaluate(affected, &version, &component.version) {
             Ok(true) => {
                 if !hits.iter().any(|(a, _)| a.id == advisory.id) {
                     hits.push((advisory, affected));

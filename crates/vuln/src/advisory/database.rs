@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::{Advisory, AffectedRule, RangeKind};
 use crate::ecosystem::Ecosystem;
+use crate::matching::CompiledAffected;
 
 /// A file that could not be read or parsed; the rest of the load goes on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -61,6 +62,8 @@ pub struct AdvisoryDatabase {
     by_id: HashMap<String, usize>,
     /// (ecosystem, normalised name) → (advisory index, affected index).
     by_package: HashMap<(Ecosystem, String), Vec<(usize, usize)>>,
+    /// Per advisory, per affected entry: the versions parsed once for matching.
+    compiled: Vec<Vec<CompiledAffected>>,
 }
 
 /// The kind of advisory file, from its name.
@@ -140,6 +143,7 @@ impl AdvisoryDatabase {
             }
         }
         self.by_id.insert(advisory.id.clone(), index);
+        self.compiled.push(advisory.affected.iter().map(CompiledAffected::compile).collect());
         self.advisories.push(advisory);
         report.loaded += 1;
     }
@@ -157,6 +161,18 @@ impl AdvisoryDatabase {
             .unwrap_or(&[])
             .iter()
             .map(move |&(a, f)| (&self.advisories[a], &self.advisories[a].affected[f]))
+    }
+
+    /// Like [`Self::candidates`], with the compiled form of each entry.
+    pub(crate) fn compiled_candidates<'a>(
+        &'a self,
+        ecosystem: &Ecosystem,
+        name: &str,
+    ) -> impl Iterator<Item = (&'a Advisory, &'a super::Affected, &'a CompiledAffected)> + 'a {
+        let key = (ecosystem.clone(), ecosystem.normalise_name(name));
+        self.by_package.get(&key).map(Vec::as_slice).unwrap_or(&[]).iter().map(move |&(a, f)| {
+            (&self.advisories[a], &self.advisories[a].affected[f], &self.compiled[a][f])
+        })
     }
 
     /// Reads one advisory file's bytes, its kind told by `name` (`.json`, `.yaml`/`.yml`,

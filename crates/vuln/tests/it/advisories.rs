@@ -110,3 +110,29 @@ fn count_matching(dir: &std::path::Path, needle: &str) -> usize {
     walk(dir, &mut files);
     files.iter().filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(needle))).count()
 }
+
+mod totality {
+    use proptest::prelude::*;
+    use vuln::advisory::{parse_osv_json, parse_osv_yaml, parse_rustsec_markdown};
+
+    proptest! {
+        #[test]
+        fn advisory_readers_are_total_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = parse_osv_json(&bytes, "fuzz.json");
+            let _ = parse_osv_yaml(&bytes, "fuzz.yaml");
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = parse_rustsec_markdown(&text, "fuzz.md");
+            let _ = parse_rustsec_markdown(&format!("```toml\n{text}\n```\n"), "fuzz.md");
+        }
+
+        #[test]
+        fn osv_yaml_reader_is_total_on_mutated_records(position in 0usize..400, byte in any::<u8>()) {
+            let record = "id: PYSEC-0000-1\naffected:\n- package:\n    name: demo\n    ecosystem: PyPI\n  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: \"0\"\n    - fixed: \"1.0\"\n  versions:\n  - \"0.9\"\naliases:\n- CVE-0000-1\n";
+            let mut mutated = record.as_bytes().to_vec();
+            let index = position % mutated.len();
+            mutated[index] = byte;
+            let _ = parse_osv_yaml(&mutated, "fuzz.yaml");
+            prop_assert!(parse_osv_yaml(record.as_bytes(), "ok.yaml").is_ok());
+        }
+    }
+}

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use vuln::advisory::Informational;
 use vuln::scan;
 
 use crate::common;
@@ -59,7 +58,7 @@ fn database_as_git_repository(source: &Path) -> tempfile::TempDir {
 
 fn cargo_audit_hits(db: &Path, lockfile: &Path) -> BTreeSet<Hit> {
     let output = Command::new("cargo")
-        .args(["audit", "--no-fetch", "--stale", "--json", "--db"])
+        .args(["audit", "--no-fetch", "--no-yanked", "--stale", "--json", "--db"])
         .arg(db)
         .arg("--file")
         .arg(lockfile)
@@ -105,11 +104,8 @@ fn rampart_hits(db: &vuln::AdvisoryDatabase, lockfile: &Path) -> BTreeSet<Hit> {
     assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
     let mut hits = BTreeSet::new();
     for finding in &outcome.findings {
-        // cargo audit's default warnings are for unmaintained and unsound crates.
-        if matches!(&finding.informational, Some(kind) if !matches!(kind, Informational::Unmaintained | Informational::Unsound))
-        {
-            continue;
-        }
+        // Informational advisories (unmaintained, unsound, notice) are compared too: cargo
+        // audit reports all three kinds as warnings.
         let ids = std::iter::once(&finding.id)
             .chain(finding.aliases.iter().filter(|a| a.starts_with("RUSTSEC-")));
         for id in ids {
