@@ -10,11 +10,6 @@ fn main() -> ExitCode {
         eprintln!("usage: scan ADVISORY_DIR FILE");
         return ExitCode::from(2);
     };
-    let mut db = vuln::AdvisoryDatabase::new();
-    let load = db.load_path(std::path::Path::new(advisories));
-    for error in &load.errors {
-        eprintln!("advisory not loaded: {}: {}", error.origin, error.message);
-    }
     let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -22,6 +17,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Read only the advisories of the packages in the file (package-per-directory layouts).
+    let names = match vuln::sbom::detect_and_parse(file, &bytes) {
+        Ok(inventory) => inventory.components.into_iter().map(|c| c.name).collect(),
+        Err(_) => Vec::new(),
+    };
+    let mut db = vuln::AdvisoryDatabase::new();
+    let load = db
+        .load_path_for_packages(std::path::Path::new(advisories), names.iter().map(String::as_str));
+    for error in &load.errors {
+        eprintln!("advisory not loaded: {}: {}", error.origin, error.message);
+    }
     let outcome = vuln::scan(file, &bytes, &db);
     if let Some(error) = &outcome.input_error {
         eprintln!("{error}");

@@ -1,9 +1,9 @@
 //! The in-memory advisory database: loading from files, directories and zip bundles, and the
 //! (ecosystem, normalised name) index used by matching.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Advisory, AffectedRule, RangeKind};
 use crate::ecosystem::Ecosystem;
@@ -179,38 +179,18 @@ impl AdvisoryDatabase {
     /// `RUSTSEC-*.md`, `.zip`).
     pub fn load_bytes(&mut self, name: &str, bytes: &[u8]) -> LoadReport {
         let mut report = LoadReport::default();
-        let fail = |report: &mut LoadReport, message: String| {
-            report.errors.push(LoadError { origin: name.to_owned(), message });
-        };
-        match file_kind(name) {
-            Some(FileKind::OsvJson) => match super::parse_osv_json(bytes, name) {
-                Ok(a) => self.insert(a, &mut report),
-                Err(e) => fail(&mut report, e),
-            },
-            Some(FileKind::OsvYaml) => match super::parse_osv_yaml(bytes, name) {
-                Ok(a) => self.insert(a, &mut report),
-                Err(e) => fail(&mut report, e),
-            },
-            Some(FileKind::RustSec) => {
-                if is_toolchain_advisory(name) {
-                    report.toolchain_skipped += 1;
-                    return report;
-                }
-                match std::str::from_utf8(bytes) {
-                    Ok(text) => match super::parse_rustsec_markdown(text, name) {
-                        Ok(a) => self.insert(a, &mut report),
-                        Err(e) => fail(&mut report, e),
-                    },
-                    Err(e) => fail(&mut report, format!("not UTF-8 at byte {}", e.valid_up_to())),
-                }
-            }
-            Some(FileKind::Zip) => report.merge(self.load_zip(name, bytes)),
-            None => fail(
-                &mut report,
-                "not an advisory file (.json, .yaml, .yml, RUSTSEC-*.md, .zip)".into(),
-            ),
-        }
+        self.absorb(parse_file(name, bytes), &mut report);
         report
+    }
+
+    /// Adds what [`parse_file`] produced to the database and the report.
+    fn absorb(&mut self, parsed: ParsedFile, report: &mut LoadReport) {
+        match parsed {
+            ParsedFile::Advisory(advisory) => self.insert(*advisory, report),
+            ParsedFile::Toolchain => report.toolchain_skipped += 1,
+            ParsedFile::Bundle { name, bytes } => report.merge(self.load_zip(&name, &bytes)),
+            ParsedFile::Failed(error) => report.errors.push(error),
+        }
     }
 
     /// Reads an OSV bundle: a zip archive of OSV JSON (or YAML) records, as osv.dev's
@@ -268,51 +248,156 @@ impl AdvisoryDatabase {
         report
     }
 
-    /// Loads a file, or every advisory file under a directory (recursively, in sorted order
-    /// so that loads are reproducible). Files of other types are skipped silently; files that
-    /// fail to read or parse are listed in the report.
+    /// Loads a file, or every advisory file under a directory (recursively). Files of other
+    /// types are skipped silently; files that fail to read or parse are listed in the report.
+    /// Files are parsed on all available cores and inserted in sorted path order, so a load is
+    /// reproducible.
     pub fn load_path(&mut self, path: &Path) -> LoadReport {
+        self.load_selected(path, None)
+    }
+
+    /// Like [`Self::load_path`], but in package-per-directory layouts (RustSec's
+    /// `crates/<name>/`, PyPA's `vulns/<name>/`) only the directories of the named packages are
+    /// read. Names are compared loosely (case, `-`, `_` and `.` ignored), which can only read
+    /// more than needed, never less. Everything else (flat folders, zip bundles) is read whole.
+    /// A scan that loads for one inventory reads a fraction of the database.
+    pub fn load_path_for_packages<'a>(
+        &mut self,
+        path: &Path,
+        package_names: impl IntoIterator<Item = &'a str>,
+    ) -> LoadReport {
+        let wanted: HashSet<String> = package_names.into_iter().map(loose_name).collect();
+        self.load_selected(path, Some(&wanted))
+    }
+
+    fn load_selected(&mut self, path: &Path, wanted: Option<&HashSet<String>>) -> LoadReport {
         let mut report = LoadReport::default();
-        let mut pending = vec![path.to_path_buf()];
-        while let Some(current) = pending.pop() {
-            let origin = current.display().to_string();
-            let metadata = match std::fs::metadata(&current) {
-                Ok(m) => m,
-                Err(e) => {
-                    report.errors.push(LoadError { origin, message: e.to_string() });
-                    continue;
-                }
-            };
-            if metadata.is_dir() {
-                let entries = match std::fs::read_dir(&current) {
-                    Ok(entries) => entries,
-                    Err(e) => {
-                        report.errors.push(LoadError { origin, message: e.to_string() });
-                        continue;
-                    }
-                };
-                let mut children: Vec<_> = entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        let files = collect_files(path, wanted, &mut report);
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let chunk_size = files.len().div_ceil(workers).max(1);
+        let parsed: Vec<Vec<ParsedFile>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk_size)
+                .map(|chunk| {
+                    scope.spawn(move || chunk.iter().map(|p| read_and_parse(p)).collect::<Vec<_>>())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![ParsedFile::Failed(LoadError {
+                            origin: path.display().to_string(),
+                            message: "a loader thread failed".into(),
+                        })]
                     })
-                    .collect();
-                children.sort();
-                children.reverse();
-                pending.extend(children);
-                continue;
-            }
-            if file_kind(&origin).is_none() {
-                continue;
-            }
-            match std::fs::read(&current) {
-                Ok(bytes) => report.merge(self.load_bytes(&origin, &bytes)),
-                Err(e) => report.errors.push(LoadError { origin, message: e.to_string() }),
-            }
+                })
+                .collect()
+        });
+        for parsed_file in parsed.into_iter().flatten() {
+            self.absorb(parsed_file, &mut report);
         }
         report
     }
+}
+
+/// One file's contents, parsed but not yet inserted.
+enum ParsedFile {
+    Advisory(Box<Advisory>),
+    Toolchain,
+    /// Zip bundles are expanded when inserted (their members are parsed in order there).
+    Bundle {
+        name: String,
+        bytes: Vec<u8>,
+    },
+    Failed(LoadError),
+}
+
+fn read_and_parse(path: &Path) -> ParsedFile {
+    let origin = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => parse_file(&origin, &bytes),
+        Err(e) => ParsedFile::Failed(LoadError { origin, message: e.to_string() }),
+    }
+}
+
+/// Parses one advisory file, its kind told by its name.
+fn parse_file(name: &str, bytes: &[u8]) -> ParsedFile {
+    let failed =
+        |message: String| ParsedFile::Failed(LoadError { origin: name.to_owned(), message });
+    let advisory = match file_kind(name) {
+        Some(FileKind::OsvJson) => super::parse_osv_json(bytes, name),
+        Some(FileKind::OsvYaml) => super::parse_osv_yaml(bytes, name),
+        Some(FileKind::RustSec) if is_toolchain_advisory(name) => return ParsedFile::Toolchain,
+        Some(FileKind::RustSec) => match std::str::from_utf8(bytes) {
+            Ok(text) => super::parse_rustsec_markdown(text, name),
+            Err(e) => Err(format!("not UTF-8 at byte {}", e.valid_up_to())),
+        },
+        Some(FileKind::Zip) => {
+            return ParsedFile::Bundle { name: name.to_owned(), bytes: bytes.to_vec() };
+        }
+        None => Err("not an advisory file (.json, .yaml, .yml, RUSTSEC-*.md, .zip)".into()),
+    };
+    match advisory {
+        Ok(a) => ParsedFile::Advisory(Box::new(a)),
+        Err(message) => failed(message),
+    }
+}
+
+/// The advisory files under `root`, in sorted path order. Hidden entries (`.git`) are
+/// skipped; with `wanted`, so are package directories of other packages.
+fn collect_files(
+    root: &Path,
+    wanted: Option<&HashSet<String>>,
+    report: &mut LoadReport,
+) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let origin = current.display().to_string();
+        let metadata = match std::fs::metadata(&current) {
+            Ok(m) => m,
+            Err(e) => {
+                report.errors.push(LoadError { origin, message: e.to_string() });
+                continue;
+            }
+        };
+        if !metadata.is_dir() {
+            if current == root || file_kind(&origin).is_some() {
+                files.push(current);
+            }
+            continue;
+        }
+        let entries = match std::fs::read_dir(&current) {
+            Ok(entries) => entries,
+            Err(e) => {
+                report.errors.push(LoadError { origin, message: e.to_string() });
+                continue;
+            }
+        };
+        let is_package_layout = current.file_name().is_some_and(|n| n == "crates" || n == "vulns");
+        let mut children: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .filter(|p| match (wanted, is_package_layout && p.is_dir()) {
+                (Some(wanted), true) => p
+                    .file_name()
+                    .is_some_and(|n| wanted.contains(&loose_name(&n.to_string_lossy()))),
+                _ => true,
+            })
+            .collect();
+        children.sort();
+        children.reverse();
+        pending.extend(children);
+    }
+    files
+}
+
+/// Lower-case with `-`, `_` and `.` dropped: equal for every spelling an ecosystem treats as
+/// the same name (and for a few it does not, which only widens a selective load).
+fn loose_name(name: &str) -> String {
+    name.chars().filter(|c| !matches!(c, '-' | '_' | '.')).flat_map(char::to_lowercase).collect()
 }
 
 /// Whether a RustSec file belongs to the `rust/` (toolchain) collection: `.../rust/<pkg>/RUSTSEC-*.md`.

@@ -26,6 +26,34 @@ fn rustsec_database_loads_without_errors() {
     assert!(db.candidates(&Ecosystem::CratesIo, "hyper").any(|(a, _)| a.id == "RUSTSEC-2016-0002"));
 }
 
+/// Loading only the package directories an inventory names finds exactly what the full
+/// database finds, from a fraction of the files.
+#[test]
+fn selective_load_finds_the_same_as_the_full_load() {
+    let Some(root) = common::shared_data("rustsec") else { return };
+    let (full, _) = common::rustsec().unwrap();
+    let lockfile = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cargo-audit/old-web.Cargo.lock"
+    ))
+    .unwrap();
+    let inventory = vuln::sbom::parse_cargo_lock(&lockfile).unwrap();
+    let mut selective = AdvisoryDatabase::new();
+    let report = selective
+        .load_path_for_packages(&root, inventory.components.iter().map(|c| c.name.as_str()));
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert!(selective.len() * 10 < full.len(), "{} of {}", selective.len(), full.len());
+    let ids = |db: &AdvisoryDatabase| {
+        let mut ids: Vec<String> =
+            vuln::scan("Cargo.lock", &lockfile, db).findings.into_iter().map(|f| f.id).collect();
+        ids.sort();
+        ids
+    };
+    let found = ids(&selective);
+    assert!(found.len() > 20, "{found:?}");
+    assert_eq!(found, ids(full));
+}
+
 #[test]
 fn pypa_database_loads_and_counts_git_ranges() {
     let Some(root) = common::shared_data("pypa-osv/vulns") else { return };
