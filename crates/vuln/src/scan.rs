@@ -83,3 +83,55 @@ pub fn scan(file_name: &str, bytes: &[u8], db: &AdvisoryDatabase) -> ScanOutcome
         problems,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advisory::LoadReport;
+
+    fn database() -> AdvisoryDatabase {
+        let mut db = AdvisoryDatabase::new();
+        let mut report = LoadReport::default();
+        let record = br#"{"id": "GHSA-test-0001", "aliases": ["CVE-2099-0001"], "summary": "demo flaw",
+            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+            "affected": [{"package": {"ecosystem": "crates.io", "name": "demo"},
+              "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.0"}]}]}]}"#;
+        let advisory = crate::advisory::parse_osv_json(record, "test.json").unwrap();
+        db.insert(advisory, &mut report);
+        db
+    }
+
+    const LOCK: &str = "version = 3\n\n[[package]]\nname = \"demo\"\nversion = \"1.1.0\"\n\
+        source = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n\
+        [[package]]\nname = \"demo\"\nversion = \"1.0.0\"\nsource = \"git+https://example.invalid/demo#abc\"\n\n\
+        [[package]]\nname = \"demo\"\nversion = \"not-semver\"\n\
+        source = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+
+    #[test]
+    fn findings_problems_and_unmatched_sources() {
+        let outcome = scan("Cargo.lock", LOCK.as_bytes(), &database());
+        assert_eq!(outcome.format, Some(SbomFormat::CargoLock));
+        assert_eq!(outcome.components.len(), 3);
+        assert_eq!(outcome.findings.len(), 1, "the git-sourced demo is not matched");
+        let finding = &outcome.findings[0];
+        assert_eq!(
+            (finding.id.as_str(), finding.component.version.as_str()),
+            ("GHSA-test-0001", "1.1.0")
+        );
+        assert_eq!(finding.aliases, ["CVE-2099-0001"]);
+        assert_eq!(finding.severity, crate::cvss::Severity::Critical);
+        assert_eq!(finding.fixed_versions, ["1.2.0"]);
+        assert_eq!(outcome.problems.len(), 1);
+        assert_eq!(outcome.problems[0].version, "not-semver");
+        assert!(outcome.problems[0].location.starts_with("package[2]"));
+    }
+
+    #[test]
+    fn unreadable_input_is_reported_not_scanned() {
+        let outcome = scan("Cargo.lock", b"[[package]\n", &database());
+        let error = outcome.input_error.unwrap();
+        assert_eq!(error.format, Some(SbomFormat::CargoLock));
+        assert!(outcome.components.is_empty() && outcome.findings.is_empty());
+        assert!(scan("photo.png", b"\x89PNG", &database()).input_error.is_some());
+    }
+}
