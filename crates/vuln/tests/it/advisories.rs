@@ -106,6 +106,17 @@ fn zip_bundles_and_per_file_errors() {
     assert!(report.errors.iter().any(|e| e.origin.ends_with("all.zip!GHSA-0002.json")));
     assert!(report.errors.iter().any(|e| e.origin.ends_with("broken.yaml")));
     assert_eq!(db.candidates(&Ecosystem::Npm, "left-pad").count(), 2);
+    let lock = br#"{"lockfileVersion": 3, "packages": {"": {"name": "app"},
+        "node_modules/left-pad": {"version": "1.2.0"}, "node_modules/x/node_modules/left-pad": {"version": "1.3.0"}}}"#;
+    let outcome = vuln::scan("package-lock.json", lock, &db);
+    let mut found: Vec<(&str, &str)> =
+        outcome.findings.iter().map(|f| (f.id.as_str(), f.component.version.as_str())).collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [("GHSA-0001", "1.2.0"), ("GHSA-0003", "1.2.0")],
+        "1.3.0 is the fixed version"
+    );
     let garbage = db.load_bytes("bundle.zip", b"PK\x03\x04 not really");
     assert_eq!(garbage.errors.len(), 1);
 }
