@@ -8,6 +8,9 @@
 use std::fmt;
 
 use hkdf::Hkdf;
+use hmac::Hmac;
+use hmac::digest::KeyInit;
+use hmac::digest::generic_array::GenericArray;
 use sha2::Sha256;
 use zeroize::Zeroize;
 
@@ -156,6 +159,14 @@ impl<const N: usize> DerivedKey<N> {
     /// The key bytes.
     pub fn as_bytes(&self) -> &[u8; N] {
         &self.bytes
+    }
+}
+
+impl DerivedKey<64> {
+    /// An HMAC-SHA-256 state keyed with these 64 bytes (one SHA-256 block, so the key is used
+    /// as is, without hashing).
+    pub fn hmac_sha256(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as KeyInit>::new(GenericArray::from_slice(&self.bytes))
     }
 }
 

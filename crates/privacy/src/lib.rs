@@ -3,8 +3,11 @@
 //! markings. Pure: no database, no network, no clock.
 
 pub mod checksum;
+pub mod classification;
 pub mod encoding;
+pub mod fake;
 pub mod fpe;
 pub mod key;
+pub mod pii;
 pub mod pseudonym;
 pub mod token;

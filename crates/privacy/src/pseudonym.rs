@@ -94,9 +94,7 @@ impl Pseudonymizer {
                 encoding: format.encoding,
             });
         }
-        let key = root.derive::<32>(KeyPurpose::Pseudonym, domain);
-        let keyed = <HmacSha256 as Mac>::new_from_slice(key.as_bytes())
-            .map_err(|_| PseudonymError::EmptyDomain)?;
+        let keyed = root.derive::<64>(KeyPurpose::Pseudonym, domain).hmac_sha256();
         Ok(Self { keyed, format, version, length })
     }
 
@@ -165,7 +163,7 @@ mod tests {
         let root = root(7);
         let p = Pseudonymizer::new(&root, KeyVersion(1), "customers", PseudonymFormat::default())
             .unwrap();
-        let key = root.derive::<32>(KeyPurpose::Pseudonym, "customers");
+        let key = root.derive::<64>(KeyPurpose::Pseudonym, "customers");
         let mut mac = <HmacSha256 as Mac>::new_from_slice(key.as_bytes()).unwrap();
         mac.update(b"alice@example.com");
         let expected: [u8; 32] = mac.finalize().into_bytes().into();
