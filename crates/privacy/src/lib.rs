@@ -8,6 +8,7 @@ pub mod encoding;
 pub mod fake;
 pub mod fpe;
 pub mod key;
+pub mod mask;
 pub mod pii;
 pub mod pseudonym;
 pub mod token;
