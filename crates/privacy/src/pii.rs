@@ -317,11 +317,16 @@ impl Scanner {
                     };
                     needed.and_then(|kind| {
                         let near = extra.contains(&kind) || {
+                            // Context words ordered by end offset: look only at those ending
+                            // in the window before the candidate.
                             let words =
                                 context.get_or_insert_with(|| self.context_positions(bytes));
-                            words.iter().any(|&(end, k)| {
-                                k == kind && end <= m.start() && m.start() - end <= CONTEXT_WINDOW
-                            })
+                            let from =
+                                words.partition_point(|&(end, _)| end + CONTEXT_WINDOW < m.start());
+                            words[from..]
+                                .iter()
+                                .take_while(|&&(end, _)| end <= m.start())
+                                .any(|&(_, k)| k == kind)
                         };
                         near.then_some((kind, Basis::Context))
                     })
@@ -360,7 +365,9 @@ impl Scanner {
         findings
     }
 
+    /// End offsets and kinds of the context words in `bytes`, ordered by end offset.
     fn context_positions(&self, bytes: &[u8]) -> Vec<(usize, PiiKind)> {
+        // Non-overlapping leftmost-longest matches come in order of start, hence of end.
         self.context
             .find_iter(bytes)
             .filter_map(|m| CONTEXT_WORDS.get(m.pattern().as_usize()).map(|(_, k)| (m.end(), *k)))

@@ -234,6 +234,25 @@ impl Masker {
         Ok(TablePlan { columns: plans })
     }
 
+    /// Whether column `column` of `plan` needs its value decoded: false when it is copied
+    /// as it is (explicit `keep`, or a column without a rule whose sample is complete).
+    pub(crate) fn needs_value(&self, plan: &TablePlan, column: usize) -> bool {
+        match plan.columns.get(column).map(|c| c.action) {
+            Some(Action::Keep) | None => false,
+            Some(Action::Sample(i)) => !self.samples[i].done,
+            Some(Action::Mask { .. }) => true,
+        }
+    }
+
+    /// Counts a value copied without decoding (see [`Masker::needs_value`]).
+    pub(crate) fn count_unchanged(&mut self, plan: &TablePlan, column: usize, null: bool) {
+        if let Some(c) = plan.columns.get(column) {
+            let stats = &mut self.stats[c.stats];
+            stats.values += 1;
+            stats.nulls += u64::from(null);
+        }
+    }
+
     /// Masks one value of column `column` of `plan`. `value` is `None` for a null; `row_key`
     /// is the original value of the row's seeding column when the plan asks for one.
     pub(crate) fn mask(

@@ -162,6 +162,11 @@ fn copy_block<R: BufRead, W: Write>(
             let raw = &content[a..b];
             let action = plan.columns[index].action;
             let null = raw == b"\\N";
+            if !masker.needs_value(plan, index) {
+                masker.count_unchanged(plan, index, null);
+                writer.write_all(raw)?;
+                continue;
+            }
             let row_key = match action {
                 Action::Mask { row_key: Some(k), .. } => {
                     let (ka, kb) = fields[k];
@@ -190,9 +195,14 @@ fn copy_block<R: BufRead, W: Write>(
                 Masked::Unchanged => writer.write_all(raw)?,
                 Masked::Null => writer.write_all(b"\\N")?,
                 Masked::Text => {
-                    buffers.encoded.clear();
-                    encode_copy(buffers.out.as_bytes(), &mut buffers.encoded);
-                    writer.write_all(&buffers.encoded)?;
+                    let text = buffers.out.as_bytes();
+                    if text.iter().all(|&b| b > 0x0d && b != b'\\') {
+                        writer.write_all(text)?;
+                    } else {
+                        buffers.encoded.clear();
+                        encode_copy(text, &mut buffers.encoded);
+                        writer.write_all(&buffers.encoded)?;
+                    }
                 }
             }
         }
@@ -371,8 +381,95 @@ enum Literal {
     Null,
     /// Raw text of a number or keyword (true, false, DEFAULT).
     Bare,
-    /// A string literal, decoded.
-    Text(String),
+    /// A string literal between `start` and `end` (quotes excluded), with backslash escapes
+    /// when it was written `E'…'`. Decoded only when its column needs the value.
+    Quoted {
+        start: usize,
+        end: usize,
+        backslashes: bool,
+    },
+}
+
+/// The value of a literal: `None` for NULL, the text of a bare literal, or the decoded string.
+fn literal_value<'a>(
+    body: &'a [u8],
+    literal: &Literal,
+    a: usize,
+    b: usize,
+    buffer: &'a mut Vec<u8>,
+) -> Result<Option<&'a str>, String> {
+    let bytes: &[u8] = match *literal {
+        Literal::Null => return Ok(None),
+        Literal::Bare => &body[a..b],
+        Literal::Quoted { start, end, backslashes } => {
+            let raw = &body[start..end];
+            if !backslashes && memchr::memchr(b'\'', raw).is_none() {
+                raw
+            } else {
+                decode_string(raw, backslashes, buffer)?;
+                buffer.as_slice()
+            }
+        }
+    };
+    std::str::from_utf8(bytes).map(Some).map_err(|_| "a value is not valid UTF-8".to_owned())
+}
+
+/// Decodes the inside of a string literal: `''` is a quote; with `backslashes`, the escapes of
+/// PostgreSQL's `E'…'` strings.
+fn decode_string(raw: &[u8], backslashes: bool, out: &mut Vec<u8>) -> Result<(), String> {
+    out.clear();
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        i += 1;
+        match b {
+            b'\'' => {
+                out.push(b'\'');
+                i += 1;
+            }
+            b'\\' if backslashes => {
+                let Some(&next) = raw.get(i) else {
+                    return Err("unterminated string literal".into());
+                };
+                i += 1;
+                match next {
+                    b'b' => out.push(0x08),
+                    b'f' => out.push(0x0c),
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'0'..=b'7' => {
+                        let mut value = u32::from(next - b'0');
+                        let mut taken = 0;
+                        while taken < 2 && raw.get(i).is_some_and(|c| (b'0'..=b'7').contains(c)) {
+                            value = value * 8 + u32::from(raw[i] - b'0');
+                            i += 1;
+                            taken += 1;
+                        }
+                        out.push((value & 0xff) as u8);
+                    }
+                    b'x' if raw.get(i).is_some_and(u8::is_ascii_hexdigit) => {
+                        let mut value = 0u32;
+                        let mut taken = 0;
+                        while taken < 2 && raw.get(i).is_some_and(u8::is_ascii_hexdigit) {
+                            value = value * 16 + (raw[i] as char).to_digit(16).unwrap_or(0);
+                            i += 1;
+                            taken += 1;
+                        }
+                        out.push(value as u8);
+                    }
+                    b'u' | b'U' => {
+                        return Err(
+                            "unicode escapes (\\u, \\U) in E'' strings are not supported".into()
+                        );
+                    }
+                    other => out.push(other),
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -480,31 +577,22 @@ fn insert_statement<W: Write>(
         tracker.row();
         for index in 0..literals.len() {
             let (a, b, ref literal) = literals[index];
-            let value: Option<Cow<'_, str>> = match literal {
-                Literal::Null => None,
-                Literal::Bare => {
-                    Some(Cow::Owned(String::from_utf8_lossy(&body[a..b]).into_owned()))
+            if !masker.needs_value(plan, index) {
+                masker.count_unchanged(plan, index, matches!(literal, Literal::Null));
+                continue;
+            }
+            let value = literal_value(body, literal, a, b, &mut buffers.decoded)
+                .map_err(|m| MaskError::parse(row_line, format!("INSERT INTO {table}: {m}")))?;
+            let row_key = match plan.columns[index].action {
+                Action::Mask { row_key: Some(k), .. } => {
+                    let (ka, kb, ref key_literal) = literals[k];
+                    literal_value(body, key_literal, ka, kb, &mut buffers.key_decoded).map_err(
+                        |m| MaskError::parse(row_line, format!("INSERT INTO {table}: {m}")),
+                    )?
                 }
-                Literal::Text(t) => Some(Cow::Borrowed(t.as_str())),
-            };
-            let row_key: Option<Cow<'_, str>> = match plan.columns[index].action {
-                Action::Mask { row_key: Some(k), .. } => match &literals[k] {
-                    (_, _, Literal::Null) => None,
-                    (ka, kb, Literal::Bare) => {
-                        Some(Cow::Owned(String::from_utf8_lossy(&body[*ka..*kb]).into_owned()))
-                    }
-                    (_, _, Literal::Text(t)) => Some(Cow::Borrowed(t.as_str())),
-                },
                 _ => None,
             };
-            let outcome = masker.mask(
-                plan,
-                index,
-                value.as_deref(),
-                row_key.as_deref(),
-                row_line,
-                &mut buffers.out,
-            )?;
+            let outcome = masker.mask(plan, index, value, row_key, row_line, &mut buffers.out)?;
             match outcome {
                 Masked::Unchanged => {}
                 Masked::Null => {
@@ -634,11 +722,11 @@ impl Parser<'_> {
         let Some(&first) = rest.first() else { return Err("unexpected end of statement".into()) };
         if first == b'\'' {
             self.i += 1;
-            return self.string(false).map(Literal::Text);
+            return self.skip_string(false);
         }
         if matches!(first, b'E' | b'e') && rest.get(1) == Some(&b'\'') {
             self.i += 2;
-            return self.string(true).map(Literal::Text);
+            return self.skip_string(true);
         }
         if self.eat_keyword(b"NULL") {
             return Ok(Literal::Null);
@@ -670,68 +758,29 @@ impl Parser<'_> {
         Err("unsupported value syntax (only literals, NULL, true, false and DEFAULT are understood)".into())
     }
 
-    /// The rest of a string literal after its opening quote.
-    fn string(&mut self, backslashes: bool) -> Result<String, String> {
-        let mut out: Vec<u8> = Vec::new();
+    /// Skips the rest of a string literal after its opening quote.
+    fn skip_string(&mut self, backslashes: bool) -> Result<Literal, String> {
+        let start = self.i;
         loop {
-            let Some(&b) = self.s.get(self.i) else {
-                return Err("unterminated string literal".into());
+            let found = if backslashes {
+                memchr::memchr2(b'\'', b'\\', &self.s[self.i..])
+            } else {
+                memchr::memchr(b'\'', &self.s[self.i..])
             };
-            self.i += 1;
-            match b {
-                b'\'' if self.s.get(self.i) == Some(&b'\'') => {
-                    out.push(b'\'');
-                    self.i += 1;
-                }
-                b'\'' => break,
-                b'\\' if backslashes => {
-                    let Some(&next) = self.s.get(self.i) else {
-                        return Err("unterminated string literal".into());
-                    };
-                    self.i += 1;
-                    match next {
-                        b'b' => out.push(0x08),
-                        b'f' => out.push(0x0c),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'0'..=b'7' => {
-                            let mut value = u32::from(next - b'0');
-                            let mut taken = 0;
-                            while taken < 2
-                                && self.s.get(self.i).is_some_and(|c| (b'0'..=b'7').contains(c))
-                            {
-                                value = value * 8 + u32::from(self.s[self.i] - b'0');
-                                self.i += 1;
-                                taken += 1;
-                            }
-                            out.push((value & 0xff) as u8);
-                        }
-                        b'x' if self.s.get(self.i).is_some_and(u8::is_ascii_hexdigit) => {
-                            let mut value = 0u32;
-                            let mut taken = 0;
-                            while taken < 2 && self.s.get(self.i).is_some_and(u8::is_ascii_hexdigit)
-                            {
-                                value =
-                                    value * 16 + (self.s[self.i] as char).to_digit(16).unwrap_or(0);
-                                self.i += 1;
-                                taken += 1;
-                            }
-                            out.push(value as u8);
-                        }
-                        b'u' | b'U' => {
-                            return Err(
-                                "unicode escapes (\\u, \\U) in E'' strings are not supported"
-                                    .into(),
-                            );
-                        }
-                        other => out.push(other),
-                    }
-                }
-                other => out.push(other),
+            let Some(offset) = found else { return Err("unterminated string literal".into()) };
+            self.i += offset;
+            if self.s[self.i] == b'\\' {
+                self.i += 2;
+                continue;
             }
+            if self.s.get(self.i + 1) == Some(&b'\'') {
+                self.i += 2;
+                continue;
+            }
+            let end = self.i;
+            self.i += 1;
+            return Ok(Literal::Quoted { start, end, backslashes });
         }
-        String::from_utf8(out).map_err(|_| "a string literal is not valid UTF-8".into())
     }
 
     /// Skips a `::type` cast after a literal (types may hold spaces, dots, quotes, brackets
