@@ -170,6 +170,9 @@ pub(crate) fn mask_csv<R: BufRead, W: Write>(
             ));
         }
         if plan.all_kept(masker) {
+            for index in 0..fields.len() {
+                masker.count_unchanged(&plan, index, false);
+            }
             writer.write_all(&record)?;
             continue;
         }

@@ -152,6 +152,9 @@ fn copy_block<R: BufRead, W: Write>(
             ));
         }
         if plan.all_kept(masker) {
+            for (index, &(a, b)) in fields.iter().enumerate() {
+                masker.count_unchanged(plan, index, &content[a..b] == b"\\N");
+            }
             writer.write_all(&row)?;
             continue;
         }

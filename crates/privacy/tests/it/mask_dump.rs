@@ -425,3 +425,14 @@ fn short_or_wrong_key_files_are_refused() {
     assert!(matches!(MaskingKey::from_file_bytes(&[1u8; 16]), Err(MaskError::Key(_))));
     assert!(matches!(MaskingKey::from_file_bytes(b"not a key\n"), Err(MaskError::Key(_))));
 }
+
+#[test]
+fn kept_tables_are_counted_and_copied_byte_for_byte() {
+    let input = "COPY public.t (a, b) FROM stdin;\n1\tx\\ty\n2\t\\N\n\\.\n";
+    let rules =
+        "[columns]\n\"public.t.a\" = { rule = \"keep\" }\n\"public.t.b\" = { rule = \"keep\" }\n";
+    let (out, summary) = run(&Format::PostgresDump, rules, input).unwrap();
+    assert_eq!(out, input);
+    let b = summary.columns.iter().find(|c| c.column == "b").unwrap();
+    assert_eq!((b.values, b.masked, b.nulls), (2, 0, 1));
+}
