@@ -19,6 +19,7 @@ pub(crate) fn mask_dump<R: BufRead, W: Write>(
     let mut line_no: u64 = 0;
     let mut insert_plans: HashMap<Vec<u8>, TablePlan> = HashMap::new();
     let mut buffers = Buffers::default();
+    let mut dollar = DollarQuotes::default();
     loop {
         line.clear();
         let n = reader.read_until(b'\n', &mut line)?;
@@ -33,7 +34,11 @@ pub(crate) fn mask_dump<R: BufRead, W: Write>(
                 "this is a custom-format (binary) pg_dump archive; convert it with pg_restore -f - or dump with --format=plain",
             ));
         }
-        if line.starts_with(b"COPY ") {
+        if dollar.inside() {
+            // Inside a dollar-quoted body (a function, a DO block): never data.
+            dollar.scan(&line);
+            writer.write_all(&line)?;
+        } else if line.starts_with(b"COPY ") {
             writer.write_all(&line)?;
             let (table, columns) = parse_copy_header(&line, line_no)?;
             let plan = masker.plan(&table, &columns, line_no)?;
@@ -54,9 +59,59 @@ pub(crate) fn mask_dump<R: BufRead, W: Write>(
             )?;
             line = statement;
         } else {
+            dollar.scan(&line);
             writer.write_all(&line)?;
         }
     }
+}
+
+/// Tracks dollar-quoted strings (`$$ … $$`, `$body$ … $body$`) across the lines that are
+/// copied unchanged, so that an `INSERT INTO` or `COPY` line inside a function body is not
+/// taken for data.
+#[derive(Default)]
+struct DollarQuotes {
+    open: Option<Vec<u8>>,
+}
+
+impl DollarQuotes {
+    fn inside(&self) -> bool {
+        self.open.is_some()
+    }
+
+    fn scan(&mut self, line: &[u8]) {
+        let mut i = 0;
+        let mut in_string = false;
+        while i < line.len() {
+            match (&self.open, line[i]) {
+                (None, b'\'') => in_string = !in_string,
+                (None, b'-') if !in_string && line.get(i + 1) == Some(&b'-') => return,
+                (None, b'$') if !in_string => {
+                    if let Some(tag) = dollar_tag(&line[i..]) {
+                        i += tag.len();
+                        self.open = Some(tag.to_vec());
+                        continue;
+                    }
+                }
+                (Some(tag), b'$') if line[i..].starts_with(tag) => {
+                    i += tag.len();
+                    self.open = None;
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+}
+
+/// The dollar-quote tag at the start of `text` (`$$` or `$name$`), if any.
+fn dollar_tag(text: &[u8]) -> Option<&[u8]> {
+    let rest = text.get(1..)?;
+    if rest.first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let end = rest.iter().position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80))?;
+    (rest[end] == b'$').then(|| &text[..end + 2])
 }
 
 #[derive(Default)]

@@ -436,3 +436,12 @@ fn kept_tables_are_counted_and_copied_byte_for_byte() {
     let b = summary.columns.iter().find(|c| c.column == "b").unwrap();
     assert_eq!((b.values, b.masked, b.nulls), (2, 0, 1));
 }
+
+#[test]
+fn statements_inside_function_bodies_are_not_data() {
+    let body = "CREATE FUNCTION public.log_order() RETURNS trigger\n    LANGUAGE plpgsql\n    AS $_$\nBEGIN\nINSERT INTO public.audit (what) VALUES (NEW.id);\nCOPY public.audit FROM stdin;\nRETURN NEW;\nEND;\n$_$;\n\nDO $$ BEGIN PERFORM 1; END $$;\n";
+    let input = format!("{body}{DUMP}");
+    let out = dump(&input).unwrap();
+    assert!(out.starts_with(body), "the function body changed");
+    assert!(!out.contains("alice.martin@example.org"));
+}
