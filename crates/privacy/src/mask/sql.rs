@@ -366,6 +366,19 @@ fn read_statement<R: BufRead>(
     let mut i = 0;
     loop {
         while i < statement.len() {
+            // Jump to the next byte that can change the state.
+            let rest = &statement[i..];
+            let next = match state {
+                ScanState::Normal => memchr::memchr3(b'\'', b'"', b';', rest),
+                ScanState::String { backslashes: true } => memchr::memchr2(b'\'', b'\\', rest),
+                ScanState::String { backslashes: false } => memchr::memchr(b'\'', rest),
+                ScanState::Identifier => memchr::memchr(b'"', rest),
+            };
+            let Some(offset) = next else {
+                i = statement.len();
+                break;
+            };
+            i += offset;
             let b = statement[i];
             match state {
                 ScanState::Normal => match b {
@@ -541,9 +554,16 @@ fn insert_statement<W: Write>(
     tracker: &mut Tracker<'_>,
     buffers: &mut Buffers,
 ) -> Result<(), MaskError> {
-    let line_at = |pos: usize| {
-        start_line
-            + statement[..pos.min(statement.len())].iter().filter(|&&b| b == b'\n').count() as u64
+    // Line numbers of positions, counted incrementally: rows are visited in order.
+    let mut counted = (0usize, start_line);
+    let mut line_at = |pos: usize| {
+        let pos = pos.min(statement.len());
+        if pos < counted.0 {
+            counted = (0, start_line);
+        }
+        counted.1 += memchr::memchr_iter(b'\n', &statement[counted.0..pos]).count() as u64;
+        counted.0 = pos;
+        counted.1
     };
     let body = &statement[..end];
     let mut p = Parser { s: body, i: "INSERT INTO ".len() };
