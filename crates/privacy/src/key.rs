@@ -222,6 +222,16 @@ mod tests {
         assert_ne!(a.as_bytes(), &[0u8; 32]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_key_files_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80)) {
+            match RootKey::from_file_bytes(&bytes) {
+                Ok(_) => proptest::prop_assert!(bytes.len() == 32 || bytes.len() >= 64),
+                Err(_) => {}
+            }
+        }
+    }
+
     #[test]
     fn debug_never_shows_the_key() {
         assert_eq!(format!("{:?}", key()), "RootKey(<redacted>)");

@@ -487,6 +487,18 @@ sample_rows = 50
         assert_eq!(err.line, 1);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,300}") {
+            let _ = MaskingRules::from_toml(&text);
+        }
+
+        #[test]
+        fn arbitrary_column_entries_never_panic(selector in "[a-z.*]{0,12}", body in "[a-z_ =\"0-9,.]{0,60}") {
+            let _ = MaskingRules::from_toml(&format!("[columns]\n\"{selector}\" = {{ {body} }}\n"));
+        }
+    }
+
     #[test]
     fn join_safety_is_documented_per_rule() {
         assert!(Rule::Fake { kind: FakeKind::Email }.is_join_safe());
