@@ -143,8 +143,7 @@ impl Masker {
             selectors.insert(selector.clone(), compiled.len());
             compiled.push(c);
         }
-        let scanner = Scanner::new(ScannerConfig::default())
-            .map_err(|e| MaskError::Parse { line: 0, message: e.to_string() })?;
+        let scanner = Scanner::new(ScannerConfig::default()).map_err(MaskError::Detector)?;
         Ok(Self {
             compiled,
             selectors,

@@ -18,6 +18,7 @@ struct Context<'a> {
     plans: HashMap<String, TablePlan>,
     out: String,
     line: u64,
+    needs_row: bool,
 }
 
 pub(crate) fn mask_jsonl<R: BufRead, W: Write>(
@@ -28,7 +29,13 @@ pub(crate) fn mask_jsonl<R: BufRead, W: Write>(
     tracker: &mut Tracker<'_>,
 ) -> Result<(), MaskError> {
     let mut line = Vec::with_capacity(4096);
-    let mut cx = Context { masker, table, plans: HashMap::new(), out: String::new(), line: 0 };
+    let needs_row = masker
+        .rules()
+        .columns
+        .values()
+        .any(|r| matches!(r, Rule::DateShift { per: ShiftPer::Row, .. }));
+    let mut cx =
+        Context { masker, table, plans: HashMap::new(), out: String::new(), line: 0, needs_row };
     loop {
         line.clear();
         let n = reader.read_until(b'\n', &mut line)?;
@@ -49,7 +56,9 @@ pub(crate) fn mask_jsonl<R: BufRead, W: Write>(
         let Value::Object(_) = &value else {
             return Err(MaskError::parse(cx.line, "a JSON Lines record must be an object"));
         };
-        let root = value.clone();
+        // A per-row date shift reads another field of the record: keep the original record
+        // aside only when a rule of this table needs it.
+        let root = if cx.needs_row { value.clone() } else { Value::Null };
         let mut path = String::new();
         let changed = walk(&mut cx, &root, &mut value, &mut path)?;
         if changed {

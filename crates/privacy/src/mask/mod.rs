@@ -192,6 +192,9 @@ pub enum MaskError {
     /// Columns without a rule look personal.
     #[error("{} column(s) without a rule look personal: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     PersonalColumns(Vec<PersonalColumn>),
+    /// The PII detector could not be built (a defect of this crate, not of the input).
+    #[error("the PII detector could not be built: {0}")]
+    Detector(#[from] crate::pii::ScannerError),
     /// The destination cannot be written.
     #[error("output {path}: {source}")]
     Output {

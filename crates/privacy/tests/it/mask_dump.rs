@@ -445,3 +445,36 @@ fn statements_inside_function_bodies_are_not_data() {
     assert!(out.starts_with(body), "the function body changed");
     assert!(!out.contains("alice.martin@example.org"));
 }
+
+#[test]
+fn per_row_date_shift_keeps_intervals_of_one_entity() {
+    let input = "{\"patient\":\"p-17\",\"visit\":\"2024-03-01\",\"next\":\"2024-03-15\"}\n{\"patient\":\"p-17\",\"visit\":\"2024-05-10\",\"next\":\"2024-05-11\"}\n{\"patient\":\"p-99\",\"visit\":\"2024-03-01\",\"next\":\"2024-03-15\"}\n";
+    let rules = r#"
+[columns]
+"visits.patient" = { rule = "hmac", domain = "patients" }
+"visits.visit" = { rule = "date_shift", max_days = 200, per = "row", row_key = "patient" }
+"visits.next" = { rule = "date_shift", max_days = 200, per = "row", row_key = "patient" }
+"#;
+    let (out, _) = run(&Format::JsonLines { table: "visits".into() }, rules, input).unwrap();
+    let rows: Vec<serde_json::Value> =
+        out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let date = |v: &serde_json::Value, f: &str| {
+        time::Date::parse(
+            v[f].as_str().unwrap(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .unwrap()
+    };
+    let shift =
+        |i: usize| (date(&rows[i], "visit") - time::macros::date!(2024 - 03 - 01)).whole_days();
+    // Intervals within a row are kept.
+    assert_eq!((date(&rows[0], "next") - date(&rows[0], "visit")).whole_days(), 14);
+    assert_eq!((date(&rows[1], "next") - date(&rows[1], "visit")).whole_days(), 1);
+    // One patient, one shift; another patient (almost surely) another shift.
+    assert_eq!(
+        (date(&rows[1], "visit") - time::macros::date!(2024 - 05 - 10)).whole_days(),
+        shift(0)
+    );
+    assert_ne!(shift(0), 0);
+    assert_ne!(shift(0), shift(2));
+}
