@@ -1,0 +1,256 @@
+//! Windows event log records in the JSON shape `evtx_dump` writes
+//! (`{"Event": {"System": {...}, "EventData": {...}}}`), mapped to [`Event`]s
+//! that SigmaHQ's Windows rules can evaluate.
+//!
+//! The mapping is event-side: SigmaHQ rules name the `EventData` members
+//! directly (`Image`, `CommandLine`, `TargetObject`), so the record's
+//! `EventData` (or the single child of `UserData`) is lifted to the top level,
+//! next to these `System` members: `EventID`, `Channel`, `Computer`,
+//! `Provider_Name`, `Level`, `Task`, `Opcode`, `Keywords`, `EventRecordID`,
+//! `Version`, and `UserID` (from `Security`). A member name with spaces
+//! (`Threat Name`, as Windows Defender writes them) is also given without
+//! them (`ThreatName`), the spelling Sigma rules use. The channel gives the Sigma
+//! `service`, and the channel with the event id gives the `category`
+//! (Sysmon event 1 is `process_creation`, 13 is `registry_set` and
+//! `registry_event`, and so on: see [`source_for`]).
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::event::{Event, EventSource};
+
+/// Why a record could not be mapped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowsEventError {
+    /// The text is not JSON.
+    #[error("record {record}: invalid JSON at line {line}, column {column}: {reason}")]
+    Json {
+        /// 1-based position of the record in the text.
+        record: usize,
+        /// Line of the error in the text.
+        line: usize,
+        /// Column of the error in the text.
+        column: usize,
+        /// The parser's message.
+        reason: String,
+    },
+    /// A member the mapping needs is missing or has the wrong type.
+    #[error("{path}: {reason}")]
+    Shape {
+        /// The element path, e.g. `Event.System.TimeCreated`.
+        path: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+/// System members copied to the top level, as (source member, field name).
+const SYSTEM_FIELDS: &[(&str, &str)] = &[
+    ("EventID", "EventID"),
+    ("Channel", "Channel"),
+    ("Computer", "Computer"),
+    ("Level", "Level"),
+    ("Task", "Task"),
+    ("Opcode", "Opcode"),
+    ("Keywords", "Keywords"),
+    ("EventRecordID", "EventRecordID"),
+    ("Version", "Version"),
+];
+
+/// Channel name → Sigma `service`.
+const CHANNEL_SERVICES: &[(&str, &str)] = &[
+    ("Security", "security"),
+    ("System", "system"),
+    ("Application", "application"),
+    ("Microsoft-Windows-Sysmon/Operational", "sysmon"),
+    ("Windows PowerShell", "powershell-classic"),
+    ("Microsoft-Windows-PowerShell/Operational", "powershell"),
+    ("PowerShellCore/Operational", "powershell"),
+    ("Microsoft-Windows-TaskScheduler/Operational", "taskscheduler"),
+    ("Microsoft-Windows-WMI-Activity/Operational", "wmi"),
+    ("Microsoft-Windows-Windows Defender/Operational", "windefend"),
+    ("Microsoft-Windows-Bits-Client/Operational", "bits-client"),
+    ("Microsoft-Windows-DNS-Client/Operational", "dns-client"),
+    ("Microsoft-Windows-CodeIntegrity/Operational", "codeintegrity-operational"),
+    ("Microsoft-Windows-NTLM/Operational", "ntlm"),
+    ("Microsoft-Windows-SMBClient/Security", "smbclient-security"),
+    ("Microsoft-Windows-AppXDeploymentServer/Operational", "appxdeployment-server"),
+    ("Microsoft-Windows-Windows Firewall With Advanced Security/Firewall", "firewall-as"),
+    (
+        "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
+        "terminalservices-localsessionmanager",
+    ),
+    ("Microsoft-Windows-DriverFrameworks-UserMode/Operational", "driver-framework"),
+    ("Microsoft-Windows-Shell-Core/Operational", "shell-core"),
+    ("Microsoft-Windows-OpenSSH/Operational", "openssh"),
+    ("Microsoft-Windows-LSA/Operational", "lsa-server"),
+];
+
+/// Sysmon event id → Sigma categories.
+fn sysmon_categories(event_id: u64) -> &'static [&'static str] {
+    match event_id {
+        1 => &["process_creation"],
+        2 => &["file_change"],
+        3 => &["network_connection"],
+        5 => &["process_termination"],
+        6 => &["driver_load"],
+        7 => &["image_load"],
+        8 => &["create_remote_thread"],
+        9 => &["raw_access_thread"],
+        10 => &["process_access"],
+        11 => &["file_event"],
+        12 => &["registry_add", "registry_delete", "registry_event"],
+        13 => &["registry_set", "registry_event"],
+        14 => &["registry_rename", "registry_event"],
+        15 => &["create_stream_hash"],
+        17 | 18 => &["pipe_created"],
+        19..=21 => &["wmi_event"],
+        22 => &["dns_query"],
+        23 | 26 => &["file_delete"],
+        24 => &["clipboard_capture"],
+        25 => &["process_tampering"],
+        27 => &["file_block_executable"],
+        28 => &["file_block_shredding"],
+        29 => &["file_executable_detected"],
+        _ => &[],
+    }
+}
+
+/// The Sigma logsource of a record from `channel` with `event_id`.
+///
+/// Unknown channels still get `product: windows` with no service, so rules
+/// that only name the product evaluate them and no service rule does.
+pub fn source_for(channel: &str, event_id: u64) -> EventSource {
+    let service = CHANNEL_SERVICES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(channel))
+        .map(|(_, s)| *s);
+    let mut source = EventSource::new("windows", service);
+    let categories: &[&str] = match (service, event_id) {
+        (Some("sysmon"), id) => sysmon_categories(id),
+        (Some("security"), 4688) => &["process_creation"],
+        (Some("powershell"), 4103) => &["ps_module"],
+        (Some("powershell"), 4104) => &["ps_script"],
+        (Some("powershell-classic"), 400) => &["ps_classic_start"],
+        (Some("powershell-classic"), 600) => &["ps_classic_provider_start"],
+        (Some("powershell-classic"), 800) => &["ps_classic_script"],
+        (Some("dns-client"), 3008) => &["dns_query"],
+        _ => &[],
+    };
+    source.categories = categories.iter().map(|c| (*c).to_owned()).collect();
+    source
+}
+
+/// Whether a channel has a known service mapping.
+pub fn is_supported_channel(channel: &str) -> bool {
+    CHANNEL_SERVICES.iter().any(|(name, _)| name.eq_ignore_ascii_case(channel))
+}
+
+/// Maps one parsed record.
+pub fn from_evtx_json(record: &Value) -> Result<Event, WindowsEventError> {
+    let event = record
+        .get("Event")
+        .and_then(Value::as_object)
+        .ok_or(WindowsEventError::Shape { path: "Event", reason: "missing or not an object" })?;
+    let system =
+        event.get("System").and_then(Value::as_object).ok_or(WindowsEventError::Shape {
+            path: "Event.System",
+            reason: "missing or not an object",
+        })?;
+    let mut fields = Map::new();
+    for (member, name) in SYSTEM_FIELDS {
+        if let Some(value) = system.get(*member) {
+            fields.insert((*name).to_owned(), text_of(value).clone());
+        }
+    }
+    if let Some(name) = system.get("Provider").and_then(|p| attribute(p, "Name")) {
+        fields.insert("Provider_Name".to_owned(), name.clone());
+    }
+    if let Some(user) = system.get("Security").and_then(|p| attribute(p, "UserID")) {
+        fields.insert("UserID".to_owned(), user.clone());
+    }
+    let event_id = match fields.get("EventID") {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or(WindowsEventError::Shape {
+        path: "Event.System.EventID",
+        reason: "missing or not a non-negative integer",
+    })?;
+    let channel = system.get("Channel").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let time = system
+        .get("TimeCreated")
+        .and_then(|t| attribute(t, "SystemTime"))
+        .and_then(Value::as_str)
+        .ok_or(WindowsEventError::Shape {
+            path: "Event.System.TimeCreated",
+            reason: "missing SystemTime attribute",
+        })
+        .and_then(|s| {
+            OffsetDateTime::parse(s, &Rfc3339).map_err(|_| WindowsEventError::Shape {
+                path: "Event.System.TimeCreated",
+                reason: "SystemTime is not an RFC 3339 time",
+            })
+        })?;
+    if let Some(data) = event.get("EventData") {
+        lift_members(data, &mut fields);
+    }
+    if let Some(Value::Object(user_data)) = event.get("UserData") {
+        // UserData wraps its members in one element named after the event.
+        for child in user_data.values() {
+            lift_members(child, &mut fields);
+        }
+    }
+    Ok(Event { source: source_for(&channel, event_id), time, fields: Value::Object(fields) })
+}
+
+/// Parses a text holding one or more concatenated JSON records (as
+/// `evtx_dump -o json` writes them) and maps each. A JSON syntax error ends
+/// the stream, since the parser cannot find the next record after it.
+pub fn parse_evtx_json_stream(text: &str) -> Vec<Result<Event, WindowsEventError>> {
+    let mut out = Vec::new();
+    let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    for (index, item) in stream.enumerate() {
+        match item {
+            Ok(value) => out.push(from_evtx_json(&value)),
+            Err(e) => {
+                out.push(Err(WindowsEventError::Json {
+                    record: index + 1,
+                    line: e.line(),
+                    column: e.column(),
+                    reason: e.to_string(),
+                }));
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn attribute<'a>(element: &'a Value, name: &str) -> Option<&'a Value> {
+    element.get("#attributes").and_then(|a| a.get(name))
+}
+
+/// An element's text: `{"#text": v, "#attributes": …}` becomes `v`.
+fn text_of(value: &Value) -> &Value {
+    value.get("#text").unwrap_or(value)
+}
+
+fn lift_members(data: &Value, fields: &mut Map<String, Value>) {
+    let Value::Object(members) = data else { return };
+    for (name, value) in members {
+        if name == "#attributes" {
+            continue;
+        }
+        let value = text_of(value);
+        // Some providers (Windows Defender) render member names with spaces
+        // ("Threat Name"); Sigma rules name them without ("ThreatName").
+        if name.contains(' ') {
+            let compact: String = name.chars().filter(|c| *c != ' ').collect();
+            fields.entry(compact).or_insert_with(|| value.clone());
+        }
+        fields.insert(name.clone(), value.clone());
+    }
+}
