@@ -3,6 +3,7 @@
 //! incidents, intake parsing). No I/O beyond reading rule files; time is
 //! always a parameter.
 
+pub mod alerts;
 pub mod engine;
 pub mod event;
 pub mod ocsf;
