@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod engine;
 pub mod event;
+pub mod incident;
 pub mod ocsf;
 pub mod rules;
 pub mod windows;
