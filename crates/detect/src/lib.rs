@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod engine;
 pub mod event;
 pub mod incident;
+pub mod intake;
 pub mod ocsf;
 pub mod rules;
 pub mod windows;
