@@ -4,7 +4,16 @@
 use std::collections::HashSet;
 
 use rsigma_eval::event::JsonEvent;
-use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult, Pipeline, ResultBody};
+use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult, ResultBody};
+
+/// A Sigma processing pipeline (field mappings, conditions, custom
+/// attributes) in the pySigma YAML format, as `rsigma-eval` reads it.
+pub use rsigma_eval::Pipeline;
+
+/// Parses a processing pipeline from YAML; the error says what is wrong.
+pub fn parse_pipeline(yaml: &str) -> Result<Pipeline, String> {
+    rsigma_eval::parse_pipeline(yaml).map_err(|e| e.to_string())
+}
 use rsigma_parser::{LogSource, SigmaCollection};
 use serde_json::Value;
 use time::OffsetDateTime;

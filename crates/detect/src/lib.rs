@@ -12,6 +12,6 @@ pub mod ocsf;
 pub mod rules;
 pub mod windows;
 
-pub use engine::{Detection, DetectionKind, Engine, EngineConfig};
+pub use engine::{Detection, DetectionKind, Engine, EngineConfig, Pipeline, parse_pipeline};
 pub use event::{Event, EventSource};
 pub use rules::{LoadFailure, LoadReport, RuleInfo, RuleLogSource, RuleSet, RuleSetError};

@@ -257,3 +257,113 @@ pub fn source_of(entry: &Entry) -> EventSource {
 pub fn event_from_entry(entry: &Entry) -> Event {
     Event::new(source_of(entry), entry.time, to_ocsf(entry))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use audit::PersonalField;
+    use time::macros::datetime;
+    use uuid::Uuid;
+
+    fn entry(action: &str, outcome: Outcome) -> Entry {
+        Entry {
+            organization_id: Uuid::from_u128(7),
+            index: 42,
+            time: datetime!(2026-01-02 03:04:05.678 UTC),
+            actor_kind: ActorKind::User,
+            actor_id: Some("u-1".into()),
+            credential: Some("session".into()),
+            action: action.into(),
+            resource_type: "user".into(),
+            resource_id: Some("u-1".into()),
+            outcome,
+            reason: Some("wrong password".into()),
+            request_id: Some("req-9".into()),
+            privileged: false,
+            actor_label: PersonalField::present("Alice@Example.COM", [0; 16]),
+            source_ip: PersonalField::present("192.0.2.1", [0; 16]),
+            user_agent: PersonalField::Absent,
+            details: PersonalField::Absent,
+        }
+    }
+
+    #[test]
+    fn failed_password_login_is_an_authentication_failure() {
+        let e = to_ocsf(&entry("auth.login.password", Outcome::Failed));
+        assert_eq!(e["class_uid"], 3002);
+        assert_eq!(e["category_uid"], 3);
+        assert_eq!(e["activity_id"], 1);
+        assert_eq!(e["type_uid"], 300201);
+        assert_eq!(e["status"], "Failure");
+        assert_eq!(e["status_id"], 2);
+        assert_eq!(e["status_detail"], "wrong password");
+        assert_eq!(e["time"], 1_767_323_045_678_i64);
+        assert_eq!(e["api"]["operation"], "auth.login.password");
+        assert_eq!(e["actor"]["user"]["uid"], "u-1");
+        assert_eq!(e["actor"]["user"]["credential_uid"], "session");
+        assert_eq!(e["user"]["uid"], "u-1");
+        assert_eq!(e["user"]["email_addr"], "Alice@Example.COM");
+        assert_eq!(e["src_endpoint"]["ip"], "192.0.2.1");
+        assert!(e.get("http_request").is_none(), "absent personal fields are left out");
+        assert_eq!(e["unmapped"]["outcome"], "failed");
+        assert_eq!(e["unmapped"]["email_domain"], "example.com");
+        assert_eq!(e["metadata"]["uid"], format!("{}:42", Uuid::from_u128(7)));
+        let source = source_of(&entry("auth.login.password", Outcome::Failed));
+        assert_eq!(source.categories, vec!["authentication"]);
+    }
+
+    #[test]
+    fn classes_for_the_action_families() {
+        let cases = [
+            ("auth.session.end", 3002, 2),
+            ("auth.mfa.remove", 3001, 11),
+            ("auth.account.lock", 3001, 9),
+            ("user.password.reset", 3001, 4),
+            ("api_key.revoke", 3001, 6),
+            ("iam.policy.delete", 3005, 2),
+            ("iam.permission_set.put", 3005, 1),
+            ("group.create", 3006, 6),
+            ("project.delete", 6003, 4),
+            ("audit.events.read", 6003, 2),
+            ("audit.integrity.failure", 6003, 99),
+        ];
+        for (action, class, activity) in cases {
+            let (c, a, _) = classify(action);
+            assert_eq!((c.uid, a), (class, activity), "{action}");
+        }
+    }
+
+    #[test]
+    fn erased_fields_and_api_keys() {
+        let mut e = entry("projects.read", Outcome::Denied);
+        e.erase_personal();
+        e.credential = Some("api_key:k-5".into());
+        e.actor_kind = ActorKind::Application;
+        e.resource_type = "project".into();
+        let out = to_ocsf(&e);
+        assert!(out.get("src_endpoint").is_none());
+        assert!(out["actor"]["user"].get("email_addr").is_none());
+        assert!(out.get("user").is_none(), "no account is acted on");
+        assert_eq!(out["unmapped"]["api_key_id"], "k-5");
+        assert_eq!(out["unmapped"]["outcome"], "denied");
+        let mut created = entry("api_key.create", Outcome::Success);
+        created.resource_type = "api_key".into();
+        created.resource_id = Some("k-6".into());
+        assert_eq!(api_key_id(&created), Some("k-6"));
+    }
+
+    #[test]
+    fn details_are_kept_as_json() {
+        let mut e = entry("user.invite", Outcome::Success);
+        e.details = PersonalField::details(&serde_json::json!({"role": "owner"}), [1; 16]).unwrap();
+        assert_eq!(to_ocsf(&e)["unmapped"]["details"]["role"], "owner");
+    }
+
+    #[test]
+    fn email_domains() {
+        assert_eq!(email_domain("a@Mail.Example.org").as_deref(), Some("mail.example.org"));
+        assert_eq!(email_domain("@example.org"), None);
+        assert_eq!(email_domain("alice"), None);
+        assert_eq!(email_domain("a@localhost"), None);
+    }
+}

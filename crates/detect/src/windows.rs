@@ -254,3 +254,119 @@ fn lift_members(data: &Value, fields: &mut Map<String, Value>) {
         fields.insert(name.clone(), value.clone());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn record(channel: &str, id: Value, data: Value) -> Value {
+        json!({"Event": {
+            "System": {
+                "Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon"}},
+                "EventID": id,
+                "Channel": channel,
+                "Computer": "host1",
+                "TimeCreated": {"#attributes": {"SystemTime": "2025-11-27T07:40:10.165324Z"}},
+                "Security": {"#attributes": {"UserID": "S-1-5-18"}}
+            },
+            "EventData": data
+        }})
+    }
+
+    #[test]
+    fn sysmon_record_maps_to_flat_fields_and_categories() {
+        let r = record(
+            "Microsoft-Windows-Sysmon/Operational",
+            json!(13),
+            json!({"TargetObject": "HKLM\\Run", "Threat Name": "x", "#attributes": {"a": 1}}),
+        );
+        let e = from_evtx_json(&r).unwrap();
+        assert_eq!(e.source.product.as_deref(), Some("windows"));
+        assert_eq!(e.source.service.as_deref(), Some("sysmon"));
+        assert_eq!(e.source.categories, vec!["registry_set", "registry_event"]);
+        assert_eq!(e.fields["TargetObject"], "HKLM\\Run");
+        assert_eq!(e.fields["ThreatName"], "x");
+        assert_eq!(e.fields["Threat Name"], "x");
+        assert_eq!(e.fields["EventID"], 13);
+        assert_eq!(e.fields["Provider_Name"], "Microsoft-Windows-Sysmon");
+        assert_eq!(e.fields["UserID"], "S-1-5-18");
+        assert_eq!(e.fields["Computer"], "host1");
+        assert!(e.fields.get("#attributes").is_none());
+        assert_eq!(e.time.unix_timestamp(), 1_764_229_210);
+    }
+
+    #[test]
+    fn event_id_with_qualifiers_and_user_data() {
+        let mut r =
+            record("Security", json!({"#text": 4688, "#attributes": {"Qualifiers": 0}}), json!({}));
+        r["Event"]["UserData"] = json!({"Op": {"User": "alice", "Code": {"#text": "5"}}});
+        let e = from_evtx_json(&r).unwrap();
+        assert_eq!(e.source.service.as_deref(), Some("security"));
+        assert_eq!(e.source.categories, vec!["process_creation"]);
+        assert_eq!(e.fields["User"], "alice");
+        assert_eq!(e.fields["Code"], "5");
+    }
+
+    #[test]
+    fn unknown_channels_keep_the_product_only() {
+        let e = from_evtx_json(&record("Some/Other", json!(1), json!({}))).unwrap();
+        assert_eq!(
+            e.source,
+            EventSource { product: Some("windows".into()), service: None, categories: vec![] }
+        );
+        assert!(!is_supported_channel("Some/Other"));
+        assert!(is_supported_channel("security"));
+    }
+
+    #[test]
+    fn shape_errors_name_the_element() {
+        let cases = [
+            (json!([]), "Event"),
+            (json!({"Event": {}}), "Event.System"),
+            (json!({"Event": {"System": {"EventID": "x"}}}), "Event.System.EventID"),
+            (json!({"Event": {"System": {"EventID": 1}}}), "Event.System.TimeCreated"),
+        ];
+        for (value, path) in cases {
+            match from_evtx_json(&value) {
+                Err(WindowsEventError::Shape { path: p, .. }) => assert_eq!(p, path),
+                other => panic!("{value}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn streams_of_records() {
+        let one = record("Security", json!(4624), json!({"a": 1})).to_string();
+        let text = format!("{one}\n{one}  {one}");
+        let events = parse_evtx_json_stream(&text);
+        assert_eq!(events.len(), 3);
+        assert!(events.iter().all(Result::is_ok));
+        let broken = parse_evtx_json_stream(&format!("{one}\n{{broken"));
+        assert_eq!(broken.len(), 2);
+        assert!(matches!(broken[1], Err(WindowsEventError::Json { record: 2, line: 2, .. })));
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_maps_or_fails_cleanly(text in "(?s).{0,400}") {
+            let _ = parse_evtx_json_stream(&text);
+        }
+
+        #[test]
+        fn any_json_shape_maps_or_fails_cleanly(
+            id in prop_oneof![Just(json!(null)), any::<i64>().prop_map(|n| json!(n)), ".{0,5}".prop_map(|s| json!(s))],
+            channel in ".{0,30}",
+            time in ".{0,30}",
+        ) {
+            let value = json!({"Event": {"System": {
+                "EventID": id, "Channel": channel,
+                "TimeCreated": {"#attributes": {"SystemTime": time}}
+            }, "EventData": {"k": "v"}}});
+            if let Ok(e) = from_evtx_json(&value) {
+                prop_assert_eq!(e.source.product.as_deref(), Some("windows"));
+            }
+        }
+    }
+}

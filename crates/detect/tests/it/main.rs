@@ -4,3 +4,4 @@
 mod builtin_rules;
 mod common;
 mod conformance;
+mod engine;
