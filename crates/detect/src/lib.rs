@@ -10,6 +10,7 @@ pub mod incident;
 pub mod intake;
 pub mod ocsf;
 pub mod rules;
+pub mod travel;
 pub mod windows;
 
 pub use engine::{Detection, DetectionKind, Engine, EngineConfig, Pipeline, parse_pipeline};

@@ -5,3 +5,4 @@ mod builtin_rules;
 mod common;
 mod conformance;
 mod engine;
+mod geoip;
