@@ -225,6 +225,15 @@ impl RuleSet {
         self.inner.info.values()
     }
 
+    /// The loaded rules as an `rsigma-parser` collection, for tools that
+    /// drive `rsigma-eval` directly (such as the throughput comparison).
+    pub fn sigma_collection(&self) -> rsigma_parser::SigmaCollection {
+        let mut collection = rsigma_parser::SigmaCollection::new();
+        collection.rules = self.inner.detections.clone();
+        collection.correlations = self.inner.correlations.clone();
+        collection
+    }
+
     pub(crate) fn detections(&self) -> &[SigmaRule] {
         &self.inner.detections
     }
