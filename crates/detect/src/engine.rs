@@ -1,7 +1,7 @@
 //! The detection engine: a [`RuleSet`] compiled by `rsigma-eval`, with
 //! logsource routing and correlation state keyed on event time.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult, ResultBody};
@@ -33,11 +33,19 @@ pub struct EngineConfig {
     /// Upper bound on the entries kept in one group's window; the oldest are
     /// dropped first (which can only under-count).
     pub max_group_entries: usize,
+    /// Turns on `rsigma-eval`'s per-field bloom filter over substring needles,
+    /// which skips substring matchers whose needles cannot occur in the value.
+    pub bloom_prefilter: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { pipelines: Vec::new(), max_state_entries: 100_000, max_group_entries: 10_000 }
+        Self {
+            pipelines: Vec::new(),
+            max_state_entries: 100_000,
+            max_group_entries: 10_000,
+            bloom_prefilter: false,
+        }
     }
 }
 
@@ -115,8 +123,20 @@ impl Detection {
 /// need `&mut self`); build one per event stream from a shared [`RuleSet`].
 pub struct Engine {
     rules: RuleSet,
+    /// Correlation state and the correlation rules; its own detection engine
+    /// is not used for matching.
     inner: CorrelationEngine,
+    /// Detection rules partitioned by (product, category), each partition
+    /// with its own `rsigma-eval` engine and candidate index.
+    partitions: HashMap<PartitionKey, rsigma_eval::Engine>,
     skipped: Vec<LoadFailure>,
+}
+
+/// Lower-case (product, category) of a rule; `None` where the rule names none.
+type PartitionKey = (Option<String>, Option<String>);
+
+fn partition_key(product: Option<&str>, category: Option<&str>) -> PartitionKey {
+    (product.map(str::to_ascii_lowercase), category.map(str::to_ascii_lowercase))
 }
 
 impl std::fmt::Debug for Engine {
@@ -182,7 +202,7 @@ impl Engine {
             // every correlation as skipped.
             inner = CorrelationEngine::new(correlation_config);
             let detections_only =
-                SigmaCollection { rules: collection.rules, ..SigmaCollection::new() };
+                SigmaCollection { rules: collection.rules.clone(), ..SigmaCollection::new() };
             for correlation in &collection.correlations {
                 let key = correlation.id.clone().unwrap_or_else(|| correlation.title.clone());
                 let path = rules.info(&key).map(|i| i.path.clone()).unwrap_or_default();
@@ -200,7 +220,33 @@ impl Engine {
                 });
             }
         }
-        Self { rules: rules.clone(), inner, skipped }
+        let mut grouped: HashMap<PartitionKey, SigmaCollection> = HashMap::new();
+        for rule in &collection.rules {
+            let key = partition_key(
+                rule.logsource.product.as_deref(),
+                rule.logsource.category.as_deref(),
+            );
+            grouped.entry(key).or_default().rules.push(rule.clone());
+        }
+        let mut partitions = HashMap::with_capacity(grouped.len());
+        for (key, part) in grouped {
+            let mut engine = rsigma_eval::Engine::new();
+            engine.set_bloom_prefilter(config.bloom_prefilter);
+            match engine.add_collection(&part) {
+                Ok(()) => {
+                    partitions.insert(key, engine);
+                }
+                Err(e) => skipped.push(LoadFailure {
+                    path: Default::default(),
+                    rule: None,
+                    reason: format!(
+                        "partition product={:?} category={:?} rejected: {e}",
+                        key.0, key.1
+                    ),
+                }),
+            }
+        }
+        Self { rules: rules.clone(), inner, partitions, skipped }
     }
 
     /// Rules left out at build time, with the reason.
@@ -250,31 +296,33 @@ impl Engine {
         self.route(&json, &event.source).into_iter().map(|r| self.to_detection(r, event)).collect()
     }
 
+    /// Matches an event against the partitions its source can reach: rules of
+    /// its product or of none, and of one of its categories or of none; then
+    /// the engine's own check of every logsource field (service included).
+    /// Each rule sits in exactly one partition, so none is evaluated twice.
     fn route(&self, json: &JsonEvent<'_>, source: &EventSource) -> Vec<EvaluationResult> {
-        let engine = self.inner.engine();
+        let mut results = Vec::new();
+        let products: [Option<&str>; 2] = [source.product.as_deref(), None];
+        let categories: Vec<Option<&str>> =
+            source.categories.iter().map(|c| Some(c.as_str())).chain([None]).collect();
         let mut logsource = LogSource {
             product: source.product.clone(),
             service: source.service.clone(),
             ..LogSource::default()
         };
-        if source.categories.len() <= 1 {
-            logsource.category = source.categories.first().cloned();
-            return engine.evaluate_with_logsource(json, &logsource);
-        }
-        // Several categories: rules that name none of them match under each,
-        // so keep the first result per rule.
-        let mut seen = HashSet::new();
-        let mut all = Vec::new();
-        for category in &source.categories {
-            logsource.category = Some(category.clone());
-            for result in engine.evaluate_with_logsource(json, &logsource) {
-                let key = (result.header.rule_id.clone(), result.header.rule_title.clone());
-                if seen.insert(key) {
-                    all.push(result);
-                }
+        for (p, product) in products.iter().enumerate() {
+            if p == 0 && product.is_none() {
+                continue; // the event has no product: only product-less rules apply
+            }
+            for category in &categories {
+                let Some(engine) = self.partitions.get(&partition_key(*product, *category)) else {
+                    continue;
+                };
+                logsource.category = category.map(str::to_owned);
+                results.extend(engine.evaluate_with_logsource(json, &logsource));
             }
         }
-        all
+        results
     }
 
     fn to_detection(&self, result: EvaluationResult, event: &Event) -> Detection {
