@@ -9,7 +9,14 @@
 //!
 //! ```text
 //! cargo run -p detect --release --example throughput [-- SECONDS_PER_MEASURE]
+//! cargo run -p detect --release --features mimalloc --example throughput
 //! ```
+//!
+//! The `mimalloc` feature swaps the global allocator for this binary only.
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -123,6 +130,10 @@ fn measure(
 }
 
 fn main() {
+    println!(
+        "allocator: {}",
+        if cfg!(feature = "mimalloc") { "mimalloc" } else { "system (glibc malloc)" }
+    );
     let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
     let data = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/sigma"));
     if !data.is_dir() {
