@@ -123,8 +123,8 @@ impl Detection {
 /// need `&mut self`); build one per event stream from a shared [`RuleSet`].
 pub struct Engine {
     rules: RuleSet,
-    /// Correlation state and the correlation rules; its own detection engine
-    /// is not used for matching.
+    /// Correlation state, the correlation rules and the detection rules they
+    /// refer to; its own detection engine is not used for matching.
     inner: CorrelationEngine,
     /// Detection rules partitioned by (product, category), each partition
     /// with its own `rsigma-eval` engine and candidate index.
@@ -195,14 +195,31 @@ impl Engine {
                 }),
             }
         }
+        // The correlation store only needs the rules correlations refer to (it
+        // checks the references); matching is done by the partitions.
+        let referenced: std::collections::HashSet<&str> = collection
+            .correlations
+            .iter()
+            .flat_map(|c| c.rules.iter().map(String::as_str))
+            .collect();
+        let correlation_collection = SigmaCollection {
+            rules: collection
+                .rules
+                .iter()
+                .filter(|r| {
+                    r.id.as_deref().is_some_and(|id| referenced.contains(id))
+                        || r.name.as_deref().is_some_and(|n| referenced.contains(n))
+                })
+                .cloned()
+                .collect(),
+            correlations: collection.correlations.clone(),
+            ..SigmaCollection::new()
+        };
         let mut inner = CorrelationEngine::new(correlation_config.clone());
-        if let Err(e) = inner.add_collection(&collection) {
+        if let Err(e) = inner.add_collection(&correlation_collection) {
             // A whole-collection check failed (a correlation reference or cycle
-            // made invalid by a pipeline): keep the detection rules and report
-            // every correlation as skipped.
+            // made invalid by a pipeline): report every correlation as skipped.
             inner = CorrelationEngine::new(correlation_config);
-            let detections_only =
-                SigmaCollection { rules: collection.rules.clone(), ..SigmaCollection::new() };
             for correlation in &collection.correlations {
                 let key = correlation.id.clone().unwrap_or_else(|| correlation.title.clone());
                 let path = rules.info(&key).map(|i| i.path.clone()).unwrap_or_default();
@@ -210,13 +227,6 @@ impl Engine {
                     path,
                     rule: Some(key),
                     reason: format!("correlations rejected: {e}"),
-                });
-            }
-            if let Err(e) = inner.add_collection(&detections_only) {
-                skipped.push(LoadFailure {
-                    path: Default::default(),
-                    rule: None,
-                    reason: format!("rules rejected: {e}"),
                 });
             }
         }
@@ -261,7 +271,7 @@ impl Engine {
 
     /// Number of compiled detection rules.
     pub fn detection_rule_count(&self) -> usize {
-        self.inner.detection_rule_count()
+        self.partitions.values().map(rsigma_eval::Engine::rule_count).sum()
     }
 
     /// Number of compiled correlation rules.

@@ -65,6 +65,8 @@ fn events_reach_only_the_rules_of_their_logsource_and_wider() {
     let set = rules(ROUTING_RULES);
     assert!(set.report().failed.is_empty(), "{:?}", set.report());
     let engine = Engine::new(&set, &EngineConfig::default());
+    assert_eq!(engine.detection_rule_count(), 6);
+    assert_eq!(engine.correlation_rule_count(), 0);
     let fields = json!({"CommandLine": "cmd /c whoami", "TargetObject": "HKLM\\...\\Run\\x"});
     let sysmon = EventSource::new("windows", Some("sysmon")).with_category("process_creation");
     assert_eq!(fired(&engine, &event(sysmon, 0, fields.clone())), ["r-proc", "r-windows"]);
