@@ -126,17 +126,26 @@ pub struct Engine {
     /// Correlation state, the correlation rules and the detection rules they
     /// refer to; its own detection engine is not used for matching.
     inner: CorrelationEngine,
-    /// Detection rules partitioned by (product, category), each partition
+    /// Detection rules partitioned by (product, service, category), each partition
     /// with its own `rsigma-eval` engine and candidate index.
     partitions: HashMap<PartitionKey, rsigma_eval::Engine>,
     skipped: Vec<LoadFailure>,
 }
 
-/// Lower-case (product, category) of a rule; `None` where the rule names none.
-type PartitionKey = (Option<String>, Option<String>);
+/// Lower-case (product, service, category) of a rule; `None` where the rule
+/// names none.
+type PartitionKey = (Option<String>, Option<String>, Option<String>);
 
-fn partition_key(product: Option<&str>, category: Option<&str>) -> PartitionKey {
-    (product.map(str::to_ascii_lowercase), category.map(str::to_ascii_lowercase))
+fn partition_key(
+    product: Option<&str>,
+    service: Option<&str>,
+    category: Option<&str>,
+) -> PartitionKey {
+    (
+        product.map(str::to_ascii_lowercase),
+        service.map(str::to_ascii_lowercase),
+        category.map(str::to_ascii_lowercase),
+    )
 }
 
 impl std::fmt::Debug for Engine {
@@ -234,6 +243,7 @@ impl Engine {
         for rule in &collection.rules {
             let key = partition_key(
                 rule.logsource.product.as_deref(),
+                rule.logsource.service.as_deref(),
                 rule.logsource.category.as_deref(),
             );
             grouped.entry(key).or_default().rules.push(rule.clone());
@@ -250,8 +260,8 @@ impl Engine {
                     path: Default::default(),
                     rule: None,
                     reason: format!(
-                        "partition product={:?} category={:?} rejected: {e}",
-                        key.0, key.1
+                        "partition product={:?} service={:?} category={:?} rejected: {e}",
+                        key.0, key.1, key.2
                     ),
                 }),
             }
@@ -307,12 +317,15 @@ impl Engine {
     }
 
     /// Matches an event against the partitions its source can reach: rules of
-    /// its product or of none, and of one of its categories or of none; then
-    /// the engine's own check of every logsource field (service included).
+    /// its product or of none, of its service or of none, and of one of its
+    /// categories or of none; rsigma then checks the rule's logsource again.
     /// Each rule sits in exactly one partition, so none is evaluated twice.
     fn route(&self, json: &JsonEvent<'_>, source: &EventSource) -> Vec<EvaluationResult> {
         let mut results = Vec::new();
-        let products: [Option<&str>; 2] = [source.product.as_deref(), None];
+        let products: Vec<Option<&str>> =
+            source.product.as_deref().map(Some).into_iter().chain([None]).collect();
+        let services: Vec<Option<&str>> =
+            source.service.as_deref().map(Some).into_iter().chain([None]).collect();
         let categories: Vec<Option<&str>> =
             source.categories.iter().map(|c| Some(c.as_str())).chain([None]).collect();
         let mut logsource = LogSource {
@@ -320,16 +333,14 @@ impl Engine {
             service: source.service.clone(),
             ..LogSource::default()
         };
-        for (p, product) in products.iter().enumerate() {
-            if p == 0 && product.is_none() {
-                continue; // the event has no product: only product-less rules apply
-            }
-            for category in &categories {
-                let Some(engine) = self.partitions.get(&partition_key(*product, *category)) else {
-                    continue;
-                };
-                logsource.category = category.map(str::to_owned);
-                results.extend(engine.evaluate_with_logsource(json, &logsource));
+        for product in &products {
+            for service in &services {
+                for category in &categories {
+                    let key = partition_key(*product, *service, *category);
+                    let Some(engine) = self.partitions.get(&key) else { continue };
+                    logsource.category = category.map(str::to_owned);
+                    results.extend(engine.evaluate_with_logsource(json, &logsource));
+                }
             }
         }
         results
