@@ -250,3 +250,50 @@ fn rule_sets_are_shared_not_copied() {
     assert!(a.state_entries() > 0);
     assert_eq!(b.state_entries(), 0);
 }
+
+mod routing_property {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    fn source_strategy() -> impl Strategy<Value = EventSource> {
+        (
+            prop::option::of(prop::sample::select(vec!["windows", "Windows", "linux"])),
+            prop::option::of(prop::sample::select(vec!["sysmon", "security", "SECURITY"])),
+            prop::sample::subsequence(
+                vec!["process_creation", "registry_set", "registry_event", "image_load"],
+                0..=3,
+            ),
+        )
+            .prop_map(|(product, service, categories)| EventSource {
+                product: product.map(str::to_owned),
+                service: service.map(str::to_owned),
+                categories: categories.into_iter().map(str::to_owned).collect(),
+            })
+    }
+
+    proptest! {
+        /// Routing returns exactly what a full scan of every rule returns,
+        /// kept to the rules whose logsource accepts the event.
+        #[test]
+        fn routing_equals_full_scan_filtered_by_logsource(
+            source in source_strategy(),
+            command in prop::sample::select(vec!["cmd /c whoami", "notepad.exe", ""]),
+            key in prop::sample::select(vec!["HKLM\\Run\\x", "HKCU\\Other"]),
+        ) {
+            let set = rules(ROUTING_RULES);
+            let routed = Engine::new(&set, &EngineConfig::default());
+            let mut bare = rsigma_eval::Engine::new();
+            bare.add_collection(&set.sigma_collection()).unwrap();
+            let fields = json!({"CommandLine": command, "TargetObject": key});
+            let expected: BTreeSet<String> = bare
+                .evaluate(&rsigma_eval::JsonEvent::borrow(&fields))
+                .into_iter()
+                .filter_map(|r| r.header.rule_id)
+                .filter(|id| set.info(id).is_some_and(|i| i.logsource.accepts(&source)))
+                .collect();
+            let got: BTreeSet<String> = fired(&routed, &event(source.clone(), 0, fields)).into_iter().collect();
+            prop_assert_eq!(got, expected, "source {:?}", source);
+        }
+    }
+}
