@@ -620,4 +620,39 @@ mod tests {
             assert_eq!(Severity::from_level(Some(s.as_str())), s);
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Every detection is counted exactly once; an alert only absorbs
+            /// detections of its own key inside its window.
+            #[test]
+            fn counts_add_up_and_windows_hold(
+                steps in proptest::collection::vec((0u8..3, 0u8..3, 0i64..1_800), 1..80),
+                close_every in 2usize..10,
+            ) {
+                let mut book = AlertBook::new(SuppressionPolicy::default());
+                let mut at = 0i64;
+                let close_time = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+                for (n, (rule, group, gap)) in steps.iter().enumerate() {
+                    at += gap;
+                    let d = detection(&format!("r{rule}"), "high", at, Some(&format!("g{group}")));
+                    let outcome = book.ingest(&d, id(n as u128 + 1));
+                    let alert_id = match outcome { Ingested::Opened(i) | Ingested::Counted(i) => i };
+                    let alert = book.get(alert_id).unwrap();
+                    prop_assert_eq!(&alert.key.rule, &format!("r{rule}"));
+                    prop_assert!(d.time >= alert.first_seen && d.time < alert.first_seen + Duration::hours(1));
+                    if n % close_every == 0 {
+                        let _ = book.get_mut(alert_id).unwrap().close(Resolution::Benign, "x", close_time);
+                    }
+                }
+                let total: u64 = book.alerts().iter().map(|a| a.count).sum();
+                prop_assert_eq!(total, steps.len() as u64);
+                let noise: u64 = book.noise().iter().map(|r| r.detections).sum();
+                prop_assert_eq!(noise, steps.len() as u64);
+            }
+        }
+    }
 }

@@ -627,4 +627,55 @@ mod tests {
         };
         assert!(!a.outstanding());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn status(i: u8) -> Status {
+            [
+                Status::Detected,
+                Status::Analysing,
+                Status::Contained,
+                Status::Eradicated,
+                Status::Recovered,
+                Status::Closed,
+            ][usize::from(i % 6)]
+        }
+
+        proptest! {
+            /// Whatever is asked, the history only ever moves one phase forward
+            /// at a time, and a severe incident is never closed without a review.
+            #[test]
+            fn history_moves_forward_one_phase_at_a_time(
+                asks in proptest::collection::vec((any::<bool>(), 0u8..6, 0i64..5), 0..40),
+                severe in any::<bool>(),
+                with_review in any::<bool>(),
+            ) {
+                let sev = if severe { Sev::Sev1 } else { Sev::Sev4 };
+                let mut i = Incident::new(Uuid::nil(), "x", sev, t(0), "ana");
+                if with_review { i.review = Some(review()); }
+                let mut clock = 0;
+                for (follow, ask, step) in asks {
+                    clock += step;
+                    let before = i.status;
+                    // Half the time ask for the right next phase, so runs get far.
+                    let wanted = if follow { before.next().unwrap_or(Status::Closed) } else { status(ask) };
+                    let result = i.advance(wanted, t(clock), "ana");
+                    if result.is_ok() {
+                        prop_assert_eq!(Some(i.status), before.next());
+                    } else {
+                        prop_assert_eq!(i.status, before);
+                    }
+                }
+                for pair in i.history.windows(2) {
+                    prop_assert_eq!(pair[0].status.next(), Some(pair[1].status));
+                    prop_assert!(pair[0].at <= pair[1].at);
+                }
+                if i.status == Status::Closed && severe {
+                    prop_assert!(with_review);
+                }
+            }
+        }
+    }
 }
