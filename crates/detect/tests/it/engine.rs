@@ -297,3 +297,12 @@ mod routing_property {
         }
     }
 }
+
+#[test]
+fn engines_move_between_threads_and_rule_sets_are_shared() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send::<Engine>();
+    send_sync::<RuleSet>();
+    send_sync::<detect::Detection>();
+}
