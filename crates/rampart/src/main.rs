@@ -3,8 +3,10 @@
 
 mod audit_command;
 mod config;
+mod mask_command;
 mod master_key;
 mod outbox;
+mod vuln_command;
 
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
@@ -64,6 +66,13 @@ enum Command {
         #[command(subcommand)]
         command: audit_command::AuditCommand,
     },
+    /// Vulnerabilities: scan an SBOM or lockfile offline (a CI gate).
+    Vuln {
+        #[command(subcommand)]
+        command: vuln_command::VulnCommand,
+    },
+    /// Mask a production extract (pg_dump plain SQL, CSV, JSON Lines) into safe test data.
+    Mask(mask_command::MaskArgs),
 }
 
 /// The wall clock, to the microsecond (what both databases store).
@@ -79,6 +88,12 @@ impl Clock for SystemClock {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Offline tools with exit statuses of their own, no runtime needed.
+    let cli = match cli.command {
+        Command::Vuln { command } => return vuln_command::run(command),
+        Command::Mask(args) => return mask_command::run(args),
+        command => Cli { command },
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -104,6 +119,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init(config, organization, email, password, json).await
         }
         Command::Audit { command } => audit_command::run(command).await,
+        Command::Vuln { .. } | Command::Mask(_) => {
+            anyhow::bail!("this command runs without the server runtime")
+        }
         Command::Migrate { config } => {
             let config = load_config(config)?;
             let store = open_store(&config).await?;

@@ -7,5 +7,6 @@ mod audit;
 mod cli;
 mod crash;
 mod identity;
+mod offline_tools;
 mod server;
 mod testkit;
