@@ -19,8 +19,10 @@ pub const RESERVED_SERVICES: &[&str] = &[
     "authz",
     "compliance",
     "detection",
+    "detect",
     "privacy",
     "assets",
+    "vuln",
 ];
 
 /// One row of the built-in action table.

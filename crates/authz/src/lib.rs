@@ -23,16 +23,19 @@
 //!   | the authorisation check API | `iam:authorization:check` |
 //!   | audit events / checkpoint / proofs / export | `audit:events:read`, `audit:checkpoints:read`, `audit:proofs:read`, `audit:export:read` |
 //!   | erase a personal field of an entry | `audit:entries:erase` |
+//!   | assets: read and export / write and import / delete / record a disposal | `assets:assets:read` / `:write` / `:delete` / `:dispose` |
+//!   | report a device's posture | `assets:posture:report` |
 //!
 //!   Privileged: everything that changes IAM (users, sessions, passwords, applications, keys,
 //!   groups, policies, reviews, the MFA setting), reads the audit trail's content (events,
-//!   export), erases, or deletes the organisation.
+//!   export), erases, records an asset's disposal, or deletes the organisation.
 //!   Organisations add **custom actions** for their own services; the services `iam`, `audit`,
-//!   `organizations`, `projects`, `authz`, `compliance`, `detection`, `privacy` and `assets` are
-//!   reserved ([`RESERVED_SERVICES`]).
+//!   `organizations`, `projects`, `authz`, `compliance`, `detection`, `detect`, `privacy`,
+//!   `assets` and `vuln` are reserved ([`RESERVED_SERVICES`]).
 //! - **Permission sets** bundle actions: the built-in `OrganizationManager`, `IAMManager`,
 //!   `IAMReadOnly`, `AuditTrailReadOnly`, `SecurityAnalyst`, `ComplianceManager`,
-//!   `ProjectManager`, `ReadOnly`, and an organisation's custom sets.
+//!   `AssetManager`, `DeviceReporter`, `ProjectManager`, `ReadOnly`, and an organisation's
+//!   custom sets.
 //! - A [`Policy`] attaches to one principal (user, group or application) and holds [`Rule`]s:
 //!   permission sets × a [`Scope`] (the organisation, or some of its projects) × an optional
 //!   [`Condition`] on the request context (source address in CIDR ranges, weekly UTC time
