@@ -6,60 +6,10 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use privacy::mask::{Format, MaskingKey, MaskingRules, mask_stream};
 
-const RULES: &str = r#"
-[columns]
-"public.customers.id" = { rule = "keep" }
-"public.customers.email" = { rule = "hmac", domain = "people" }
-"public.customers.full_name" = { rule = "fake", kind = "name" }
-"public.customers.city" = { rule = "fake", kind = "city" }
-"public.customers.created_at" = { rule = "keep" }
-"public.customers.plan" = { rule = "keep" }
-"public.orders.id" = { rule = "keep" }
-"public.orders.customer_email" = { rule = "hmac", domain = "people" }
-"public.orders.amount" = { rule = "keep" }
-"public.orders.status" = { rule = "keep" }
-"#;
+#[path = "support/inputs.rs"]
+mod inputs;
 
-fn dump(customers: usize) -> String {
-    use std::fmt::Write as _;
-    let cities = ["Lyon", "Berlin", "Porto", "Gdańsk", "Zürich", "Bologna"];
-    let plans = ["free", "team", "enterprise"];
-    let mut out = String::from(
-        "SET standard_conforming_strings = on;\n\nCOPY public.customers (id, email, full_name, city, created_at, plan) FROM stdin;\n",
-    );
-    for i in 0..customers {
-        let _ = writeln!(
-            out,
-            "{i}\tuser{i}@mail{}.example.com\tPerson {i} Surname{}\t{}\t2024-0{}-1{} 10:{:02}:00+00\t{}",
-            i % 97,
-            i % 1013,
-            cities[i % cities.len()],
-            1 + i % 9,
-            i % 10,
-            i % 60,
-            plans[i % plans.len()]
-        );
-    }
-    out.push_str("\\.\n\n");
-    for chunk in 0..customers / 10 {
-        out.push_str("INSERT INTO public.orders (id, customer_email, amount, status) VALUES ");
-        for j in 0..10 {
-            let i = chunk * 10 + j;
-            if j > 0 {
-                out.push_str(", ");
-            }
-            let _ = write!(
-                out,
-                "({i}, 'user{i}@mail{}.example.com', {}.{:02}, 'shipped')",
-                i % 97,
-                i % 500,
-                i % 100
-            );
-        }
-        out.push_str(";\n");
-    }
-    out
-}
+use inputs::{RULES, dump};
 
 fn bench(c: &mut Criterion) {
     let input = dump(60_000);
