@@ -62,6 +62,7 @@ pub struct ApiState {
         (name = "principals", description = "Applications and groups"),
         (name = "authorization", description = "Policies, the check API, effective permissions"),
         (name = "access-reviews", description = "Access review campaigns, decisions and schedules"),
+        (name = "privacy", description = "Pseudonymisation, re-identification, PII detection"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -168,6 +169,12 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::assets::report_posture))
         .routes(routes!(routes::assets::device_posture))
         .routes(routes!(routes::assets::posture_policy, routes::assets::set_posture_policy))
+        .routes(routes!(routes::privacy::create_domain, routes::privacy::list_domains))
+        .routes(routes!(routes::privacy::rotate_key))
+        .routes(routes!(routes::privacy::pseudonymize))
+        .routes(routes!(routes::privacy::reidentify))
+        .routes(routes!(routes::privacy::scan))
+        .routes(routes!(routes::privacy::classify_column))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
         .split_for_parts();

@@ -20,6 +20,7 @@ mod policies;
 mod posture;
 mod principal;
 mod principals;
+mod privacy_service;
 mod projects;
 mod secrets;
 mod sessions;
@@ -58,6 +59,11 @@ pub use policies::{
 pub use posture::{DEVICE_KINDS, DevicePosture, PostureFacts, PostureFailure, PosturePolicy};
 pub use principal::{Principal, SessionFacts, Subject};
 pub use principals::{member_text, parse_member};
+pub use privacy_service::{
+    Ff1Format, MAX_COLUMN_SAMPLES, MAX_PII_SCAN_BYTES, MAX_PSEUDONYM_BATCH,
+    MAX_PSEUDONYM_VALUE_BYTES, PseudonymDomainView, PseudonymMethod, Pseudonymized,
+    check_domain_name,
+};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
 
 /// The application: the store, the clock and the shared services use cases need.

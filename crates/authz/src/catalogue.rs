@@ -108,6 +108,19 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
         "Record the secure erasure or destruction of a retired asset",
     ),
     action("assets:posture:report", false, "Report a device's security posture"),
+    action("privacy:domains:read", false, "List pseudonymisation domains and their key versions"),
+    action("privacy:domains:write", true, "Create pseudonymisation domains and rotate their keys"),
+    action(
+        "privacy:pseudonyms:write",
+        false,
+        "Pseudonymise values: keyed pseudonyms, format-preserving encryption, tokens",
+    ),
+    action(
+        "privacy:tokens:reidentify",
+        true,
+        "Read tokens back to their values (needs a recent authentication)",
+    ),
+    action("privacy:pii:scan", false, "Scan text and column samples for personal data"),
 ];
 
 /// One row of the built-in permission set table.
@@ -218,6 +231,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:proofs:read",
             "audit:export:read",
             "assets:assets:read",
+            "privacy:domains:read",
         ],
     },
     BuiltinSet {
@@ -235,6 +249,18 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
         name: "DeviceReporter",
         description: "Report device posture (for a device's or a fleet's API key)",
         actions: &["assets:posture:report"],
+    },
+    BuiltinSet {
+        name: "PrivacyOfficer",
+        description: "Run information protection: pseudonymisation domains and keys, pseudonyms, re-identification, PII detection",
+        actions: &[
+            ORG_READ,
+            "privacy:domains:read",
+            "privacy:domains:write",
+            "privacy:pseudonyms:write",
+            "privacy:tokens:reidentify",
+            "privacy:pii:scan",
+        ],
     },
     BuiltinSet {
         name: "ProjectManager",
@@ -571,6 +597,8 @@ mod tests {
             "audit:export:read",
             "audit:entries:erase",
             "organizations:organization:delete",
+            "privacy:tokens:reidentify",
+            "privacy:domains:write",
         ] {
             assert!(c.is_privileged(a), "{a}");
         }

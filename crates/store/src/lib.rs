@@ -17,6 +17,7 @@ mod invitations;
 mod organizations;
 mod principals;
 mod projects;
+mod pseudonyms;
 mod records;
 mod sessions;
 mod store;
@@ -45,6 +46,7 @@ pub use invitations::{InvitationRepository, PasswordResetRepository, ThrottleRep
 pub use organizations::OrganizationRepository;
 pub use principals::PrincipalRepository;
 pub use projects::ProjectRepository;
+pub use pseudonyms::{PseudonymDomainRecord, PseudonymKeyRecord, PseudonymRepository};
 pub use records::{
     ApiKeyRecord, ApplicationRecord, AuthenticatedHolder, AuthenticatedKey, AuthenticatedSession,
     GroupMember, GroupRecord, InvitationRecord, KeyHolder, SessionRecord, TotpRecord, UserRecord,

@@ -10,6 +10,7 @@ pub mod authorization;
 pub mod health;
 pub mod organizations;
 pub mod principals;
+pub mod privacy;
 pub mod projects;
 pub mod setup;
 pub mod users;

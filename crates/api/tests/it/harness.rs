@@ -13,6 +13,9 @@ use store::{Store, StoreOptions};
 use time::macros::datetime;
 use tower::ServiceExt as _;
 
+/// The master key every harness seals its secrets with, so tests can open what is stored.
+pub const MASTER_KEY: [u8; 32] = [0x5a; 32];
+
 pub struct Harness {
     pub router: Router,
     pub app: App,
@@ -59,6 +62,7 @@ impl Harness {
         let clock = Arc::new(ManualClock::new(datetime!(2026-03-01 09:00:00 UTC)));
         let mailer = Arc::new(app::MemoryMailer::default());
         let app = App::new(store, clock.clone(), PasswordHasher::new(8 * 1024, 1, 1, 2).unwrap())
+            .with_audit_signing("rampart", app::MasterKey::from_bytes(MASTER_KEY))
             .with_identity(
                 app::SessionPolicy::default(),
                 mailer.clone(),
