@@ -5,3 +5,4 @@ mod authorization;
 mod backends;
 mod conformance;
 mod identity;
+mod vulnerabilities;
