@@ -21,6 +21,7 @@ pub const RESERVED_SERVICES: &[&str] = &[
     "detection",
     "privacy",
     "assets",
+    "vuln",
 ];
 
 /// One row of the built-in action table.
@@ -106,6 +107,19 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
         "Record the secure erasure or destruction of a retired asset",
     ),
     action("assets:posture:report", false, "Report a device's security posture"),
+    action("assets:sboms:write", false, "Import an asset's software bill of materials"),
+    action(
+        "vuln:advisories:write",
+        true,
+        "Import vulnerability advisories (held on the provider organisation)",
+    ),
+    action("vuln:advisories:read", false, "List the imported advisory sources"),
+    action("vuln:findings:read", false, "List and read vulnerability findings, trend and VEX"),
+    action(
+        "vuln:findings:write",
+        false,
+        "Triage vulnerability findings and set the remediation deadlines",
+    ),
 ];
 
 /// One row of the built-in permission set table.
@@ -196,6 +210,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:proofs:read",
             "audit:export:read",
             "assets:assets:read",
+            "vuln:findings:read",
         ],
     },
     BuiltinSet {
@@ -227,6 +242,19 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "assets:assets:write",
             "assets:assets:delete",
             "assets:assets:dispose",
+            "assets:sboms:write",
+        ],
+    },
+    BuiltinSet {
+        name: "VulnerabilityManager",
+        description: "Manage vulnerabilities: import SBOMs, read and triage findings, set deadlines",
+        actions: &[
+            ORG_READ,
+            "assets:assets:read",
+            "assets:sboms:write",
+            "vuln:advisories:read",
+            "vuln:findings:read",
+            "vuln:findings:write",
         ],
     },
     BuiltinSet {
