@@ -26,6 +26,7 @@ mod sessions;
 mod signup;
 mod throttling;
 mod users;
+mod vulnerabilities;
 
 use std::sync::Arc;
 
@@ -59,6 +60,10 @@ pub use posture::{DEVICE_KINDS, DevicePosture, PostureFacts, PostureFailure, Pos
 pub use principal::{Principal, SessionFacts, Subject};
 pub use principals::{member_text, parse_member};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
+pub use vulnerabilities::{
+    AdvisoryImport, DEFAULT_SLA, FINDING_STATES, FindingFilter, FindingView, RematchCounts,
+    SbomImport, SbomProblem, StateChange, TrendPoint, VEX_JUSTIFICATIONS,
+};
 
 /// The application: the store, the clock and the shared services use cases need.
 #[derive(Clone)]
@@ -70,6 +75,7 @@ pub struct App {
     audit: Arc<audit_log::AuditState>,
     identity: Arc<IdentityState>,
     authorization: Arc<authorization::AuthorizationCache>,
+    vulnerabilities: Arc<vulnerabilities::VulnerabilityState>,
 }
 
 /// Identity settings and the values computed once for them.
@@ -110,7 +116,17 @@ impl App {
             signup_buckets: std::sync::Mutex::default(),
         });
         let authorization = Arc::default();
-        Self { store, clock, passwords, credentials, audit, identity, authorization }
+        let vulnerabilities = Arc::default();
+        Self {
+            store,
+            clock,
+            passwords,
+            credentials,
+            audit,
+            identity,
+            authorization,
+            vulnerabilities,
+        }
     }
 
     /// Session lifetimes, where mail goes, the base URL of links in it, and whether anyone
