@@ -63,6 +63,7 @@ pub struct ApiState {
         (name = "authorization", description = "Policies, the check API, effective permissions"),
         (name = "access-reviews", description = "Access review campaigns, decisions and schedules"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "vulnerabilities", description = "Advisories, SBOMs, findings, deadlines, VEX"),
     )
 )]
 struct ApiDocument;
@@ -170,6 +171,18 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::assets::posture_policy, routes::assets::set_posture_policy))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
+        .routes(routes!(
+            routes::vulnerabilities::import_advisories,
+            routes::vulnerabilities::list_advisories
+        ))
+        .routes(routes!(routes::vulnerabilities::import_sbom))
+        .routes(routes!(routes::vulnerabilities::components))
+        .routes(routes!(routes::vulnerabilities::list_findings))
+        .routes(routes!(routes::vulnerabilities::get_finding))
+        .routes(routes!(routes::vulnerabilities::change_state))
+        .routes(routes!(routes::vulnerabilities::get_sla, routes::vulnerabilities::put_sla))
+        .routes(routes!(routes::vulnerabilities::trend))
+        .routes(routes!(routes::vulnerabilities::vex))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

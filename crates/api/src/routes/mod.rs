@@ -13,6 +13,7 @@ pub mod principals;
 pub mod projects;
 pub mod setup;
 pub mod users;
+pub mod vulnerabilities;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

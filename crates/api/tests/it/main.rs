@@ -12,3 +12,4 @@ mod harness;
 mod identity;
 mod organizations;
 mod principals;
+mod vulnerabilities;
