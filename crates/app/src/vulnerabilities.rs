@@ -205,6 +205,13 @@ pub struct TrendPoint {
     pub open: u64,
 }
 
+/// A component as matched: `ecosystem/name@version`, source kind and location.
+type ComponentKey = (String, String, Option<String>);
+/// A finding's identity: asset, advisory, component.
+type FindingKey = (Uuid, String, String);
+/// What a match wants stored: the organisation, the component's package URL, the finding.
+type WantedFinding = (OrganizationId, Option<String>, Finding);
+
 fn component_key(component: &ComponentRecord) -> String {
     format!("{}/{}@{}", component.ecosystem, component.name, component.version)
 }
@@ -317,9 +324,8 @@ impl App {
             None => (transaction.all_components().await?, transaction.all_findings().await?),
         };
         // Each distinct component is matched once, however many assets hold it.
-        let mut matched: HashMap<(String, String, Option<String>), Vec<Finding>> = HashMap::new();
-        let mut wanted: HashMap<(Uuid, String, String), (OrganizationId, Option<String>, Finding)> =
-            HashMap::new();
+        let mut matched: HashMap<ComponentKey, Vec<Finding>> = HashMap::new();
+        let mut wanted: HashMap<FindingKey, WantedFinding> = HashMap::new();
         for component in components.iter().filter(|component| component.problem.is_none()) {
             let key = component_key(component);
             let cache_key =

@@ -114,7 +114,7 @@ async fn import_as(harness: &Harness, secret: &str, name: &str, body: Vec<u8>) -
 }
 
 async fn import(harness: &Harness, name: &str, body: Vec<u8>) -> Answer {
-    import_as(harness, &harness.owner_secret.clone(), name, body).await
+    import_as(harness, &harness.owner_secret, name, body).await
 }
 
 fn at(text: &Value) -> time::OffsetDateTime {

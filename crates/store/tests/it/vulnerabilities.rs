@@ -22,7 +22,7 @@ fn component(asset: &AssetRecord, n: u8, problem: Option<&str>) -> ComponentReco
         name: format!("crate-{n}"),
         version: "1.0.0".into(),
         purl: Some(format!("pkg:cargo/crate-{n}@1.0.0")),
-        source_kind: if n % 2 == 0 { "registry".into() } else { "git".into() },
+        source_kind: if n.is_multiple_of(2) { "registry".into() } else { "git".into() },
         source_location: (n % 2 == 1).then(|| "https://example.test/repo".to_owned()),
         location: format!("package[{n}]"),
         problem: problem.map(str::to_owned),
