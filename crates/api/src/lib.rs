@@ -64,6 +64,7 @@ pub struct ApiState {
         (name = "access-reviews", description = "Access review campaigns, decisions and schedules"),
         (name = "privacy", description = "Pseudonymisation, re-identification, PII detection"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "vulnerabilities", description = "Advisories, SBOMs, findings, deadlines, VEX"),
     )
 )]
 struct ApiDocument;
@@ -177,6 +178,18 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::privacy::classify_column))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
+        .routes(routes!(
+            routes::vulnerabilities::import_advisories,
+            routes::vulnerabilities::list_advisories
+        ))
+        .routes(routes!(routes::vulnerabilities::import_sbom))
+        .routes(routes!(routes::vulnerabilities::components))
+        .routes(routes!(routes::vulnerabilities::list_findings))
+        .routes(routes!(routes::vulnerabilities::get_finding))
+        .routes(routes!(routes::vulnerabilities::change_state))
+        .routes(routes!(routes::vulnerabilities::get_sla, routes::vulnerabilities::put_sla))
+        .routes(routes!(routes::vulnerabilities::trend))
+        .routes(routes!(routes::vulnerabilities::vex))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

@@ -27,6 +27,7 @@ mod sessions;
 mod signup;
 mod throttling;
 mod users;
+mod vulnerabilities;
 
 use std::sync::Arc;
 
@@ -65,6 +66,10 @@ pub use privacy_service::{
     check_domain_name,
 };
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
+pub use vulnerabilities::{
+    AdvisoryImport, DEFAULT_SLA, FINDING_STATES, FindingFilter, FindingView, RematchCounts,
+    SbomImport, SbomProblem, StateChange, TrendPoint, VEX_JUSTIFICATIONS,
+};
 
 /// The application: the store, the clock and the shared services use cases need.
 #[derive(Clone)]
@@ -76,6 +81,7 @@ pub struct App {
     audit: Arc<audit_log::AuditState>,
     identity: Arc<IdentityState>,
     authorization: Arc<authorization::AuthorizationCache>,
+    vulnerabilities: Arc<vulnerabilities::VulnerabilityState>,
 }
 
 /// Identity settings and the values computed once for them.
@@ -116,7 +122,17 @@ impl App {
             signup_buckets: std::sync::Mutex::default(),
         });
         let authorization = Arc::default();
-        Self { store, clock, passwords, credentials, audit, identity, authorization }
+        let vulnerabilities = Arc::default();
+        Self {
+            store,
+            clock,
+            passwords,
+            credentials,
+            audit,
+            identity,
+            authorization,
+            vulnerabilities,
+        }
     }
 
     /// Session lifetimes, where mail goes, the base URL of links in it, and whether anyone

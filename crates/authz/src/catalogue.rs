@@ -121,6 +121,19 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
         "Read tokens back to their values (needs a recent authentication)",
     ),
     action("privacy:pii:scan", false, "Scan text and column samples for personal data"),
+    action("assets:sboms:write", false, "Import an asset's software bill of materials"),
+    action(
+        "vuln:advisories:write",
+        true,
+        "Import vulnerability advisories (held on the provider organisation)",
+    ),
+    action("vuln:advisories:read", false, "List the imported advisory sources"),
+    action("vuln:findings:read", false, "List and read vulnerability findings, trend and VEX"),
+    action(
+        "vuln:findings:write",
+        false,
+        "Triage vulnerability findings and set the remediation deadlines",
+    ),
 ];
 
 /// One row of the built-in permission set table.
@@ -211,6 +224,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:proofs:read",
             "audit:export:read",
             "assets:assets:read",
+            "vuln:findings:read",
         ],
     },
     BuiltinSet {
@@ -243,6 +257,19 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "assets:assets:write",
             "assets:assets:delete",
             "assets:assets:dispose",
+            "assets:sboms:write",
+        ],
+    },
+    BuiltinSet {
+        name: "VulnerabilityManager",
+        description: "Manage vulnerabilities: import SBOMs, read and triage findings, set deadlines",
+        actions: &[
+            ORG_READ,
+            "assets:assets:read",
+            "assets:sboms:write",
+            "vuln:advisories:read",
+            "vuln:findings:read",
+            "vuln:findings:write",
         ],
     },
     BuiltinSet {

@@ -23,6 +23,7 @@ mod sessions;
 mod store;
 mod transaction;
 mod users;
+mod vulnerabilities;
 
 pub use access_reviews::{
     AccessReviewRepository, CampaignCounts, CampaignOrigin, ItemDecisionRecord,
@@ -56,3 +57,6 @@ pub use sessions::SessionRepository;
 pub use store::{Backend, PoolStatus, Store, StoreOptions};
 pub use transaction::Transaction;
 pub use users::UserRepository;
+pub use vulnerabilities::{
+    AdvisorySourceRecord, ComponentRecord, FindingRecord, SlaRecord, VulnerabilityRepository,
+};

@@ -14,6 +14,7 @@ pub mod privacy;
 pub mod projects;
 pub mod setup;
 pub mod users;
+pub mod vulnerabilities;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

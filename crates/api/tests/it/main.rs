@@ -13,3 +13,4 @@ mod identity;
 mod organizations;
 mod principals;
 mod privacy;
+mod vulnerabilities;
