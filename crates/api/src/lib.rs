@@ -63,6 +63,7 @@ pub struct ApiState {
         (name = "authorization", description = "Policies, the check API, effective permissions"),
         (name = "access-reviews", description = "Access review campaigns, decisions and schedules"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "detection", description = "Alerts raised on the audit trail, noise, rules"),
     )
 )]
 struct ApiDocument;
@@ -168,6 +169,12 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::assets::report_posture))
         .routes(routes!(routes::assets::device_posture))
         .routes(routes!(routes::assets::posture_policy, routes::assets::set_posture_policy))
+        .routes(routes!(routes::detection::list_alerts))
+        .routes(routes!(routes::detection::get_alert))
+        .routes(routes!(routes::detection::acknowledge_alert))
+        .routes(routes!(routes::detection::close_alert))
+        .routes(routes!(routes::detection::noise))
+        .routes(routes!(routes::detection::rules))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
         .split_for_parts();

@@ -11,6 +11,7 @@ mod audit_trail;
 mod authorization;
 mod bootstrap;
 mod credential_cache;
+mod detection;
 mod error;
 mod factors;
 mod mailer;
@@ -46,6 +47,9 @@ pub use audit_keys::MasterKey;
 pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};
 pub use audit_trail::{AuditTrail, fetch_nodes as fetch_audit_nodes, move_audit_nodes_to_tiles};
 pub use bootstrap::{Bootstrap, Initialization, InitializeRequest, SetupCompleted};
+pub use detection::{
+    AlertClose, DetectionPass, MAX_ALERTS_PER_PAGE, RuleNoiseView, RulesView, run_detection_every,
+};
 pub use error::AppError;
 pub use factors::TotpEnrolment;
 pub use mailer::{Email, Mailer, MemoryMailer};
@@ -70,6 +74,7 @@ pub struct App {
     audit: Arc<audit_log::AuditState>,
     identity: Arc<IdentityState>,
     authorization: Arc<authorization::AuthorizationCache>,
+    detection: Arc<detection::DetectionState>,
 }
 
 /// Identity settings and the values computed once for them.
@@ -110,7 +115,8 @@ impl App {
             signup_buckets: std::sync::Mutex::default(),
         });
         let authorization = Arc::default();
-        Self { store, clock, passwords, credentials, audit, identity, authorization }
+        let detection = Arc::new(detection::DetectionState::new(detect::RuleSet::builtin()));
+        Self { store, clock, passwords, credentials, audit, identity, authorization, detection }
     }
 
     /// Session lifetimes, where mail goes, the base URL of links in it, and whether anyone

@@ -21,6 +21,7 @@ pub const RESERVED_SERVICES: &[&str] = &[
     "detection",
     "privacy",
     "assets",
+    "detect",
 ];
 
 /// One row of the built-in action table.
@@ -106,6 +107,9 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
         "Record the secure erasure or destruction of a retired asset",
     ),
     action("assets:posture:report", false, "Report a device's security posture"),
+    action("detect:alerts:read", false, "List and read alerts and the per-rule noise report"),
+    action("detect:alerts:write", false, "Acknowledge, assign and close alerts"),
+    action("detect:rules:read", false, "Read the detection rules loaded (provider staff)"),
 ];
 
 /// One row of the built-in permission set table.
@@ -180,7 +184,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
     },
     BuiltinSet {
         name: "SecurityAnalyst",
-        description: "Investigate: read the audit trail, identities, policies and settings, and check access",
+        description: "Investigate: read the audit trail, identities, policies and settings, check access, triage alerts",
         actions: &[
             ORG_READ,
             "organizations:settings:read",
@@ -196,6 +200,9 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:proofs:read",
             "audit:export:read",
             "assets:assets:read",
+            "detect:alerts:read",
+            "detect:alerts:write",
+            "detect:rules:read",
         ],
     },
     BuiltinSet {

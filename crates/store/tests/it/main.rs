@@ -4,4 +4,5 @@ mod assets;
 mod authorization;
 mod backends;
 mod conformance;
+mod detection;
 mod identity;
