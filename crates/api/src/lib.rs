@@ -65,6 +65,7 @@ pub struct ApiState {
         (name = "privacy", description = "Pseudonymisation, re-identification, PII detection"),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "vulnerabilities", description = "Advisories, SBOMs, findings, deadlines, VEX"),
+        (name = "detection", description = "Alerts raised on the audit trail, noise, rules"),
     )
 )]
 struct ApiDocument;
@@ -176,6 +177,12 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::privacy::reidentify))
         .routes(routes!(routes::privacy::scan))
         .routes(routes!(routes::privacy::classify_column))
+        .routes(routes!(routes::detection::list_alerts))
+        .routes(routes!(routes::detection::get_alert))
+        .routes(routes!(routes::detection::acknowledge_alert))
+        .routes(routes!(routes::detection::close_alert))
+        .routes(routes!(routes::detection::noise))
+        .routes(routes!(routes::detection::rules))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
         .routes(routes!(

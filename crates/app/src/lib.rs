@@ -11,6 +11,7 @@ mod audit_trail;
 mod authorization;
 mod bootstrap;
 mod credential_cache;
+mod detection;
 mod error;
 mod factors;
 mod mailer;
@@ -48,6 +49,9 @@ pub use audit_keys::MasterKey;
 pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};
 pub use audit_trail::{AuditTrail, fetch_nodes as fetch_audit_nodes, move_audit_nodes_to_tiles};
 pub use bootstrap::{Bootstrap, Initialization, InitializeRequest, SetupCompleted};
+pub use detection::{
+    AlertClose, DetectionPass, MAX_ALERTS_PER_PAGE, RuleNoiseView, RulesView, run_detection_every,
+};
 pub use error::AppError;
 pub use factors::TotpEnrolment;
 pub use mailer::{Email, Mailer, MemoryMailer};
@@ -82,6 +86,7 @@ pub struct App {
     identity: Arc<IdentityState>,
     authorization: Arc<authorization::AuthorizationCache>,
     vulnerabilities: Arc<vulnerabilities::VulnerabilityState>,
+    detection: Arc<detection::DetectionState>,
 }
 
 /// Identity settings and the values computed once for them.
@@ -123,6 +128,7 @@ impl App {
         });
         let authorization = Arc::default();
         let vulnerabilities = Arc::default();
+        let detection = Arc::new(detection::DetectionState::new(detect::RuleSet::builtin()));
         Self {
             store,
             clock,
@@ -132,6 +138,7 @@ impl App {
             identity,
             authorization,
             vulnerabilities,
+            detection,
         }
     }
 

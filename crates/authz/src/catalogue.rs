@@ -134,6 +134,9 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
         false,
         "Triage vulnerability findings and set the remediation deadlines",
     ),
+    action("detect:alerts:read", false, "List and read alerts and the per-rule noise report"),
+    action("detect:alerts:write", false, "Acknowledge, assign and close alerts"),
+    action("detect:rules:read", false, "Read the detection rules loaded (provider staff)"),
 ];
 
 /// One row of the built-in permission set table.
@@ -208,7 +211,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
     },
     BuiltinSet {
         name: "SecurityAnalyst",
-        description: "Investigate: read the audit trail, identities, policies and settings, and check access",
+        description: "Investigate: read the audit trail, identities, policies and settings, check access, triage alerts",
         actions: &[
             ORG_READ,
             "organizations:settings:read",
@@ -225,6 +228,9 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:export:read",
             "assets:assets:read",
             "vuln:findings:read",
+            "detect:alerts:read",
+            "detect:alerts:write",
+            "detect:rules:read",
         ],
     },
     BuiltinSet {

@@ -266,6 +266,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%verifier_key, "audit checkpoints are signed with this key");
     let audit_tasks = tokio::spawn(audit_housekeeping(app.clone(), config.audit.clone()));
     let review_tasks = tokio::spawn(access_review_schedules(app.clone()));
+    let detection_task =
+        tokio::spawn(app::run_detection_every(app.clone(), Duration::from_secs(2)));
 
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -302,6 +304,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     audit_tasks.abort();
     review_tasks.abort();
+    detection_task.abort();
     store.close().await;
     tracing::info!("stopped");
     outcome

@@ -11,6 +11,7 @@ mod api_keys;
 mod assets;
 mod audit_log;
 mod authorization;
+mod detection;
 mod error;
 mod factors;
 mod invitations;
@@ -41,6 +42,7 @@ pub use authorization::{
     AuthorizationRepository, AuthorizationSettings, CustomActionRecord, PermissionSetRecord,
     PolicyHolder, PolicyRecord, RawPolicyRecord,
 };
+pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
 pub use error::StoreError;
 pub use factors::FactorRepository;
 pub use invitations::{InvitationRepository, PasswordResetRepository, ThrottleRepository};

@@ -4,6 +4,7 @@ mod assets;
 mod authorization;
 mod backends;
 mod conformance;
+mod detection;
 mod identity;
 mod pseudonyms;
 mod vulnerabilities;

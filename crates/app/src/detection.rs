@@ -1,0 +1,445 @@
+//! Detection over Rampart's own audit log, and the alerts it raises.
+//!
+//! The rules follow every organisation's trail through a stored cursor: a pass reads the
+//! entries appended since the last one, turns each into an OCSF event, evaluates it once with
+//! the engine, and stores the alerts and the new cursor in one transaction. Requests never
+//! wait for detection (it reads what they committed), and a restart neither skips nor repeats
+//! an entry. Detections of `informational` rules only feed correlations; the others become
+//! alerts, deduplicated per rule and group within the rule's window.
+//!
+//! Alerts keep no personal data of the events: only their references in the audit log
+//! (where erasure applies) and a summary of non-personal fields.
+
+use base::{Actor, AuditEvent, OrganizationId, RequestContext, Resource};
+use detect::{Detection, Engine, EngineConfig, RuleSet};
+use store::{
+    AlertRecord, AlertResolution, AlertState, AuditLogRepository, DetectionRepository, Transaction,
+};
+use time::Duration;
+use uuid::Uuid;
+
+use crate::audit_trail::{AuditTrail, entry_from_row};
+use crate::{App, AppError, Principal};
+
+/// Entries of one organisation evaluated per transaction.
+const BATCH: u64 = 500;
+/// Audit references kept on an alert (the first ones counted).
+const MAX_EVENT_REFS: usize = 20;
+/// The most alerts one listing returns.
+pub const MAX_ALERTS_PER_PAGE: u32 = 500;
+/// The fields of an OCSF event an alert summary keeps: identifiers and outcomes, never the
+/// personal values (emails, addresses, user agents, details).
+const SUMMARY_FIELDS: &[&str] = &[
+    "metadata.uid",
+    "api.operation",
+    "status",
+    "status_detail",
+    "actor.user.uid",
+    "actor.user.type",
+    "user.uid",
+    "unmapped.outcome",
+    "unmapped.privileged",
+    "unmapped.resource_type",
+    "unmapped.resource_id",
+    "unmapped.api_key_id",
+];
+
+/// The engine and the rules it was built from; swapped whole on reload.
+pub(crate) struct DetectionState {
+    engine: tokio::sync::Mutex<Engine>,
+    rules: std::sync::RwLock<RuleSet>,
+    window: Duration,
+}
+
+impl DetectionState {
+    pub(crate) fn new(rules: RuleSet) -> Self {
+        let engine = Engine::new(&rules, &EngineConfig::default());
+        Self {
+            engine: tokio::sync::Mutex::new(engine),
+            rules: std::sync::RwLock::new(rules),
+            window: Duration::hours(1),
+        }
+    }
+}
+
+/// What one detection pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetectionPass {
+    /// Audit entries evaluated.
+    pub evaluated: u64,
+    /// Detections that became or were counted into alerts.
+    pub detections: u64,
+    pub alerts_opened: u64,
+}
+
+/// The rules loaded and those that could not be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesView {
+    pub loaded: usize,
+    pub failed: Vec<String>,
+}
+
+/// How a triager closes an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertClose {
+    TruePositive,
+    FalsePositive,
+    Benign,
+}
+
+/// Per-rule alert counts and how they were judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleNoiseView {
+    pub rule_id: String,
+    pub title: String,
+    pub alerts: u64,
+    pub detections: u64,
+    pub open: u64,
+    pub true_positive: u64,
+    pub false_positive: u64,
+    pub benign: u64,
+    /// False positives over closed alerts; none before any is closed.
+    pub false_positive_ratio: Option<f64>,
+}
+
+fn summary_of(event: &serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    let mut summary = serde_json::Map::new();
+    for path in SUMMARY_FIELDS {
+        let mut value = Some(event);
+        for part in path.split('.') {
+            value = value.and_then(|value| value.get(part));
+        }
+        if let Some(value) = value.filter(|value| !value.is_null()) {
+            summary.insert((*path).to_owned(), value.clone());
+        }
+    }
+    summary
+}
+
+fn event_ref(event: &serde_json::Value) -> Option<String> {
+    event.pointer("/metadata/uid").and_then(serde_json::Value::as_str).map(str::to_owned)
+}
+
+/// Whether a detection becomes an alert: informational rules only feed correlations.
+fn raises_alert(detection: &Detection) -> bool {
+    !matches!(detection.level.as_deref(), None | Some("informational"))
+}
+
+impl App {
+    /// Use these rules for detection (the built-in pack, possibly merged with a directory);
+    /// correlation state starts afresh.
+    pub async fn set_detection_rules(&self, rules: RuleSet) {
+        let engine = Engine::new(&rules, &EngineConfig::default());
+        *self.detection.engine.lock().await = engine;
+        if let Ok(mut current) = self.detection.rules.write() {
+            *current = rules;
+        }
+    }
+
+    /// Evaluate every audit entry appended since the last pass, in every organisation, and
+    /// store the alerts raised. The background task calls this periodically; tests call it to
+    /// drain the log deterministically.
+    pub async fn run_detection_once(&self) -> Result<DetectionPass, AppError> {
+        let mut pass = DetectionPass::default();
+        let mut engine = self.detection.engine.lock().await;
+        loop {
+            let mut read = self.store.read().await?;
+            let pending = read.pending_detection().await?;
+            read.commit().await?;
+            if pending.is_empty() {
+                return Ok(pass);
+            }
+            for (organization_id, next, size) in pending {
+                let end = size.min(next.saturating_add(BATCH));
+                let mut transaction = self.store.begin().await?;
+                let rows = transaction.audit_entries_between(organization_id, next, end).await?;
+                let mut detections = Vec::new();
+                for row in &rows {
+                    let entry = entry_from_row(row).map_err(AppError::Internal)?;
+                    let event = detect::ocsf::event_from_entry(&entry);
+                    detections.extend(engine.evaluate(&event).into_iter().filter(raises_alert));
+                }
+                pass.evaluated += end - next;
+                for detection in &detections {
+                    pass.detections += 1;
+                    if self.record_detection(&mut transaction, organization_id, detection).await? {
+                        pass.alerts_opened += 1;
+                    }
+                }
+                transaction.set_detection_cursor(organization_id, end).await?;
+                transaction.commit().await?;
+            }
+        }
+    }
+
+    /// Open an alert for a detection or count it into the open one of its rule and group;
+    /// true when an alert was opened.
+    async fn record_detection(
+        &self,
+        transaction: &mut Transaction,
+        organization_id: OrganizationId,
+        detection: &Detection,
+    ) -> Result<bool, AppError> {
+        let rule_id = detection.rule_key().to_owned();
+        let group_key = detection.group_key_text().unwrap_or_default();
+        let at = detection.time;
+        let reference = event_ref(&detection.event);
+        let existing = transaction.open_alert_for(organization_id, &rule_id, &group_key).await?;
+        if let Some(mut alert) = existing
+            .filter(|alert| at >= alert.first_seen && at - alert.first_seen < self.detection.window)
+        {
+            alert.count += 1;
+            alert.last_seen = alert.last_seen.max(at);
+            alert.summary = summary_of(&detection.event);
+            if let Some(reference) = reference
+                && alert.event_refs.len() < MAX_EVENT_REFS
+                && !alert.event_refs.contains(&reference)
+            {
+                alert.event_refs.push(reference);
+            }
+            transaction.update_alert(&alert).await?;
+            let mut event = self.alert_event(organization_id, "detect.alert.count", alert.id);
+            event.details.insert("count".into(), alert.count.into());
+            transaction.append_audit_event(&event).await?;
+            return Ok(false);
+        }
+        let alert = AlertRecord {
+            id: Uuid::now_v7(),
+            organization_id,
+            rule_id,
+            title: detection.title.clone(),
+            level: detection.level.clone().unwrap_or_default(),
+            tags: detection.tags.clone(),
+            author: detection.author.clone().unwrap_or_default(),
+            group_key,
+            event_refs: reference.into_iter().collect(),
+            summary: summary_of(&detection.event),
+            first_seen: at,
+            last_seen: at,
+            count: 1,
+            state: AlertState::New,
+            resolution: None,
+            assignee: None,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            closed_by: None,
+            closed_at: None,
+            comment: String::new(),
+        };
+        transaction.insert_alert(&alert).await?;
+        let mut event = self.alert_event(organization_id, "detect.alert.raise", alert.id);
+        event.details.insert("rule_id".into(), alert.rule_id.clone().into());
+        event.details.insert("level".into(), alert.level.clone().into());
+        transaction.append_audit_event(&event).await?;
+        Ok(true)
+    }
+
+    fn alert_event(&self, organization_id: OrganizationId, action: &str, id: Uuid) -> AuditEvent {
+        self.event(&Actor::System, organization_id, action, Resource::new("alert", id))
+    }
+
+    /// The rules detection runs: how many loaded, and each that did not with its reason.
+    pub fn detection_rules(&self) -> RulesView {
+        match self.detection.rules.read() {
+            Ok(rules) => RulesView {
+                loaded: rules.report().loaded,
+                failed: rules.report().failed.iter().map(ToString::to_string).collect(),
+            },
+            Err(_) => RulesView { loaded: 0, failed: Vec::new() },
+        }
+    }
+
+    /// Staff holding `detect:rules:read` on the provider organisation see the rules.
+    pub async fn read_detection_rules(
+        &self,
+        principal: &Principal,
+        context: &RequestContext,
+    ) -> Result<RulesView, AppError> {
+        let provider = self.provider_organization_id().await?;
+        self.authorize_in(principal, provider, "detect:rules:read", context).await?;
+        Ok(self.detection_rules())
+    }
+
+    async fn provider_organization_id(&self) -> Result<OrganizationId, AppError> {
+        use store::OrganizationRepository as _;
+        let mut read = self.store.read().await?;
+        let provider = read.provider_organization().await?;
+        read.commit().await?;
+        provider
+            .map(|organization| organization.id)
+            .ok_or(AppError::NotFound("provider organization"))
+    }
+
+    pub async fn list_alerts(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        state: Option<AlertState>,
+        limit: u32,
+        context: &RequestContext,
+    ) -> Result<Vec<AlertRecord>, AppError> {
+        self.authorize_in(principal, organization_id, "detect:alerts:read", context).await?;
+        let mut read = self.store.read().await?;
+        let alerts =
+            read.list_alerts(organization_id, state, limit.clamp(1, MAX_ALERTS_PER_PAGE)).await?;
+        read.commit().await?;
+        Ok(alerts)
+    }
+
+    pub async fn get_alert(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        id: Uuid,
+        context: &RequestContext,
+    ) -> Result<AlertRecord, AppError> {
+        self.authorize_in(principal, organization_id, "detect:alerts:read", context).await?;
+        let mut read = self.store.read().await?;
+        let alert =
+            read.get_alert(organization_id, id).await?.ok_or(AppError::NotFound("alert"))?;
+        read.commit().await?;
+        Ok(alert)
+    }
+
+    /// Take a new alert in hand (new → acknowledged), optionally assigning it.
+    pub async fn acknowledge_alert(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        id: Uuid,
+        assignee: Option<String>,
+        context: &RequestContext,
+    ) -> Result<AlertRecord, AppError> {
+        self.authorize_in(principal, organization_id, "detect:alerts:write", context).await?;
+        if assignee.as_ref().is_some_and(|assignee| assignee.is_empty() || assignee.len() > 320) {
+            return Err(AppError::InvalidInput("assignee must be 1 to 320 characters".into()));
+        }
+        let mut transaction = self.store.begin().await?;
+        let mut alert =
+            transaction.get_alert(organization_id, id).await?.ok_or(AppError::NotFound("alert"))?;
+        if alert.state != AlertState::New {
+            return Err(AppError::Conflict(format!(
+                "only a new alert can be acknowledged; this one is {}",
+                alert.state.as_str()
+            )));
+        }
+        let now = self.clock.now();
+        alert.state = AlertState::Acknowledged;
+        alert.acknowledged_by = principal.actor.id();
+        alert.acknowledged_at = Some(now);
+        if assignee.is_some() {
+            alert.assignee = assignee;
+        }
+        transaction.update_alert(&alert).await?;
+        let event = self.success_event(
+            principal,
+            organization_id,
+            "detect.alert.acknowledge",
+            Resource::new("alert", id),
+            context,
+        );
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(alert)
+    }
+
+    /// Close a new or acknowledged alert with its resolution and a comment.
+    pub async fn close_alert(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        id: Uuid,
+        resolution: AlertClose,
+        comment: &str,
+        context: &RequestContext,
+    ) -> Result<AlertRecord, AppError> {
+        self.authorize_in(principal, organization_id, "detect:alerts:write", context).await?;
+        if comment.chars().count() > 4000 {
+            return Err(AppError::InvalidInput("comment is longer than 4000 characters".into()));
+        }
+        let mut transaction = self.store.begin().await?;
+        let mut alert =
+            transaction.get_alert(organization_id, id).await?.ok_or(AppError::NotFound("alert"))?;
+        if alert.state == AlertState::Closed {
+            return Err(AppError::Conflict("the alert is already closed".into()));
+        }
+        let resolution = match resolution {
+            AlertClose::TruePositive => AlertResolution::TruePositive,
+            AlertClose::FalsePositive => AlertResolution::FalsePositive,
+            AlertClose::Benign => AlertResolution::Benign,
+        };
+        alert.state = AlertState::Closed;
+        alert.resolution = Some(resolution);
+        alert.closed_by = principal.actor.id();
+        alert.closed_at = Some(self.clock.now());
+        alert.comment = comment.to_owned();
+        transaction.update_alert(&alert).await?;
+        let mut event = self.success_event(
+            principal,
+            organization_id,
+            "detect.alert.close",
+            Resource::new("alert", id),
+            context,
+        );
+        event.details.insert("resolution".into(), resolution.as_str().into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        Ok(alert)
+    }
+
+    /// Per rule: alerts, detections, open ones and how the closed ones were judged.
+    pub async fn detection_noise(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        context: &RequestContext,
+    ) -> Result<Vec<RuleNoiseView>, AppError> {
+        self.authorize_in(principal, organization_id, "detect:alerts:read", context).await?;
+        let mut read = self.store.read().await?;
+        let alerts = read.list_alerts(organization_id, None, u32::MAX >> 1).await?;
+        read.commit().await?;
+        let mut rules: std::collections::BTreeMap<String, RuleNoiseView> = Default::default();
+        for alert in alerts {
+            let noise = rules.entry(alert.rule_id.clone()).or_insert_with(|| RuleNoiseView {
+                rule_id: alert.rule_id.clone(),
+                title: alert.title.clone(),
+                alerts: 0,
+                detections: 0,
+                open: 0,
+                true_positive: 0,
+                false_positive: 0,
+                benign: 0,
+                false_positive_ratio: None,
+            });
+            noise.alerts += 1;
+            noise.detections += alert.count;
+            match alert.resolution {
+                None => noise.open += 1,
+                Some(AlertResolution::TruePositive) => noise.true_positive += 1,
+                Some(AlertResolution::FalsePositive) => noise.false_positive += 1,
+                Some(AlertResolution::Benign) => noise.benign += 1,
+            }
+        }
+        Ok(rules
+            .into_values()
+            .map(|mut noise| {
+                let closed = noise.true_positive + noise.false_positive + noise.benign;
+                #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                if closed > 0 {
+                    noise.false_positive_ratio = Some(noise.false_positive as f64 / closed as f64);
+                }
+                noise
+            })
+            .collect())
+    }
+}
+
+/// Used by the binary: run passes until the task is dropped.
+pub async fn run_detection_every(app: App, every: std::time::Duration) {
+    loop {
+        if let Err(error) = app.run_detection_once().await {
+            tracing::error!(%error, "detection pass failed");
+        }
+        tokio::time::sleep(every).await;
+    }
+}

@@ -1,0 +1,369 @@
+//! Detection over the audit log: the cursor of each organisation's trail (how far the rules
+//! have evaluated it) and the alerts they raised, with their triage state.
+//!
+//! Deduplication windows, state transitions and what an alert may hold are the application
+//! layer's; this module stores what it is given and reads it back.
+
+use base::OrganizationId;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::transaction::on_backend;
+use crate::{StoreError, Transaction};
+
+/// Where an alert is in its triage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertState {
+    New,
+    Acknowledged,
+    Closed,
+}
+
+impl AlertState {
+    pub const ALL: [Self; 3] = [Self::New, Self::Acknowledged, Self::Closed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Acknowledged => "acknowledged",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|value| value.as_str() == text)
+    }
+}
+
+/// How a closed alert was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertResolution {
+    TruePositive,
+    FalsePositive,
+    Benign,
+}
+
+impl AlertResolution {
+    pub const ALL: [Self; 3] = [Self::TruePositive, Self::FalsePositive, Self::Benign];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TruePositive => "true_positive",
+            Self::FalsePositive => "false_positive",
+            Self::Benign => "benign",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|value| value.as_str() == text)
+    }
+}
+
+/// One stored alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    pub id: Uuid,
+    pub organization_id: OrganizationId,
+    pub rule_id: String,
+    pub title: String,
+    pub level: String,
+    pub tags: Vec<String>,
+    pub author: String,
+    /// The correlation group (`user.uid=…`), empty for single-event rules.
+    pub group_key: String,
+    /// Audit entry references (`organization:index`), the first ones counted.
+    pub event_refs: Vec<String>,
+    /// The non-personal fields of the latest event.
+    pub summary: serde_json::Map<String, serde_json::Value>,
+    pub first_seen: OffsetDateTime,
+    pub last_seen: OffsetDateTime,
+    pub count: u64,
+    pub state: AlertState,
+    pub resolution: Option<AlertResolution>,
+    pub assignee: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<OffsetDateTime>,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<OffsetDateTime>,
+    pub comment: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: Uuid,
+    organization_id: Uuid,
+    rule_id: String,
+    title: String,
+    level: String,
+    tags: String,
+    author: String,
+    group_key: String,
+    event_refs: String,
+    summary: String,
+    first_seen: OffsetDateTime,
+    last_seen: OffsetDateTime,
+    count: i64,
+    state: String,
+    resolution: Option<String>,
+    assignee: Option<String>,
+    acknowledged_by: Option<String>,
+    acknowledged_at: Option<OffsetDateTime>,
+    closed_by: Option<String>,
+    closed_at: Option<OffsetDateTime>,
+    comment: String,
+}
+
+macro_rules! alert_columns {
+    () => {
+        "id, organization_id, rule_id, title, level, tags, author, group_key, event_refs, \
+         summary, first_seen, last_seen, count, state, resolution, assignee, acknowledged_by, \
+         acknowledged_at, closed_by, closed_at, comment"
+    };
+}
+
+fn alert_of(row: AlertRow) -> Result<AlertRecord, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("alert {}: invalid {what}", row.id));
+    Ok(AlertRecord {
+        id: row.id,
+        organization_id: OrganizationId::from_uuid(row.organization_id),
+        tags: serde_json::from_str(&row.tags).map_err(|_| corrupt("tags"))?,
+        event_refs: serde_json::from_str(&row.event_refs).map_err(|_| corrupt("event refs"))?,
+        summary: serde_json::from_str(&row.summary).map_err(|_| corrupt("summary"))?,
+        count: u64::try_from(row.count).map_err(|_| corrupt("count"))?,
+        state: AlertState::parse(&row.state).ok_or_else(|| corrupt("state"))?,
+        resolution: match &row.resolution {
+            Some(text) => Some(AlertResolution::parse(text).ok_or_else(|| corrupt("resolution"))?),
+            None => None,
+        },
+        rule_id: row.rule_id,
+        title: row.title,
+        level: row.level,
+        author: row.author,
+        group_key: row.group_key,
+        first_seen: row.first_seen,
+        last_seen: row.last_seen,
+        assignee: row.assignee,
+        acknowledged_by: row.acknowledged_by,
+        acknowledged_at: row.acknowledged_at,
+        closed_by: row.closed_by,
+        closed_at: row.closed_at,
+        comment: row.comment,
+    })
+}
+
+fn json_text(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(format!("alert: {error}")))
+}
+
+fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{value} is out of range")))
+}
+
+/// Storage of detection cursors and alerts.
+#[allow(async_fn_in_trait, reason = "implemented only on the concrete Transaction type")]
+pub trait DetectionRepository {
+    /// Organisations whose audit trail has entries the rules have not evaluated yet: the
+    /// organisation, the next index to evaluate and the trail's size.
+    async fn pending_detection(&mut self) -> Result<Vec<(OrganizationId, u64, u64)>, StoreError>;
+    /// Bookkeeping: the rules have evaluated the organisation's entries below `next_index`.
+    async fn set_detection_cursor(
+        &mut self,
+        organization_id: OrganizationId,
+        next_index: u64,
+    ) -> Result<(), StoreError>;
+    async fn insert_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError>;
+    /// Replace an alert's mutable fields (everything but its id, organisation, rule and
+    /// first sighting); false when it does not exist.
+    async fn update_alert(&mut self, alert: &AlertRecord) -> Result<bool, StoreError>;
+    async fn get_alert(
+        &mut self,
+        organization_id: OrganizationId,
+        id: Uuid,
+    ) -> Result<Option<AlertRecord>, StoreError>;
+    /// The newest alert of a rule and group that is not closed.
+    async fn open_alert_for(
+        &mut self,
+        organization_id: OrganizationId,
+        rule_id: &str,
+        group_key: &str,
+    ) -> Result<Option<AlertRecord>, StoreError>;
+    /// An organisation's alerts, newest first, optionally in one state.
+    async fn list_alerts(
+        &mut self,
+        organization_id: OrganizationId,
+        state: Option<AlertState>,
+        limit: u32,
+    ) -> Result<Vec<AlertRecord>, StoreError>;
+}
+
+impl DetectionRepository for Transaction {
+    async fn pending_detection(&mut self) -> Result<Vec<(OrganizationId, u64, u64)>, StoreError> {
+        let sql = "SELECT h.organization_id, COALESCE(c.next_index, 0), h.size \
+                   FROM audit_heads h LEFT JOIN detection_cursors c \
+                   ON c.organization_id = h.organization_id \
+                   WHERE h.size > COALESCE(c.next_index, 0) ORDER BY h.organization_id";
+        let rows: Vec<(Uuid, i64, i64)> =
+            on_backend!(self.connection(), c => sqlx::query_as(sql).fetch_all(&mut *c).await)?;
+        rows.into_iter()
+            .map(|(id, next, size)| {
+                let next = u64::try_from(next)
+                    .map_err(|_| StoreError::Corrupt(format!("detection cursor {next}")))?;
+                let size = u64::try_from(size)
+                    .map_err(|_| StoreError::Corrupt(format!("audit size {size}")))?;
+                Ok((OrganizationId::from_uuid(id), next, size))
+            })
+            .collect()
+    }
+
+    async fn set_detection_cursor(
+        &mut self,
+        organization_id: OrganizationId,
+        next_index: u64,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO detection_cursors (organization_id, next_index) VALUES ($1, $2) \
+                   ON CONFLICT (organization_id) DO UPDATE SET next_index = excluded.next_index";
+        let next_index = to_i64(next_index)?;
+        on_backend!(self.connection(), c => sqlx::query(sql)
+            .bind(organization_id.as_uuid())
+            .bind(next_index)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn insert_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError> {
+        let sql = concat!(
+            "INSERT INTO alerts (",
+            alert_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21)"
+        );
+        let tags = json_text(&alert.tags)?;
+        let event_refs = json_text(&alert.event_refs)?;
+        let summary = json_text(&alert.summary)?;
+        let count = to_i64(alert.count)?;
+        on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(alert.id)
+            .bind(alert.organization_id.as_uuid())
+            .bind(&alert.rule_id)
+            .bind(&alert.title)
+            .bind(&alert.level)
+            .bind(&tags)
+            .bind(&alert.author)
+            .bind(&alert.group_key)
+            .bind(&event_refs)
+            .bind(&summary)
+            .bind(alert.first_seen)
+            .bind(alert.last_seen)
+            .bind(count)
+            .bind(alert.state.as_str())
+            .bind(alert.resolution.map(AlertResolution::as_str))
+            .bind(&alert.assignee)
+            .bind(&alert.acknowledged_by)
+            .bind(alert.acknowledged_at)
+            .bind(&alert.closed_by)
+            .bind(alert.closed_at)
+            .bind(&alert.comment)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn update_alert(&mut self, alert: &AlertRecord) -> Result<bool, StoreError> {
+        let sql = "UPDATE alerts SET title = $3, level = $4, tags = $5, author = $6, \
+                   event_refs = $7, summary = $8, last_seen = $9, count = $10, state = $11, \
+                   resolution = $12, assignee = $13, acknowledged_by = $14, \
+                   acknowledged_at = $15, closed_by = $16, closed_at = $17, comment = $18 \
+                   WHERE id = $1 AND organization_id = $2";
+        let tags = json_text(&alert.tags)?;
+        let event_refs = json_text(&alert.event_refs)?;
+        let summary = json_text(&alert.summary)?;
+        let count = to_i64(alert.count)?;
+        let result = on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(alert.id)
+            .bind(alert.organization_id.as_uuid())
+            .bind(&alert.title)
+            .bind(&alert.level)
+            .bind(&tags)
+            .bind(&alert.author)
+            .bind(&event_refs)
+            .bind(&summary)
+            .bind(alert.last_seen)
+            .bind(count)
+            .bind(alert.state.as_str())
+            .bind(alert.resolution.map(AlertResolution::as_str))
+            .bind(&alert.assignee)
+            .bind(&alert.acknowledged_by)
+            .bind(alert.acknowledged_at)
+            .bind(&alert.closed_by)
+            .bind(alert.closed_at)
+            .bind(&alert.comment)
+            .execute(&mut *c)
+            .await
+            .map(|result| result.rows_affected()))?;
+        Ok(result > 0)
+    }
+
+    async fn get_alert(
+        &mut self,
+        organization_id: OrganizationId,
+        id: Uuid,
+    ) -> Result<Option<AlertRecord>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE id = $1 AND organization_id = $2"
+        );
+        let row: Option<AlertRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
+            .bind(id)
+            .bind(organization_id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await)?;
+        row.map(alert_of).transpose()
+    }
+
+    async fn open_alert_for(
+        &mut self,
+        organization_id: OrganizationId,
+        rule_id: &str,
+        group_key: &str,
+    ) -> Result<Option<AlertRecord>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE organization_id = $1 AND rule_id = $2 AND group_key = $3 \
+             AND state <> 'closed' ORDER BY first_seen DESC, id DESC LIMIT 1"
+        );
+        let row: Option<AlertRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
+            .bind(organization_id.as_uuid())
+            .bind(rule_id)
+            .bind(group_key)
+            .fetch_optional(&mut *c)
+            .await)?;
+        row.map(alert_of).transpose()
+    }
+
+    async fn list_alerts(
+        &mut self,
+        organization_id: OrganizationId,
+        state: Option<AlertState>,
+        limit: u32,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let rows: Vec<AlertRow> = on_backend!(self.connection(), c => {
+            let mut query = sqlx::QueryBuilder::new(concat!(
+                "SELECT ",
+                alert_columns!(),
+                " FROM alerts WHERE organization_id = "
+            ));
+            query.push_bind(organization_id.as_uuid());
+            if let Some(state) = state {
+                query.push(" AND state = ").push_bind(state.as_str());
+            }
+            query.push(" ORDER BY first_seen DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+            query.build_query_as().fetch_all(&mut *c).await
+        })?;
+        rows.into_iter().map(alert_of).collect()
+    }
+}
