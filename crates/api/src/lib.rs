@@ -168,6 +168,20 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::assets::report_posture))
         .routes(routes!(routes::assets::device_posture))
         .routes(routes!(routes::assets::posture_policy, routes::assets::set_posture_policy))
+        .routes(routes!(routes::compliance::create, routes::compliance::list))
+        .routes(routes!(
+            routes::compliance::get,
+            routes::compliance::replace,
+            routes::compliance::delete
+        ))
+        .routes(routes!(routes::compliance::export))
+        .routes(routes!(routes::compliance::run_evidence))
+        .routes(routes!(routes::compliance::evidence))
+        .routes(routes!(routes::compliance::evidence_history))
+        .routes(routes!(routes::compliance::annex))
+        .routes(routes!(routes::compliance::organization_annex))
+        .routes(routes!(routes::compliance::changes_page))
+        .routes(routes!(routes::compliance::changes_feed))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
         .split_for_parts();

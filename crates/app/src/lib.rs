@@ -10,6 +10,7 @@ mod audit_log;
 mod audit_trail;
 mod authorization;
 mod bootstrap;
+mod compliance;
 mod credential_cache;
 mod error;
 mod factors;
@@ -46,6 +47,10 @@ pub use audit_keys::MasterKey;
 pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};
 pub use audit_trail::{AuditTrail, fetch_nodes as fetch_audit_nodes, move_audit_nodes_to_tiles};
 pub use bootstrap::{Bootstrap, Initialization, InitializeRequest, SetupCompleted};
+pub use compliance::{
+    ANNEX_CLASSIFICATION, ANNEX_TLP, AnnexFormat, ChangesFormat, RISK_MATRIX_SIZE, RecordInput,
+    RecordView, RegisterKind, RenderedAnnex,
+};
 pub use error::AppError;
 pub use factors::TotpEnrolment;
 pub use mailer::{Email, Mailer, MemoryMailer};

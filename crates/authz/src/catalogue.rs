@@ -106,6 +106,10 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
         "Record the secure erasure or destruction of a retired asset",
     ),
     action("assets:posture:report", false, "Report a device's security posture"),
+    action("compliance:registers:read", false, "List, read and export the compliance registers"),
+    action("compliance:registers:write", false, "Create, update and delete register records"),
+    action("compliance:evidence:read", false, "Read evidence results and the live annex"),
+    action("compliance:evidence:run", false, "Run the evidence checks on demand"),
 ];
 
 /// One row of the built-in permission set table.
@@ -216,6 +220,10 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:proofs:read",
             "audit:export:read",
             "assets:assets:read",
+            "compliance:registers:read",
+            "compliance:registers:write",
+            "compliance:evidence:read",
+            "compliance:evidence:run",
         ],
     },
     BuiltinSet {
@@ -259,6 +267,8 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:checkpoints:read",
             "audit:proofs:read",
             "assets:assets:read",
+            "compliance:registers:read",
+            "compliance:evidence:read",
         ],
     },
 ];

@@ -11,6 +11,7 @@ mod api_keys;
 mod assets;
 mod audit_log;
 mod authorization;
+mod compliance;
 mod error;
 mod factors;
 mod invitations;
@@ -39,6 +40,7 @@ pub use authorization::{
     AuthorizationRepository, AuthorizationSettings, CustomActionRecord, PermissionSetRecord,
     PolicyHolder, PolicyRecord, RawPolicyRecord,
 };
+pub use compliance::{ComplianceRecord, ComplianceRepository, EvidenceResultRecord};
 pub use error::StoreError;
 pub use factors::FactorRepository;
 pub use invitations::{InvitationRepository, PasswordResetRepository, ThrottleRepository};

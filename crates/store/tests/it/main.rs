@@ -3,5 +3,6 @@ mod access_reviews;
 mod assets;
 mod authorization;
 mod backends;
+mod compliance;
 mod conformance;
 mod identity;
