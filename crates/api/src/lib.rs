@@ -183,6 +183,20 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::detection::close_alert))
         .routes(routes!(routes::detection::noise))
         .routes(routes!(routes::detection::rules))
+        .routes(routes!(routes::compliance::create, routes::compliance::list))
+        .routes(routes!(
+            routes::compliance::get,
+            routes::compliance::replace,
+            routes::compliance::delete
+        ))
+        .routes(routes!(routes::compliance::export))
+        .routes(routes!(routes::compliance::run_evidence))
+        .routes(routes!(routes::compliance::evidence))
+        .routes(routes!(routes::compliance::evidence_history))
+        .routes(routes!(routes::compliance::annex))
+        .routes(routes!(routes::compliance::organization_annex))
+        .routes(routes!(routes::compliance::changes_page))
+        .routes(routes!(routes::compliance::changes_feed))
         .routes(routes!(routes::projects::list, routes::projects::create))
         .routes(routes!(routes::projects::get, routes::projects::rename, routes::projects::delete))
         .routes(routes!(

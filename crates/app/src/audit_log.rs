@@ -132,7 +132,7 @@ impl App {
         self.fresh_checkpoint(organization_id).await
     }
 
-    async fn fresh_checkpoint(
+    pub(crate) async fn fresh_checkpoint(
         &self,
         organization_id: OrganizationId,
     ) -> Result<CheckpointRow, AppError> {
@@ -430,7 +430,7 @@ impl App {
         Ok(failures)
     }
 
-    async fn check_organization(
+    pub(crate) async fn check_organization(
         &self,
         organization_id: OrganizationId,
         verifiers: &[NoteVerifier],

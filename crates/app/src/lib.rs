@@ -10,6 +10,7 @@ mod audit_log;
 mod audit_trail;
 mod authorization;
 mod bootstrap;
+mod compliance;
 mod credential_cache;
 mod detection;
 mod error;
@@ -49,6 +50,10 @@ pub use audit_keys::MasterKey;
 pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};
 pub use audit_trail::{AuditTrail, fetch_nodes as fetch_audit_nodes, move_audit_nodes_to_tiles};
 pub use bootstrap::{Bootstrap, Initialization, InitializeRequest, SetupCompleted};
+pub use compliance::{
+    ANNEX_CLASSIFICATION, ANNEX_TLP, AnnexFormat, ChangesFormat, RISK_MATRIX_SIZE, RecordInput,
+    RecordView, RegisterKind, RenderedAnnex,
+};
 pub use detection::{
     AlertClose, DetectionPass, MAX_ALERTS_PER_PAGE, RuleNoiseView, RulesView, run_detection_every,
 };

@@ -137,6 +137,10 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
     action("detect:alerts:read", false, "List and read alerts and the per-rule noise report"),
     action("detect:alerts:write", false, "Acknowledge, assign and close alerts"),
     action("detect:rules:read", false, "Read the detection rules loaded (provider staff)"),
+    action("compliance:registers:read", false, "List, read and export the compliance registers"),
+    action("compliance:registers:write", false, "Create, update and delete register records"),
+    action("compliance:evidence:read", false, "Read evidence results and the live annex"),
+    action("compliance:evidence:run", false, "Run the evidence checks on demand"),
 ];
 
 /// One row of the built-in permission set table.
@@ -252,6 +256,10 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:export:read",
             "assets:assets:read",
             "privacy:domains:read",
+            "compliance:registers:read",
+            "compliance:registers:write",
+            "compliance:evidence:read",
+            "compliance:evidence:run",
         ],
     },
     BuiltinSet {
@@ -320,6 +328,8 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "audit:checkpoints:read",
             "audit:proofs:read",
             "assets:assets:read",
+            "compliance:registers:read",
+            "compliance:evidence:read",
         ],
     },
 ];

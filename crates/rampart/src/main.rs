@@ -268,6 +268,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let review_tasks = tokio::spawn(access_review_schedules(app.clone()));
     let detection_task =
         tokio::spawn(app::run_detection_every(app.clone(), Duration::from_secs(2)));
+    let evidence_tasks = tokio::spawn(daily_evidence(app.clone()));
 
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -305,6 +306,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     audit_tasks.abort();
     review_tasks.abort();
     detection_task.abort();
+    evidence_tasks.abort();
     store.close().await;
     tracing::info!("stopped");
     outcome
@@ -347,6 +349,20 @@ async fn access_review_schedules(app: App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "started scheduled access reviews"),
             Err(error) => tracing::error!(%error, "could not start scheduled access reviews"),
+        }
+    }
+}
+
+/// Evaluate the evidence checks of every organisation that keeps registers, at start and then
+/// daily, so that the live annex never rests on results older than its checks allow.
+async fn daily_evidence(app: App) {
+    let mut running = tokio::time::interval(Duration::from_secs(24 * 60 * 60));
+    running.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        running.tick().await;
+        match app.run_daily_evidence().await {
+            Ok(n) => tracing::info!(n, "evidence checks evaluated"),
+            Err(error) => tracing::error!(%error, "could not run the evidence checks"),
         }
     }
 }

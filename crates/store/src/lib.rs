@@ -11,6 +11,7 @@ mod api_keys;
 mod assets;
 mod audit_log;
 mod authorization;
+mod compliance;
 mod detection;
 mod error;
 mod factors;
@@ -42,6 +43,7 @@ pub use authorization::{
     AuthorizationRepository, AuthorizationSettings, CustomActionRecord, PermissionSetRecord,
     PolicyHolder, PolicyRecord, RawPolicyRecord,
 };
+pub use compliance::{ComplianceRecord, ComplianceRepository, EvidenceResultRecord};
 pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
 pub use error::StoreError;
 pub use factors::FactorRepository;

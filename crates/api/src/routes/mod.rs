@@ -7,6 +7,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod authorization;
+pub mod compliance;
 pub mod detection;
 pub mod health;
 pub mod organizations;

@@ -3,6 +3,7 @@ mod access_reviews;
 mod assets;
 mod authorization;
 mod backends;
+mod compliance;
 mod conformance;
 mod detection;
 mod identity;
