@@ -57,7 +57,7 @@ async fn records_round_trip_per_register_and_organisation() {
         );
         assert_eq!(
             read.list_compliance_records(organization_id, Some("risks")).await.unwrap(),
-            [risk.clone()]
+            std::slice::from_ref(&risk)
         );
         assert_eq!(
             read.list_compliance_records(organization_id, None).await.unwrap(),
