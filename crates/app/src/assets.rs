@@ -446,7 +446,8 @@ fn changed_fields(before: &AssetRecord, after: &AssetRecord) -> Vec<&'static str
 }
 
 impl App {
-    fn today(&self) -> Date {
+    /// Today's date (UTC) by the app's clock.
+    pub(crate) fn today(&self) -> Date {
         self.clock.now().date()
     }
 

@@ -756,10 +756,6 @@ async fn resolve_owner(
 }
 
 impl App {
-    fn compliance_today(&self) -> Date {
-        self.clock.now().date()
-    }
-
     async fn checked_record(
         &self,
         transaction: &mut Transaction,
@@ -842,7 +838,7 @@ impl App {
         );
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        Ok(view_of(record, self.compliance_today()))
+        Ok(view_of(record, self.today()))
     }
 
     pub async fn update_compliance_record(
@@ -882,7 +878,7 @@ impl App {
         );
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        Ok(view_of(record, self.compliance_today()))
+        Ok(view_of(record, self.today()))
     }
 
     pub async fn delete_compliance_record(
@@ -930,7 +926,7 @@ impl App {
             .filter(|record| record.register == register.as_str())
             .ok_or(AppError::NotFound("record"))?;
         read.commit().await?;
-        Ok(view_of(record, self.compliance_today()))
+        Ok(view_of(record, self.today()))
     }
 
     pub async fn list_compliance_records(
@@ -945,7 +941,7 @@ impl App {
         let records =
             read.list_compliance_records(organization_id, Some(register.as_str())).await?;
         read.commit().await?;
-        let today = self.compliance_today();
+        let today = self.today();
         Ok(records.into_iter().map(|record| view_of(record, today)).collect())
     }
 
