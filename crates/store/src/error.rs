@@ -18,6 +18,9 @@ pub enum StoreError {
     Open(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A backup or restore cannot go on; the text says why and what to do.
+    #[error("backup: {0}")]
+    Backup(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
 }

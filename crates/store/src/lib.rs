@@ -11,6 +11,7 @@ mod api_keys;
 mod assets;
 mod audit_log;
 mod authorization;
+mod backup;
 mod compliance;
 mod detection;
 mod error;
@@ -43,6 +44,7 @@ pub use authorization::{
     AuthorizationRepository, AuthorizationSettings, CustomActionRecord, PermissionSetRecord,
     PolicyHolder, PolicyRecord, RawPolicyRecord,
 };
+pub use backup::{RowCounts, TableFrame};
 pub use compliance::{ComplianceRecord, ComplianceRepository, EvidenceResultRecord};
 pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
 pub use error::StoreError;

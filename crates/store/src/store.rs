@@ -11,8 +11,9 @@ use sqlx::{PgPool, SqlitePool};
 use crate::StoreError;
 use crate::transaction::{Inner, Transaction};
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+pub(crate) static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+pub(crate) static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("migrations/postgres");
 
 /// Pool and locking settings.
 #[derive(Debug, Clone)]
