@@ -9,6 +9,7 @@ mod audit_keys;
 mod audit_log;
 mod audit_trail;
 mod authorization;
+mod backups;
 mod bootstrap;
 mod compliance;
 mod credential_cache;
@@ -49,6 +50,7 @@ pub use assets::{
 pub use audit_keys::MasterKey;
 pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};
 pub use audit_trail::{AuditTrail, fetch_nodes as fetch_audit_nodes, move_audit_nodes_to_tiles};
+pub use backups::RestoreTestReport;
 pub use bootstrap::{Bootstrap, Initialization, InitializeRequest, SetupCompleted};
 pub use compliance::{
     ANNEX_CLASSIFICATION, ANNEX_TLP, AnnexFormat, ChangesFormat, RISK_MATRIX_SIZE, RecordInput,
