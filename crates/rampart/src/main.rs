@@ -2,6 +2,8 @@
 //! the config file and the wall clock.
 
 mod audit_command;
+mod backup_command;
+mod backup_file;
 mod config;
 mod mask_command;
 mod master_key;
@@ -66,6 +68,12 @@ enum Command {
         #[command(subcommand)]
         command: audit_command::AuditCommand,
     },
+    /// Backups of Rampart's database: create (consistent, encrypted), verify, restore, and
+    /// recorded restore tests.
+    Backup {
+        #[command(subcommand)]
+        command: backup_command::BackupCommand,
+    },
     /// Vulnerabilities: scan an SBOM or lockfile offline (a CI gate).
     Vuln {
         #[command(subcommand)]
@@ -119,6 +127,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init(config, organization, email, password, json).await
         }
         Command::Audit { command } => audit_command::run(command).await,
+        Command::Backup { command } => backup_command::run(command).await,
         Command::Vuln { .. } | Command::Mask(_) => {
             anyhow::bail!("this command runs without the server runtime")
         }
@@ -136,7 +145,7 @@ pub(crate) fn load_config(file: Option<PathBuf>) -> anyhow::Result<Config> {
     Config::load(file.as_deref(), |name| std::env::var(name).ok())
 }
 
-fn describe(config: &Config) -> String {
+pub(crate) fn describe(config: &Config) -> String {
     match &config.database_url {
         Some(_) => "the configured database".to_owned(),
         None => config.database_location(),

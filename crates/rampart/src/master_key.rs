@@ -35,6 +35,21 @@ pub fn load_or_create(from_environment: Option<String>, file: &Path) -> anyhow::
     }
 }
 
+/// Load the master key that must already exist (backups: a new key could not open anything).
+pub fn load_existing(from_environment: Option<String>, file: &Path) -> anyhow::Result<MasterKey> {
+    if let Some(text) = from_environment {
+        return decode(&text, "RAMPART_MASTER_KEY");
+    }
+    match std::fs::read_to_string(file) {
+        Ok(text) => decode(&text, &file.display().to_string()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => bail!(
+            "no master key: set RAMPART_MASTER_KEY or put the installation's key file at {}",
+            file.display()
+        ),
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", file.display())),
+    }
+}
+
 #[cfg(unix)]
 fn write_private(file: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;

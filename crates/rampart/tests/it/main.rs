@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod audit;
+mod backup;
 mod cli;
 mod crash;
 mod identity;
