@@ -479,7 +479,9 @@ impl App {
         if decision.allowed {
             return Ok(loaded);
         }
-        let reason = if decision.determining_policies.is_empty() {
+        let reason = if decision.outside_address_ranges {
+            "source_ip_outside_policy_ranges".to_owned()
+        } else if decision.determining_policies.is_empty() {
             "no_policy_grants".to_owned()
         } else {
             format!("forbidden_by {}", decision.determining_policies.join(" "))

@@ -543,7 +543,12 @@ impl App {
 }
 
 fn refusal(error: &str) -> Decision {
-    Decision { allowed: false, determining_policies: Vec::new(), errors: vec![error.to_owned()] }
+    Decision {
+        allowed: false,
+        determining_policies: Vec::new(),
+        errors: vec![error.to_owned()],
+        outside_address_ranges: false,
+    }
 }
 
 /// The principal a stored policy is attached to.

@@ -167,6 +167,9 @@ pub(crate) struct Indexed {
     /// The action groups (`set:…`, `all:rampart`) its evaluation form names anywhere.
     pub(crate) action_groups: Vec<String>,
     pub(crate) needs: Needs,
+    /// For a generated rule with a `source_ip` condition, its ranges: a denial from outside
+    /// all of them can say so.
+    pub(crate) source_ranges: Option<Vec<IpNet>>,
 }
 
 impl Indexed {
@@ -294,6 +297,9 @@ pub fn compile(
                     },
                     action_groups: Vec::new(),
                     needs: Needs::of_condition(&compiled.condition),
+                    source_ranges: compiled.condition.source_ip.as_ref().map(|ranges| {
+                        ranges.iter().filter_map(|range| IpNet::from_str(range).ok()).collect()
+                    }),
                 },
             ));
             rules.push(compiled);
@@ -345,6 +351,7 @@ pub fn compile(
                 action_groups: groups.named_by(&parsed),
                 permit: !described.forbid,
                 needs: Needs::of_raw(&parsed),
+                source_ranges: None,
                 eval: parsed.clone(),
                 policy: parsed,
             },
@@ -362,6 +369,7 @@ pub fn compile(
             projects: None,
             action_groups: Vec::new(),
             needs: Needs::default(),
+            source_ranges: None,
         })
     };
     let owner_policy =

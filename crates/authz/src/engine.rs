@@ -8,6 +8,7 @@ use cedar_policy::{
     Authorizer, Context as CedarContext, Entities, Entity, EntityId, EntityTypeName, EntityUid,
     PolicySet, RestrictedExpression,
 };
+use ipnet::IpNet;
 use time::UtcOffset;
 use uuid::Uuid;
 
@@ -69,6 +70,8 @@ struct Slice {
     needs: Needs,
     /// Some policy could permit; without one the answer is deny whatever the request.
     can_permit: bool,
+    /// The source ranges of the permits here that limit the address.
+    address_ranges: Vec<IpNet>,
 }
 
 /// Sliced policy sets, filled on first use, and parsed source addresses.
@@ -192,7 +195,17 @@ impl CompiledOrganization {
             Ok(parts) => parts,
             Err(error) => return Decision::deny_with(error),
         };
-        self.evaluate(&cedar_request, &slice.policies, &entities)
+        let mut decision = self.evaluate(&cedar_request, &slice.policies, &entities);
+        if !decision.allowed
+            && decision.determining_policies.is_empty()
+            && !slice.address_ranges.is_empty()
+            && let Some(ip) = request.context.source_ip
+        {
+            let ip = ip.to_canonical();
+            decision.outside_address_ranges =
+                !slice.address_ranges.iter().any(|range| range.contains(&ip));
+        }
+        decision
     }
 
     fn evaluate(
@@ -210,6 +223,7 @@ impl CompiledOrganization {
             allowed: response.decision() == cedar_policy::Decision::Allow,
             determining_policies: determining,
             errors: response.diagnostics().errors().map(ToString::to_string).collect(),
+            outside_address_ranges: false,
         }
     }
 
@@ -373,7 +387,13 @@ impl CompiledOrganization {
         let mut named_groups: HashSet<&str> = HashSet::new();
         let mut needs = Needs::default();
         let mut can_permit = false;
+        let mut address_ranges = Vec::new();
         for indexed in candidates.into_iter().filter(|p| p.applies(action, key.project)) {
+            if indexed.permit
+                && let Some(ranges) = &indexed.source_ranges
+            {
+                address_ranges.extend(ranges.iter().copied());
+            }
             // Ids are unique in the organisation, so adding cannot fail.
             policies.add(indexed.eval.clone()).map_err(|e| e.to_string())?;
             named_groups.extend(indexed.action_groups.iter().map(String::as_str));
@@ -388,6 +408,7 @@ impl CompiledOrganization {
                 entities: Entities::empty(),
                 needs: Needs::default(),
                 can_permit,
+                address_ranges: Vec::new(),
             });
         }
         let principal = self.principal_entity(
@@ -415,7 +436,7 @@ impl CompiledOrganization {
         let entities =
             Entities::from_entities([principal, organization].into_iter().chain(action), None)
                 .map_err(|e| e.to_string())?;
-        Ok(Slice { policies, entities, needs, can_permit })
+        Ok(Slice { policies, entities, needs, can_permit, address_ranges })
     }
 
     /// The principal's entity: in its groups and its organisation, with its role and staff

@@ -329,14 +329,29 @@ pub struct Decision {
     pub determining_policies: Vec<String>,
     /// Evaluation errors (a policy that errs is skipped) and refusals before evaluation.
     pub errors: Vec<String>,
+    /// Denied with nothing granted, while a permit that applies limits the source address and
+    /// the request came from outside all its ranges: an attempt from outside the allowed
+    /// addresses.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub outside_address_ranges: bool,
 }
 
 impl Decision {
     pub(crate) fn nothing_granted() -> Self {
-        Self { allowed: false, determining_policies: Vec::new(), errors: Vec::new() }
+        Self {
+            allowed: false,
+            determining_policies: Vec::new(),
+            errors: Vec::new(),
+            outside_address_ranges: false,
+        }
     }
 
     pub(crate) fn deny_with(error: String) -> Self {
-        Self { allowed: false, determining_policies: Vec::new(), errors: vec![error] }
+        Self {
+            allowed: false,
+            determining_policies: Vec::new(),
+            errors: vec![error],
+            outside_address_ranges: false,
+        }
     }
 }
