@@ -8,6 +8,7 @@ mod assets;
 mod audit;
 mod authorization;
 mod bad_input;
+mod builtin_rules;
 mod compliance;
 mod detection;
 mod harness;
