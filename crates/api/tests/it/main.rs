@@ -12,6 +12,7 @@ mod compliance;
 mod detection;
 mod harness;
 mod identity;
+mod information_protection;
 mod organizations;
 mod principals;
 mod privacy;
