@@ -394,8 +394,9 @@ impl App {
     }
 
     /// The marking of an export kind in the organisation's scheme, raised to the level named
-    /// `floor` when that is more restricted.
-    pub(crate) async fn export_marking(
+    /// `floor` when that is more restricted. Callers ask it after the export's own use case
+    /// authorised the principal.
+    pub async fn export_marking(
         &self,
         organization_id: OrganizationId,
         kind: &str,
@@ -405,6 +406,35 @@ impl App {
         let scheme = load_scheme(&mut read, organization_id).await?;
         read.commit().await?;
         Ok(scheme.marking(kind, floor.and_then(|name| scheme.rank(name))))
+    }
+
+    /// The organisation's findings as an OpenVEX document with its marking; the export is
+    /// an audit event. The document keeps the OpenVEX schema, so the marking travels in the
+    /// `Rampart-Classification` header only.
+    pub async fn export_vulnerability_vex(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        context: &RequestContext,
+    ) -> Result<(String, ExportMarking), AppError> {
+        let document = self.vulnerability_vex(principal, organization_id, context).await?;
+        let marking = self.export_marking(organization_id, "vulnerabilities", None).await?;
+        let n_statements = serde_json::from_str::<serde_json::Value>(&document)
+            .ok()
+            .and_then(|value| value["statements"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        self.record_export(
+            principal,
+            organization_id,
+            "vulnerability.vex.export",
+            Resource::kind_only("vulnerability_findings"),
+            "openvex",
+            n_statements,
+            &marking,
+            context,
+        )
+        .await?;
+        Ok((document, marking))
     }
 
     /// Record an export as an audit event: what was exported, how many rows, in which

@@ -274,6 +274,20 @@ async fn every_export_is_marked_from_the_scheme_and_audited() {
         .await;
     assert_eq!(events.body["items"][0]["details"]["classification"], "SECRET (TLP:RED)");
     assert_eq!(events.body["items"][0]["details"]["format"], "markdown");
+
+    // OpenVEX keeps its schema: the marking is in the header; the export is audited.
+    let before = harness.n_audit_events(&acme.id).await;
+    let vex = acme.send(&harness, Method::GET, "/vulnerabilities/vex", None).await;
+    assert_eq!(vex.status, StatusCode::OK, "{}", vex.body);
+    assert_eq!(vex.headers["rampart-classification"], "SECRET (TLP:RED)");
+    assert_eq!(vex.body["@context"], "https://openvex.dev/ns/v0.2.0");
+    assert_eq!(harness.n_audit_events(&acme.id).await, before + 1);
+
+    // The audit log export (JSON Lines, verifiable as is) carries the marking in its header.
+    let uri = format!("/v1/organizations/{}/audit/export", harness.provider_id);
+    let trail = harness.owner(Method::GET, &uri, None).await;
+    assert_eq!(trail.status, StatusCode::OK);
+    assert_eq!(trail.headers["rampart-classification"], "CONFIDENTIAL (TLP:AMBER)");
 }
 
 #[tokio::test]
