@@ -211,6 +211,34 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::vulnerabilities::get_sla, routes::vulnerabilities::put_sla))
         .routes(routes!(routes::vulnerabilities::trend))
         .routes(routes!(routes::vulnerabilities::vex))
+        .routes(routes!(
+            routes::information_protection::get_scheme,
+            routes::information_protection::put_scheme
+        ))
+        .routes(routes!(
+            routes::information_protection::create_category,
+            routes::information_protection::list_categories
+        ))
+        .routes(routes!(
+            routes::information_protection::get_category,
+            routes::information_protection::replace_category,
+            routes::information_protection::delete_category
+        ))
+        .routes(routes!(routes::information_protection::export_register_json))
+        .routes(routes!(
+            routes::information_protection::create_rule,
+            routes::information_protection::list_rules
+        ))
+        .routes(routes!(routes::information_protection::delete_rule))
+        .routes(routes!(
+            routes::information_protection::place_hold,
+            routes::information_protection::list_holds
+        ))
+        .routes(routes!(routes::information_protection::release_hold))
+        .routes(routes!(
+            routes::information_protection::run,
+            routes::information_protection::list_runs
+        ))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

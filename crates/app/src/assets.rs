@@ -41,9 +41,6 @@ pub const ASSET_KINDS: [&str; 10] = [
     "site",
 ];
 
-/// The levels of the default classification scheme, lowest first.
-pub const CLASSIFICATION_LEVELS: [&str; 4] = ["public", "internal", "confidential", "restricted"];
-
 /// Warnings are recorded this many days before the end of support.
 pub const END_OF_SUPPORT_WARNINGS: [u32; 3] = [90, 30, 7];
 
@@ -205,11 +202,37 @@ fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()
 struct Members {
     organization_id: OrganizationId,
     known: HashMap<String, Result<UserId, String>>,
+    /// The organisation's classification scheme, read once.
+    scheme: Option<crate::OrganizationScheme>,
 }
 
 impl Members {
     fn new(organization_id: OrganizationId) -> Self {
-        Self { organization_id, known: HashMap::new() }
+        Self { organization_id, known: HashMap::new(), scheme: None }
+    }
+
+    /// The stored form of a classification level, checked against the organisation's scheme.
+    async fn classification(
+        &mut self,
+        transaction: &mut Transaction,
+        level: Option<&str>,
+    ) -> Result<String, AppError> {
+        if self.scheme.is_none() {
+            self.scheme =
+                Some(crate::classification::load_scheme(transaction, self.organization_id).await?);
+        }
+        let Some(scheme) = &self.scheme else {
+            return Err(AppError::Internal("classification scheme not loaded".into()));
+        };
+        match level.map(str::trim).filter(|level| !level.is_empty()) {
+            None => Ok(scheme.default_key()),
+            Some(level) => scheme.key_of(level).ok_or_else(|| {
+                invalid(format!(
+                    "classification: unknown level {level:?}; expected one of {}",
+                    scheme.names()
+                ))
+            }),
+        }
     }
 
     async fn resolve(
@@ -286,13 +309,8 @@ async fn check_input(
     check_text("name", &input.name, MAX_TEXT_CHARS, true)?;
     check_text("description", &input.description, MAX_DESCRIPTION_CHARS, false)?;
     check_text("location", &input.location, MAX_TEXT_CHARS, false)?;
-    let classification = input.classification.as_deref().unwrap_or("internal").trim();
-    if !CLASSIFICATION_LEVELS.contains(&classification) {
-        return Err(invalid(format!(
-            "classification: unknown level {classification:?}; expected one of {}",
-            CLASSIFICATION_LEVELS.join(", ")
-        )));
-    }
+    let classification =
+        members.classification(transaction, input.classification.as_deref()).await?;
     let criticality_text = input.criticality.as_deref().unwrap_or("medium").trim();
     let criticality = Criticality::parse(criticality_text).ok_or_else(|| {
         invalid(format!(
@@ -365,7 +383,7 @@ async fn check_input(
         description: input.description.clone(),
         owner_id,
         custodian_id,
-        classification: classification.to_owned(),
+        classification,
         criticality,
         location: input.location.trim().to_owned(),
         lifecycle,
@@ -918,7 +936,6 @@ impl App {
                 }
             }
         }
-        let level = export_level(&views);
         let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
         let csv_error = |error: csv::Error| AppError::Internal(format!("csv: {error}"));
         writer.write_record(CSV_COLUMNS).map_err(csv_error)?;
@@ -952,11 +969,15 @@ impl App {
             Resource::new("organization", organization_id),
             context,
         );
+        let scheme = crate::classification::load_scheme(&mut transaction, organization_id).await?;
+        let floor = views.iter().filter_map(|view| scheme.rank(&view.asset.classification)).max();
+        let marking = scheme.marking("assets", floor);
         event.details.insert("rows".into(), views.len().into());
-        event.details.insert("classification".into(), level.into());
+        event.details.insert("format".into(), "csv".into());
+        event.details.insert("classification".into(), marking.header_value().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        let mut out = format!("# classification: {}\n", classification_marking(level));
+        let mut out = marking.csv_line();
         out.push_str(&String::from_utf8_lossy(&body));
         Ok(out)
     }
@@ -1001,29 +1022,6 @@ impl App {
         }
         Ok(n_warned)
     }
-}
-
-/// The highest classification among the exported assets (an export is as sensitive as its
-/// most sensitive row); `internal` for an empty export.
-fn export_level(views: &[AssetView]) -> &'static str {
-    views
-        .iter()
-        .filter_map(|view| {
-            CLASSIFICATION_LEVELS.iter().position(|level| *level == view.asset.classification)
-        })
-        .max()
-        .map_or("internal", |index| CLASSIFICATION_LEVELS[index])
-}
-
-/// The marking of a level: its name and TLP 2.0 label.
-pub fn classification_marking(level: &str) -> String {
-    let tlp = match level {
-        "public" => "TLP:CLEAR",
-        "internal" => "TLP:GREEN",
-        "confidential" => "TLP:AMBER",
-        _ => "TLP:RED",
-    };
-    format!("{} ({tlp})", level.to_uppercase())
 }
 
 /// Spreadsheet programs run a cell that starts with `=`, `+`, `-` or `@` as a formula;

@@ -101,10 +101,12 @@ pub enum RegisterKind {
     Dpia,
     Change,
     Continuity,
+    /// Processing activities: the record of processing of GDPR Article 30.
+    Processing,
 }
 
 impl RegisterKind {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Policy,
         Self::Role,
         Self::Risk,
@@ -116,6 +118,7 @@ impl RegisterKind {
         Self::Dpia,
         Self::Change,
         Self::Continuity,
+        Self::Processing,
     ];
 
     /// The register's name in paths and in the store.
@@ -132,6 +135,7 @@ impl RegisterKind {
             Self::Dpia => "dpias",
             Self::Change => "changes",
             Self::Continuity => "continuity",
+            Self::Processing => "processing",
         }
     }
 
@@ -168,6 +172,10 @@ impl RegisterKind {
             Self::Dpia => typed::<DpiaDocument>(document, DpiaDocument::check),
             Self::Change => typed::<ChangeDocument>(document, ChangeDocument::check),
             Self::Continuity => typed::<ContinuityDocument>(document, ContinuityDocument::check),
+            Self::Processing => typed::<crate::records_of_processing::ProcessingDocument>(
+                document,
+                crate::records_of_processing::ProcessingDocument::check,
+            ),
         }
     }
 }
@@ -718,11 +726,9 @@ pub struct RenderedAnnex {
     pub tree_size: u64,
     pub root_hash_hex: String,
     pub generated_at: OffsetDateTime,
+    /// The annex's marking (`Confidential (TLP:AMBER)`), from the organisation's scheme.
+    pub classification: String,
 }
-
-/// The classification and TLP label every annex carries.
-pub const ANNEX_CLASSIFICATION: &str = "Confidential";
-pub const ANNEX_TLP: &str = "TLP:AMBER";
 
 /// Spreadsheet programs run a cell starting with `=`, `+`, `-`, `@`, tab or CR as a formula.
 fn csv_safe(text: &str) -> String {
@@ -765,6 +771,9 @@ impl App {
     ) -> Result<(String, Option<UserId>, Option<Date>, String), AppError> {
         check_text("title", &input.title, MAX_TITLE_CHARS, true)?;
         let document = register.validate(&input.document)?;
+        if register == RegisterKind::Processing {
+            self.check_processing_references(transaction, organization_id, &document).await?;
+        }
         let owner = match input.owner.as_deref().filter(|text| !text.trim().is_empty()) {
             Some(reference) => Some(resolve_owner(transaction, organization_id, reference).await?),
             None => None,
@@ -945,8 +954,8 @@ impl App {
         Ok(records.into_iter().map(|record| view_of(record, today)).collect())
     }
 
-    /// A register as CSV, the first line its classification marking (`confidential`); the
-    /// export is an audit event.
+    /// A register as CSV, the first line its classification marking (the register's level in
+    /// the organisation's scheme); the export is an audit event.
     pub async fn export_compliance_csv(
         &self,
         principal: &Principal,
@@ -989,12 +998,17 @@ impl App {
             Resource::new("compliance_register", register.as_str()),
             context,
         );
+        let marking = self
+            .export_marking(organization_id, &crate::register_export_kind(register.as_str()), None)
+            .await?;
         event.details.insert("register".into(), register.as_str().into());
         event.details.insert("rows".into(), views.len().into());
+        event.details.insert("format".into(), "csv".into());
+        event.details.insert("classification".into(), marking.header_value().into());
         let mut transaction = self.store.begin().await?;
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        Ok(format!("# classification: {}\n{body}", crate::classification_marking("confidential")))
+        Ok(format!("{}{body}", marking.csv_line()))
     }
 
     /// Evaluate the checks on demand for a principal.
@@ -1402,21 +1416,52 @@ impl App {
         self.authorize_in(principal, organization_id, "compliance:evidence:read", context).await?;
         let results = self.stored_latest_results(organization_id).await?;
         let checkpoint = self.compliance_checkpoint(organization_id).await?;
-        self.render_annex_from(&results, &checkpoint, format)
+        let marking = self.export_marking(organization_id, "annex", None).await?;
+        let annex = self.render_annex_marked(&results, &checkpoint, format, &marking)?;
+        let format_name = match format {
+            AnnexFormat::Html => "html",
+            AnnexFormat::Markdown => "markdown",
+            AnnexFormat::Pdf => "pdf",
+        };
+        let resource = Resource::kind_only("annex");
+        self.record_export(
+            principal,
+            organization_id,
+            "compliance.annex.export",
+            resource,
+            format_name,
+            results.len(),
+            &marking,
+            context,
+        )
+        .await?;
+        Ok(annex)
     }
 
-    /// Render already gathered results (the benchmark's entry point as well).
+    /// Render already gathered results with the default scheme's annex level (the
+    /// benchmark's entry point).
     pub fn render_annex_from(
         &self,
         results: &[CheckResult],
         checkpoint: &store::CheckpointRow,
         format: AnnexFormat,
     ) -> Result<RenderedAnnex, AppError> {
+        let marking = crate::OrganizationScheme::default().marking("annex", None);
+        self.render_annex_marked(results, checkpoint, format, &marking)
+    }
+
+    fn render_annex_marked(
+        &self,
+        results: &[CheckResult],
+        checkpoint: &store::CheckpointRow,
+        format: AnnexFormat,
+        classification: &crate::ExportMarking,
+    ) -> Result<RenderedAnnex, AppError> {
         let generated_at = self.clock.now();
         let root_hash_hex = hex::encode(&checkpoint.root);
         let marking = report::render::DocumentMarking {
-            classification: ANNEX_CLASSIFICATION.to_owned(),
-            tlp_label: ANNEX_TLP.to_owned(),
+            classification: classification.level.clone(),
+            tlp_label: classification.tlp.to_string(),
             generated_at,
             checkpoint: report::render::AuditCheckpoint {
                 tree_size: checkpoint.size,
@@ -1435,7 +1480,14 @@ impl App {
             AnnexFormat::Markdown => report::render::render_markdown(&annex).into_bytes(),
             AnnexFormat::Pdf => report::render::render_pdf(&annex),
         };
-        Ok(RenderedAnnex { format, body, tree_size: checkpoint.size, root_hash_hex, generated_at })
+        Ok(RenderedAnnex {
+            format,
+            body,
+            tree_size: checkpoint.size,
+            root_hash_hex,
+            generated_at,
+            classification: format!("{} ({})", classification.level, classification.tlp),
+        })
     }
 }
 

@@ -11,6 +11,7 @@ mod audit_trail;
 mod authorization;
 mod backups;
 mod bootstrap;
+mod classification;
 mod compliance;
 mod credential_cache;
 mod detection;
@@ -25,6 +26,8 @@ mod principal;
 mod principals;
 mod privacy_service;
 mod projects;
+mod records_of_processing;
+mod retention;
 mod secrets;
 mod sessions;
 mod signup;
@@ -44,17 +47,21 @@ pub use access_reviews::{
 };
 pub use api_keys::IssuedApiKey;
 pub use assets::{
-    ASSET_KINDS, AssetFilter, AssetInput, AssetView, CLASSIFICATION_LEVELS, CSV_COLUMNS,
-    DisposalInput, ImportReport, LineError, Relation, classification_marking,
+    ASSET_KINDS, AssetFilter, AssetInput, AssetView, CSV_COLUMNS, DisposalInput, ImportReport,
+    LineError, Relation,
 };
 pub use audit_keys::MasterKey;
 pub use audit_log::{AuditExport, AuditPage, IntegrityFailure};
 pub use audit_trail::{AuditTrail, fetch_nodes as fetch_audit_nodes, move_audit_nodes_to_tiles};
 pub use backups::RestoreTestReport;
 pub use bootstrap::{Bootstrap, Initialization, InitializeRequest, SetupCompleted};
+pub use classification::{
+    EXPORT_KINDS, ExportMarking, LevelInput, MAX_CLASSIFICATION_LEVELS, OrganizationScheme,
+    SchemeInput, register_export_kind,
+};
 pub use compliance::{
-    ANNEX_CLASSIFICATION, ANNEX_TLP, AnnexFormat, ChangesFormat, RISK_MATRIX_SIZE, RecordInput,
-    RecordView, RegisterKind, RenderedAnnex,
+    AnnexFormat, ChangesFormat, RISK_MATRIX_SIZE, RecordInput, RecordView, RegisterKind,
+    RenderedAnnex,
 };
 pub use detection::{
     AlertClose, DetectionPass, MAX_ALERTS_PER_PAGE, RuleNoiseView, RulesView, run_detection_every,
@@ -75,6 +82,14 @@ pub use privacy_service::{
     Ff1Format, MAX_COLUMN_SAMPLES, MAX_PII_SCAN_BYTES, MAX_PSEUDONYM_BATCH,
     MAX_PSEUDONYM_VALUE_BYTES, PseudonymDomainView, PseudonymMethod, Pseudonymized,
     check_domain_name,
+};
+pub use records_of_processing::{
+    DataCategoryInput, LegalBasis, MAX_DATA_CATEGORIES, ProcessingDocument, Transfer,
+    TransferSafeguard, check_category_path,
+};
+pub use retention::{
+    MAX_RETENTION_DAYS, MAX_RETENTION_RULES, MAX_RETENTION_RUNS, RETENTION_ACTIONS,
+    RetentionRuleInput, RetentionRunView, RuleOutcome,
 };
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
 pub use vulnerabilities::{

@@ -141,6 +141,22 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
     action("compliance:registers:write", false, "Create, update and delete register records"),
     action("compliance:evidence:read", false, "Read evidence results and the live annex"),
     action("compliance:evidence:run", false, "Run the evidence checks on demand"),
+    action("privacy:classification:read", false, "Read the organisation's classification scheme"),
+    action(
+        "privacy:classification:write",
+        false,
+        "Replace the classification scheme and the level of each export",
+    ),
+    action("privacy:categories:read", false, "List, read and export the data category catalogue"),
+    action("privacy:categories:write", false, "Create, update and delete data categories"),
+    action("privacy:retention:read", false, "Read retention rules, legal holds and past runs"),
+    action("privacy:retention:write", false, "Create and delete retention rules"),
+    action(
+        "privacy:retention:run",
+        false,
+        "Run retention now, or as a dry run that changes nothing",
+    ),
+    action("privacy:holds:write", true, "Place and release legal holds that stop retention"),
 ];
 
 /// One row of the built-in permission set table.
@@ -260,6 +276,9 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "compliance:registers:write",
             "compliance:evidence:read",
             "compliance:evidence:run",
+            "privacy:classification:read",
+            "privacy:categories:read",
+            "privacy:retention:read",
         ],
     },
     BuiltinSet {
@@ -301,6 +320,15 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "privacy:pseudonyms:write",
             "privacy:tokens:reidentify",
             "privacy:pii:scan",
+            "privacy:classification:read",
+            "privacy:classification:write",
+            "privacy:categories:read",
+            "privacy:categories:write",
+            "privacy:retention:read",
+            "privacy:retention:write",
+            "privacy:retention:run",
+            "privacy:holds:write",
+            "compliance:registers:read",
         ],
     },
     BuiltinSet {
@@ -330,6 +358,9 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "assets:assets:read",
             "compliance:registers:read",
             "compliance:evidence:read",
+            "privacy:classification:read",
+            "privacy:categories:read",
+            "privacy:retention:read",
         ],
     },
 ];

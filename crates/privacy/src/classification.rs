@@ -139,26 +139,29 @@ impl ClassificationScheme {
         for spanned in file.level {
             let line = line_of(spanned.span().start);
             let level = spanned.into_inner();
-            let fail = |message: String| Err(SchemeError { line, message });
-            if level.name.trim().is_empty() || level.name.chars().any(char::is_control) {
-                return fail(
-                    "a level name must be non-empty and hold no control characters".into(),
-                );
-            }
-            if levels.iter().any(|l| l.name.eq_ignore_ascii_case(&level.name)) {
-                return fail(format!("level {:?} is defined twice", level.name));
-            }
-            if let Some(previous) = levels.last()
-                && level.tlp < previous.tlp
-            {
-                return fail(format!(
-                    "level {:?} ({}) is listed above {:?} ({}) but its TLP label is less restrictive",
-                    level.name, level.tlp, previous.name, previous.tlp
-                ));
-            }
+            check_next_level(&levels, &level).map_err(|message| SchemeError { line, message })?;
             levels.push(level);
         }
         Ok(Self { levels })
+    }
+
+    /// A scheme from levels listed least restricted first, with the checks of
+    /// [`ClassificationScheme::from_toml`]; an error's `line` is the 1-based position of the
+    /// offending level.
+    pub fn from_levels(levels: Vec<Level>) -> Result<Self, SchemeError> {
+        if levels.is_empty() {
+            return Err(SchemeError {
+                line: 0,
+                message: "a scheme needs at least one level".into(),
+            });
+        }
+        let mut checked: Vec<Level> = Vec::with_capacity(levels.len());
+        for (index, level) in levels.into_iter().enumerate() {
+            check_next_level(&checked, &level)
+                .map_err(|message| SchemeError { line: index + 1, message })?;
+            checked.push(level);
+        }
+        Ok(Self { levels: checked })
     }
 
     /// The levels, least restricted first.
@@ -213,6 +216,25 @@ impl ClassificationScheme {
         let level = self.level(rank)?;
         Some(format!("**Classification: {} \u{2014} {}**", escape_markdown(&level.name), level.tlp))
     }
+}
+
+/// Whether `level` may follow `below` (the levels already accepted, least restricted first).
+fn check_next_level(below: &[Level], level: &Level) -> Result<(), String> {
+    if level.name.trim().is_empty() || level.name.chars().any(char::is_control) {
+        return Err("a level name must be non-empty and hold no control characters".into());
+    }
+    if below.iter().any(|l| l.name.eq_ignore_ascii_case(&level.name)) {
+        return Err(format!("level {:?} is defined twice", level.name));
+    }
+    if let Some(previous) = below.last()
+        && level.tlp < previous.tlp
+    {
+        return Err(format!(
+            "level {:?} ({}) is listed above {:?} ({}) but its TLP label is less restrictive",
+            level.name, level.tlp, previous.name, previous.tlp
+        ));
+    }
+    Ok(())
 }
 
 fn escape_html(text: &str) -> String {

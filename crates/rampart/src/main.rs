@@ -278,6 +278,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let detection_task =
         tokio::spawn(app::run_detection_every(app.clone(), Duration::from_secs(2)));
     let evidence_tasks = tokio::spawn(daily_evidence(app.clone()));
+    let retention_tasks = tokio::spawn(daily_retention(app.clone()));
 
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -316,6 +317,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     review_tasks.abort();
     detection_task.abort();
     evidence_tasks.abort();
+    retention_tasks.abort();
     store.close().await;
     tracing::info!("stopped");
     outcome
@@ -372,6 +374,20 @@ async fn daily_evidence(app: App) {
         match app.run_daily_evidence().await {
             Ok(n) => tracing::info!(n, "evidence checks evaluated"),
             Err(error) => tracing::error!(%error, "could not run the evidence checks"),
+        }
+    }
+}
+
+/// Apply every organisation's retention rules to Rampart's own data, at start and then
+/// daily; each run is recorded as evidence.
+async fn daily_retention(app: App) {
+    let mut running = tokio::time::interval(Duration::from_secs(24 * 60 * 60));
+    running.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        running.tick().await;
+        match app.run_daily_retention().await {
+            Ok(n) => tracing::info!(n, "retention rules applied"),
+            Err(error) => tracing::error!(%error, "could not apply the retention rules"),
         }
     }
 }

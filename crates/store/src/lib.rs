@@ -16,6 +16,7 @@ mod compliance;
 mod detection;
 mod error;
 mod factors;
+mod information_protection;
 mod invitations;
 mod organizations;
 mod principals;
@@ -49,6 +50,10 @@ pub use compliance::{ComplianceRecord, ComplianceRepository, EvidenceResultRecor
 pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
 pub use error::StoreError;
 pub use factors::FactorRepository;
+pub use information_protection::{
+    ClassificationSchemeRecord, DataCategoryRecord, InformationProtectionRepository,
+    LegalHoldRecord, RetentionRuleRecord, RetentionRunRecord, RetentionTarget, RetentionTrigger,
+};
 pub use invitations::{InvitationRepository, PasswordResetRepository, ThrottleRepository};
 pub use organizations::OrganizationRepository;
 pub use principals::PrincipalRepository;

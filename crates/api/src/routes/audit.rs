@@ -289,6 +289,8 @@ pub async fn export(
         .app
         .audit_export(&principal, organization_id, query.from_index, query.to_index, &context)
         .await?;
+    // The lines are the verifiable format itself: the marking travels in the header.
+    let marking = state.app.export_marking(organization_id, "audit_log", None).await?;
     enum Next {
         Header,
         Entries(u64),
@@ -317,7 +319,10 @@ pub async fn export(
     });
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/jsonl; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "application/jsonl; charset=utf-8".to_owned()),
+            (header::HeaderName::from_static("rampart-classification"), marking.header_value()),
+        ],
         Body::from_stream(stream),
     )
         .into_response())

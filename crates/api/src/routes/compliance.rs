@@ -336,7 +336,7 @@ async fn annex_response(
             (header::CONTENT_DISPOSITION, format!("inline; filename=\"tom-annex.{extension}\"")),
             (
                 header::HeaderName::from_static("rampart-classification"),
-                format!("{} ({})", app::ANNEX_CLASSIFICATION, app::ANNEX_TLP),
+                annex.classification.clone(),
             ),
             (
                 header::HeaderName::from_static("rampart-audit-checkpoint"),

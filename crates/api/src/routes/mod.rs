@@ -10,6 +10,7 @@ pub mod authorization;
 pub mod compliance;
 pub mod detection;
 pub mod health;
+pub mod information_protection;
 pub mod organizations;
 pub mod principals;
 pub mod privacy;

@@ -559,7 +559,8 @@ pub async fn trend(
     Ok(Json(points.into_iter().map(Into::into).collect()))
 }
 
-/// The organisation's findings as an OpenVEX v0.2.0 document.
+/// The organisation's findings as an OpenVEX v0.2.0 document, marked with the
+/// `Rampart-Classification` header; the export is audited.
 #[utoipa::path(get, path = "/v1/organizations/{id}/vulnerabilities/vex", tag = "vulnerabilities",
     params(("id" = String, Path, format = Uuid)), security(("api_key" = [])),
     responses((status = 200, body = String, content_type = "application/json")))]
@@ -569,6 +570,14 @@ pub async fn vex(
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
 ) -> Result<Response, ApiError> {
-    let document = state.app.vulnerability_vex(&principal, organization_id, &context).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], document).into_response())
+    let (document, marking) =
+        state.app.export_vulnerability_vex(&principal, organization_id, &context).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::HeaderName::from_static("rampart-classification"), marking.header_value()),
+        ],
+        document,
+    )
+        .into_response())
 }

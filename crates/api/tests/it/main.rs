@@ -13,6 +13,7 @@ mod compliance;
 mod detection;
 mod harness;
 mod identity;
+mod information_protection;
 mod organizations;
 mod principals;
 mod privacy;

@@ -7,5 +7,6 @@ mod compliance;
 mod conformance;
 mod detection;
 mod identity;
+mod information_protection;
 mod pseudonyms;
 mod vulnerabilities;
