@@ -12,6 +12,7 @@ mod assets;
 mod audit_log;
 mod authorization;
 mod compliance;
+mod compliance_evidence;
 mod detection;
 mod error;
 mod factors;
@@ -44,6 +45,9 @@ pub use authorization::{
     PolicyHolder, PolicyRecord, RawPolicyRecord,
 };
 pub use compliance::{ComplianceRecord, ComplianceRepository, EvidenceResultRecord};
+pub use compliance_evidence::{
+    ComplianceEvidenceRepository, ManualEvidenceRecord, PolicyAcknowledgementRecord,
+};
 pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
 pub use error::StoreError;
 pub use factors::FactorRepository;
