@@ -11,6 +11,8 @@ mod audit_trail;
 mod authorization;
 mod bootstrap;
 mod compliance;
+mod compliance_evidence;
+mod compliance_live;
 mod credential_cache;
 mod detection;
 mod error;
@@ -53,6 +55,11 @@ pub use bootstrap::{Bootstrap, Initialization, InitializeRequest, SetupCompleted
 pub use compliance::{
     ANNEX_CLASSIFICATION, ANNEX_TLP, AnnexFormat, ChangesFormat, RISK_MATRIX_SIZE, RecordInput,
     RecordView, RegisterKind, RenderedAnnex,
+};
+pub use compliance_evidence::{
+    EvidenceFile, EvidenceInput, MAX_EVIDENCE_BYTES, ManualEvidenceView, PolicyAcknowledgement,
+    PolicyAcknowledgements, RiskAssessment, RiskLevel, RiskMatrix, RiskRating, RiskThresholds,
+    TrustFormat,
 };
 pub use detection::{
     AlertClose, DetectionPass, MAX_ALERTS_PER_PAGE, RuleNoiseView, RulesView, run_detection_every,
