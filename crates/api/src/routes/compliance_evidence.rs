@@ -7,6 +7,7 @@ use app::{EvidenceFile, EvidenceInput, ManualEvidenceView, RiskMatrix, TrustForm
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base::OrganizationId;
@@ -352,8 +353,15 @@ pub async fn upload_file(
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
     ApiQuery(query): ApiQuery<EvidenceFileQuery>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<EvidenceResponse>), ApiError> {
+    let body = body.map_err(|_| {
+        ApiError::from(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the file is larger than the server accepts",
+        ))
+    })?;
     let input = EvidenceInput {
         observed_on: date_of("observed_on", &query.observed_on)?,
         expires_on: optional_date("expires_on", query.expires_on.as_deref())?,

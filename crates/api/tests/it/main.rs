@@ -9,6 +9,7 @@ mod audit;
 mod authorization;
 mod bad_input;
 mod compliance;
+mod compliance_evidence;
 mod detection;
 mod harness;
 mod identity;
