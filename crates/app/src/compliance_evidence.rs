@@ -1064,8 +1064,7 @@ mod tests {
         let mut matrix = RiskMatrix::default();
         matrix.thresholds.critical = 26;
         assert!(matrix.validate().unwrap_err().to_string().contains("thresholds"));
-        let mut matrix = RiskMatrix::default();
-        matrix.likelihood = vec!["Only".into()];
+        let matrix = RiskMatrix { likelihood: vec!["Only".into()], ..RiskMatrix::default() };
         assert!(matrix.validate().unwrap_err().to_string().contains("likelihood"));
         let mut matrix = RiskMatrix::default();
         matrix.impact[1] = "negligible".into();
