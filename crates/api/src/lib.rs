@@ -239,6 +239,27 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
             routes::information_protection::run,
             routes::information_protection::list_runs
         ))
+        .routes(routes!(
+            routes::compliance_evidence::acknowledge_policy,
+            routes::compliance_evidence::policy_acknowledgements
+        ))
+        .routes(routes!(
+            routes::compliance_evidence::risk_matrix,
+            routes::compliance_evidence::set_risk_matrix
+        ))
+        .routes(routes!(
+            routes::compliance_evidence::add_link,
+            routes::compliance_evidence::list_evidence
+        ))
+        .routes(routes!(routes::compliance_evidence::upload_file))
+        .routes(routes!(
+            routes::compliance_evidence::get_evidence,
+            routes::compliance_evidence::update_evidence,
+            routes::compliance_evidence::delete_evidence
+        ))
+        .routes(routes!(routes::compliance_evidence::download_evidence))
+        .routes(routes!(routes::compliance_evidence::trust_page))
+        .routes(routes!(routes::compliance_evidence::trust_json))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

@@ -235,7 +235,8 @@ pub enum Treatment {
     Avoid,
 }
 
-/// The side of the risk matrix (likelihood and impact from 1 to this).
+/// The side of the default risk matrix (likelihood and impact from 1 to this); an
+/// organisation may set its own matrix.
 pub const RISK_MATRIX_SIZE: u8 = 5;
 
 /// A risk: threat, vulnerability, affected assets, likelihood × impact, treatment and residual.
@@ -254,24 +255,36 @@ pub struct RiskDocument {
     pub controls: Vec<String>,
     pub residual_likelihood: u8,
     pub residual_impact: u8,
+    /// The risk bears on the processing of personal data: at a high inherent level it is a
+    /// high-risk processing that needs a DPIA.
+    #[serde(default)]
+    pub personal_data: bool,
+    /// The `dpias` record assessing it.
+    #[serde(default)]
+    pub dpia: Option<Uuid>,
 }
 
 impl RiskDocument {
+    /// The shape of a risk; its levels are checked against the organisation's matrix when
+    /// the record is written.
     fn check(&self) -> Result<(), AppError> {
+        let side = crate::compliance_evidence::MAX_MATRIX_SIDE;
         check_text("document.threat", &self.threat, MAX_TEXT_CHARS, true)?;
         check_text("document.vulnerability", &self.vulnerability, MAX_TEXT_CHARS, true)?;
         check_list("document.assets", &self.assets, false)?;
         check_list("document.controls", &self.controls, false)?;
-        check_level("document.likelihood", self.likelihood, RISK_MATRIX_SIZE)?;
-        check_level("document.impact", self.impact, RISK_MATRIX_SIZE)?;
-        check_level("document.residual_likelihood", self.residual_likelihood, RISK_MATRIX_SIZE)?;
-        check_level("document.residual_impact", self.residual_impact, RISK_MATRIX_SIZE)?;
+        check_level("document.likelihood", self.likelihood, side)?;
+        check_level("document.impact", self.impact, side)?;
+        check_level("document.residual_likelihood", self.residual_likelihood, side)?;
+        check_level("document.residual_impact", self.residual_impact, side)?;
         if self.treatment == Treatment::Reduce && self.controls.is_empty() {
             return Err(invalid(
                 "document.controls: a reduced risk names the controls reducing it",
             ));
         }
-        if self.residual_likelihood * self.residual_impact > self.likelihood * self.impact {
+        if u16::from(self.residual_likelihood) * u16::from(self.residual_impact)
+            > u16::from(self.likelihood) * u16::from(self.impact)
+        {
             return Err(invalid(
                 "document.residual_likelihood: the residual risk exceeds the risk",
             ));
@@ -434,12 +447,18 @@ pub struct CertificationDocument {
     pub valid_until: Date,
     #[serde(default)]
     pub certificate_url: Option<String>,
+    /// What the certificate covers, as shown on the public trust page.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 impl CertificationDocument {
     fn check(&self) -> Result<(), AppError> {
         check_text("document.standard", &self.standard, MAX_TITLE_CHARS, true)?;
         check_text("document.issuer", &self.issuer, MAX_TITLE_CHARS, true)?;
+        if let Some(scope) = &self.scope {
+            check_text("document.scope", scope, MAX_TEXT_CHARS, false)?;
+        }
         check_https("document.certificate_url", self.certificate_url.as_deref())
     }
 }
@@ -477,6 +496,9 @@ pub struct SubProcessorDocument {
     /// Listed on the public sub-processor list.
     #[serde(default)]
     pub public: bool,
+    /// What it does for the service, as shown on the public list.
+    #[serde(default)]
+    pub purpose: Option<String>,
 }
 
 impl SubProcessorDocument {
@@ -496,6 +518,9 @@ impl SubProcessorDocument {
         }
         if let Some(assessment) = &self.security_assessment {
             check_text("document.security_assessment", assessment, MAX_TEXT_CHARS, false)?;
+        }
+        if let Some(purpose) = &self.purpose {
+            check_text("document.purpose", purpose, MAX_TEXT_CHARS, false)?;
         }
         Ok(())
     }
@@ -694,10 +719,13 @@ pub struct RecordView {
     pub document: serde_json::Value,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// For a risk: its inherent and residual levels on the organisation's matrix.
+    pub risk_assessment: Option<crate::compliance_evidence::RiskAssessment>,
 }
 
 fn view_of(record: ComplianceRecord, today: Date) -> RecordView {
     RecordView {
+        risk_assessment: None,
         id: record.id,
         document: serde_json::from_str(&record.document).unwrap_or(serde_json::Value::Null),
         review_overdue: record.review_due.is_some_and(|due| due < today),
@@ -774,6 +802,9 @@ impl App {
         if register == RegisterKind::Processing {
             self.check_processing_references(transaction, organization_id, &document).await?;
         }
+        if register == RegisterKind::Risk {
+            self.check_risk_on_matrix(transaction, organization_id, &document).await?;
+        }
         let owner = match input.owner.as_deref().filter(|text| !text.trim().is_empty()) {
             Some(reference) => Some(resolve_owner(transaction, organization_id, reference).await?),
             None => None,
@@ -847,7 +878,7 @@ impl App {
         );
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        Ok(view_of(record, self.today()))
+        self.assessed(organization_id, view_of(record, self.today())).await
     }
 
     pub async fn update_compliance_record(
@@ -887,7 +918,7 @@ impl App {
         );
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        Ok(view_of(record, self.today()))
+        self.assessed(organization_id, view_of(record, self.today())).await
     }
 
     pub async fn delete_compliance_record(
@@ -935,7 +966,7 @@ impl App {
             .filter(|record| record.register == register.as_str())
             .ok_or(AppError::NotFound("record"))?;
         read.commit().await?;
-        Ok(view_of(record, self.today()))
+        self.assessed(organization_id, view_of(record, self.today())).await
     }
 
     pub async fn list_compliance_records(
@@ -951,7 +982,8 @@ impl App {
             read.list_compliance_records(organization_id, Some(register.as_str())).await?;
         read.commit().await?;
         let today = self.today();
-        Ok(records.into_iter().map(|record| view_of(record, today)).collect())
+        let views = records.into_iter().map(|record| view_of(record, today)).collect();
+        self.all_assessed(organization_id, views).await
     }
 
     /// A register as CSV, the first line its classification marking (the register's level in
@@ -967,25 +999,39 @@ impl App {
             self.list_compliance_records(principal, organization_id, register, context).await?;
         let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
         let csv_error = |error: csv::Error| AppError::Internal(format!("csv: {error}"));
-        writer
-            .write_record(["id", "title", "owner", "review_due", "updated_at", "document"])
-            .map_err(csv_error)?;
+        let mut header = vec!["id", "title", "owner", "review_due", "updated_at", "document"];
+        if register == RegisterKind::Risk {
+            header.extend(["inherent_score", "inherent_level", "residual_score", "residual_level"]);
+        }
+        writer.write_record(&header).map_err(csv_error)?;
         for view in &views {
             let review_due = view.review_due.map(|date| date.to_string()).unwrap_or_default();
             let updated_at = view
                 .updated_at
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default();
-            writer
-                .write_record([
-                    view.id.to_string(),
-                    csv_safe(&view.title),
-                    view.owner.map(|id| id.to_string()).unwrap_or_default(),
-                    review_due,
-                    updated_at,
-                    csv_safe(&view.document.to_string()),
-                ])
-                .map_err(csv_error)?;
+            let mut row = vec![
+                view.id.to_string(),
+                csv_safe(&view.title),
+                view.owner.map(|id| id.to_string()).unwrap_or_default(),
+                review_due,
+                updated_at,
+                csv_safe(&view.document.to_string()),
+            ];
+            if register == RegisterKind::Risk {
+                match &view.risk_assessment {
+                    Some(assessment) => row.extend([
+                        assessment.inherent.score.to_string(),
+                        assessment.inherent.level.as_str().to_owned(),
+                        assessment.residual.score.to_string(),
+                        assessment.residual.level.as_str().to_owned(),
+                    ]),
+                    None => {
+                        row.extend([String::new(), String::new(), String::new(), String::new()])
+                    }
+                }
+            }
+            writer.write_record(&row).map_err(csv_error)?;
         }
         let body =
             writer.into_inner().map_err(|error| AppError::Internal(format!("csv: {error}")))?;
@@ -1316,6 +1362,7 @@ impl App {
             results.push(checks::check_restore_test(&restore_tests, now));
         }
 
+        results.extend(self.live_check_results(organization_id, now).await?);
         results.push(self.audit_log_result(organization_id, now).await?);
         Ok(results)
     }
@@ -1415,9 +1462,10 @@ impl App {
     ) -> Result<RenderedAnnex, AppError> {
         self.authorize_in(principal, organization_id, "compliance:evidence:read", context).await?;
         let results = self.stored_latest_results(organization_id).await?;
+        let manual = self.annex_manual_evidence(organization_id).await?;
         let checkpoint = self.compliance_checkpoint(organization_id).await?;
         let marking = self.export_marking(organization_id, "annex", None).await?;
-        let annex = self.render_annex_marked(&results, &checkpoint, format, &marking)?;
+        let annex = self.render_annex_marked(&results, &manual, &checkpoint, format, &marking)?;
         let format_name = match format {
             AnnexFormat::Html => "html",
             AnnexFormat::Markdown => "markdown",
@@ -1446,13 +1494,26 @@ impl App {
         checkpoint: &store::CheckpointRow,
         format: AnnexFormat,
     ) -> Result<RenderedAnnex, AppError> {
+        self.render_annex_with(results, &[], checkpoint, format)
+    }
+
+    /// Render gathered results and the manual evidence shown next to its measures, with the
+    /// default scheme's annex level.
+    pub fn render_annex_with(
+        &self,
+        results: &[CheckResult],
+        manual: &[checks::ManualEvidence],
+        checkpoint: &store::CheckpointRow,
+        format: AnnexFormat,
+    ) -> Result<RenderedAnnex, AppError> {
         let marking = crate::OrganizationScheme::default().marking("annex", None);
-        self.render_annex_marked(results, checkpoint, format, &marking)
+        self.render_annex_marked(results, manual, checkpoint, format, &marking)
     }
 
     fn render_annex_marked(
         &self,
         results: &[CheckResult],
+        manual: &[checks::ManualEvidence],
         checkpoint: &store::CheckpointRow,
         format: AnnexFormat,
         classification: &crate::ExportMarking,
@@ -1470,7 +1531,7 @@ impl App {
         };
         let annex = report::render::LiveAnnex::build(
             results,
-            &[],
+            manual,
             marking,
             &report::render::RenderOptions::default(),
         )
@@ -1585,7 +1646,10 @@ mod tests {
                 "residual_likelihood": residual, "residual_impact": 2})
         };
         assert!(RegisterKind::Risk.validate(&risk(3, 1, "reduce")).is_ok());
-        assert!(RegisterKind::Risk.validate(&risk(6, 1, "reduce")).is_err());
+        // The organisation's matrix bounds the levels when a record is written; the shape
+        // alone allows up to the largest matrix.
+        assert!(RegisterKind::Risk.validate(&risk(6, 1, "reduce")).is_ok());
+        assert!(RegisterKind::Risk.validate(&risk(11, 1, "reduce")).is_err());
         assert!(RegisterKind::Risk.validate(&risk(0, 1, "reduce")).is_err());
         assert!(RegisterKind::Risk.validate(&risk(1, 5, "accept")).is_err(), "residual > risk");
         assert!(RegisterKind::Risk.validate(&risk(3, 1, "ignore")).is_err());

@@ -13,6 +13,8 @@ mod backups;
 mod bootstrap;
 mod classification;
 mod compliance;
+mod compliance_evidence;
+mod compliance_live;
 mod credential_cache;
 mod detection;
 mod error;
@@ -62,6 +64,11 @@ pub use classification::{
 pub use compliance::{
     AnnexFormat, ChangesFormat, RISK_MATRIX_SIZE, RecordInput, RecordView, RegisterKind,
     RenderedAnnex,
+};
+pub use compliance_evidence::{
+    EvidenceFile, EvidenceInput, MAX_EVIDENCE_BYTES, ManualEvidenceView, PolicyAcknowledgement,
+    PolicyAcknowledgements, RiskAssessment, RiskLevel, RiskMatrix, RiskRating, RiskThresholds,
+    TrustFormat,
 };
 pub use detection::{
     AlertClose, DetectionPass, MAX_ALERTS_PER_PAGE, RuleNoiseView, RulesView, run_detection_every,

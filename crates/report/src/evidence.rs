@@ -112,6 +112,16 @@ pub mod ids {
     pub const AUDITS_HELD: &str = "audits.held";
     pub const CERTIFICATES_VALID: &str = "audits.certificates_valid";
     pub const DETECTION_RULES: &str = "monitoring.detection_rules";
+    pub const ALERT_TRIAGE: &str = "incidents.alert_triage";
+    pub const POLICY_ACKNOWLEDGEMENTS: &str = "governance.policy_acknowledgements";
+    pub const RISK_TREATMENT: &str = "governance.risk_treatment";
+    pub const REGISTER_REVIEWS: &str = "governance.register_reviews";
+    pub const STATEMENT_OF_APPLICABILITY: &str = "governance.statement_of_applicability";
+    pub const LEAVER_ACCOUNTS: &str = "iam.leaver_accounts_suspended";
+    pub const AUDIT_FINDINGS_CLOSED: &str = "audits.findings_closed";
+    pub const SUBPROCESSOR_AGREEMENTS: &str = "subprocessors.agreements_signed";
+    pub const DPIA_VALIDATED: &str = "privacy.dpia_validated";
+    pub const CHANGE_APPROVAL: &str = "systems.change_approval";
 }
 
 /// The catalogue of checks. The first ones are evaluated by this module's `check_*` functions;
@@ -384,7 +394,7 @@ pub static CHECKS: &[CheckDefinition] = &[
         Cadence::Daily,
     ),
     check(
-        "incidents.alert_triage",
+        ids::ALERT_TRIAGE,
         "Every high-severity alert was triaged within one hour.",
         &["incidents.response", "monitoring.detection"],
         &["5.25"],
@@ -416,6 +426,69 @@ pub static CHECKS: &[CheckDefinition] = &[
         "No critical resource has exceeded its capacity alert threshold unacknowledged.",
         &["continuity.plan", "monitoring.detection"],
         &["8.6"],
+        Cadence::Daily,
+    ),
+    check(
+        ids::POLICY_ACKNOWLEDGEMENTS,
+        "Every active member of staff has acknowledged the current version of every policy.",
+        &["governance.policy", "personnel.confidentiality"],
+        &["5.1", "6.3"],
+        Cadence::Daily,
+    ),
+    check(
+        ids::RISK_TREATMENT,
+        "No risk is left at a high or critical residual level of the organisation's risk matrix.",
+        &["governance.policy"],
+        &["5.1"],
+        Cadence::Weekly,
+    ),
+    check(
+        ids::REGISTER_REVIEWS,
+        "No compliance register record is past its review date.",
+        &["governance.policy", "governance.roles"],
+        &["5.1", "5.36"],
+        Cadence::Daily,
+    ),
+    check(
+        ids::STATEMENT_OF_APPLICABILITY,
+        "Every Annex A control has a line in the Statement of Applicability.",
+        &["governance.policy"],
+        &["5.1", "5.36"],
+        Cadence::Monthly,
+    ),
+    check(
+        ids::LEAVER_ACCOUNTS,
+        "Every leaver's Rampart account is no longer active.",
+        &["staff_iam.access"],
+        &["5.18", "6.5"],
+        Cadence::Daily,
+    ),
+    check(
+        ids::AUDIT_FINDINGS_CLOSED,
+        "Every audit finding past its due date is closed.",
+        &["audits.programme"],
+        &["5.35", "5.36"],
+        Cadence::Weekly,
+    ),
+    check(
+        ids::SUBPROCESSOR_AGREEMENTS,
+        "Every sub-processor has a signed contract and data processing agreement.",
+        &["subprocessors.assurance"],
+        &["5.20", "5.34"],
+        Cadence::Monthly,
+    ),
+    check(
+        ids::DPIA_VALIDATED,
+        "Every DPIA has been validated by the data protection officer.",
+        &["privacy_by_design.impact_assessment"],
+        &["5.34"],
+        Cadence::Weekly,
+    ),
+    check(
+        ids::CHANGE_APPROVAL,
+        "Every medium or high risk change names who approved it.",
+        &["systems.change"],
+        &["8.32"],
         Cadence::Daily,
     ),
 ];

@@ -16,7 +16,10 @@ use crate::escape::{html as esc, xml};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certification {
     pub name: String,
+    /// The certification body.
     pub issuer: String,
+    /// What the certificate covers; empty when not stated.
+    pub scope: String,
     pub valid_until: Date,
     /// Where the certificate can be seen, if public.
     pub certificate_url: Option<String>,
@@ -27,13 +30,19 @@ pub struct Certification {
 pub struct PublicSubProcessor {
     pub name: String,
     pub purpose: String,
+    /// Where the data is processed (countries).
     pub location: String,
+    /// The categories of data it processes.
+    pub data_categories: Vec<String>,
+    /// The safeguard for transfers outside the EEA (`adequacy`, standard contractual clauses…).
+    pub transfer_mechanism: String,
 }
 
 /// How to report a vulnerability.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityContact {
-    pub email: String,
+    /// An address to write to; when absent the page points to security.txt only.
+    pub email: Option<String>,
     pub security_txt_url: String,
 }
 
@@ -162,7 +171,9 @@ pub fn render_trust_page(
     generated_at: OffsetDateTime,
 ) -> Result<String, ReportError> {
     require_text(&page.organisation, "organisation")?;
-    require_email(&page.security_contact.email, "security_contact.email")?;
+    if let Some(email) = &page.security_contact.email {
+        require_email(email, "security_contact.email")?;
+    }
     require_link(&page.security_contact.security_txt_url, "security_contact.security_txt_url")?;
     require_link(&page.changes_page_url, "changes_page_url")?;
     require_link(&page.changes_feed_url, "changes_feed_url")?;
@@ -205,9 +216,14 @@ pub fn render_trust_page(
                 Some(url) => format!("<a href=\"{}\">{}</a>", esc(url), esc(&certification.name)),
                 None => esc(&certification.name),
             };
+            let scope = if certification.scope.trim().is_empty() {
+                String::new()
+            } else {
+                format!(", scope: {}", esc(&certification.scope))
+            };
             let _ = writeln!(
                 out,
-                "<li>{name}, issued by {}, valid until <time datetime=\"{1}\">{1}</time></li>",
+                "<li>{name}, issued by {}{scope}, valid until <time datetime=\"{1}\">{1}</time></li>",
                 esc(&certification.issuer),
                 certification.valid_until
             );
@@ -215,22 +231,27 @@ pub fn render_trust_page(
         out.push_str("</ul>\n");
     }
     out.push_str("</section>\n<section id=\"sub-processors\">\n<h2>Sub-processors</h2>\n");
-    out.push_str("<table>\n<thead><tr><th>Name</th><th>Purpose</th><th>Location</th></tr></thead>\n<tbody>\n");
+    out.push_str("<table>\n<thead><tr><th>Name</th><th>Purpose</th><th>Data categories</th><th>Location</th><th>Transfer mechanism</th></tr></thead>\n<tbody>\n");
     for sub_processor in &page.sub_processors {
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&sub_processor.name),
             esc(&sub_processor.purpose),
-            esc(&sub_processor.location)
+            esc(&sub_processor.data_categories.join(", ")),
+            esc(&sub_processor.location),
+            esc(&sub_processor.transfer_mechanism)
         );
     }
     out.push_str("</tbody>\n</table>\n</section>\n");
-    let email = esc(&page.security_contact.email);
+    let write_to = page.security_contact.email.as_deref().map_or_else(String::new, |email| {
+        let email = esc(email);
+        format!("Write to <a href=\"mailto:{email}\">{email}</a>. ")
+    });
     let _ = write!(
         out,
         "<section id=\"security-contact\">\n<h2>Reporting a vulnerability</h2>\n\
-         <p>Write to <a href=\"mailto:{email}\">{email}</a>. Our contact policy is published in \
+         <p>{write_to}Our contact policy is published in \
          <a href=\"{0}\">{0}</a>.</p>\n</section>\n\
          <section id=\"changes\">\n<h2>Changes</h2>\n<p>Customer-impacting changes are listed on the \
          <a href=\"{1}\">changes page</a> and in its <a href=\"{2}\">Atom feed</a>.</p>\n</section>\n\

@@ -13,6 +13,7 @@ mod audit_log;
 mod authorization;
 mod backup;
 mod compliance;
+mod compliance_evidence;
 mod detection;
 mod error;
 mod factors;
@@ -47,6 +48,9 @@ pub use authorization::{
 };
 pub use backup::{RowCounts, TableFrame};
 pub use compliance::{ComplianceRecord, ComplianceRepository, EvidenceResultRecord};
+pub use compliance_evidence::{
+    ComplianceEvidenceRepository, ManualEvidenceRecord, PolicyAcknowledgementRecord,
+};
 pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
 pub use error::StoreError;
 pub use factors::FactorRepository;

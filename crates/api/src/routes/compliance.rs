@@ -88,6 +88,11 @@ pub struct RecordResponse {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
+    /// For a risk: `{inherent, residual}`, each `{likelihood, likelihood_label, impact,
+    /// impact_label, score, level}` on the organisation's risk matrix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub risk_assessment: Option<serde_json::Value>,
 }
 
 impl From<RecordView> for RecordResponse {
@@ -102,6 +107,9 @@ impl From<RecordView> for RecordResponse {
             document: view.document,
             created_at: view.created_at,
             updated_at: view.updated_at,
+            risk_assessment: view
+                .risk_assessment
+                .and_then(|assessment| serde_json::to_value(assessment).ok()),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod authorization;
 pub mod compliance;
+pub mod compliance_evidence;
 pub mod detection;
 pub mod health;
 pub mod information_protection;

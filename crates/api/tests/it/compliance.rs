@@ -66,21 +66,21 @@ impl Org {
     }
 }
 
-fn result<'a>(results: &'a [Value], check_id: &str) -> &'a Value {
+pub(crate) fn result<'a>(results: &'a [Value], check_id: &str) -> &'a Value {
     results
         .iter()
         .find(|result| result["check_id"] == check_id)
         .unwrap_or_else(|| panic!("no result for {check_id}: {results:?}"))
 }
 
-fn assert_passes(results: &[Value], check_id: &str) {
+pub(crate) fn assert_passes(results: &[Value], check_id: &str) {
     let result = result(results, check_id);
     assert_eq!(result["passed"], true, "{result}");
     assert_eq!(result["failing"], json!([]), "{result}");
 }
 
 /// The check fails, naming exactly the item `id`.
-fn assert_fails_for(results: &[Value], check_id: &str, id: &str) {
+pub(crate) fn assert_fails_for(results: &[Value], check_id: &str, id: &str) {
     let result = result(results, check_id);
     assert_eq!(result["passed"], false, "{result}");
     let failing: Vec<&str> = result["failing"]
@@ -187,7 +187,11 @@ async fn bad_records_are_refused_with_the_field_named_and_change_nothing() {
     let before = harness.n_audit_events(&acme.id).await;
     for (register, body, expected) in [
         ("risks", json!({"title": "", "document": risk}), "title: required"),
-        ("risks", with("likelihood", json!(6)), "document.likelihood: expected 1 to 5"),
+        (
+            "risks",
+            with("likelihood", json!(6)),
+            "document.likelihood: 6 is outside the risk matrix (1 to 5)",
+        ),
         ("risks", with("treatment", json!("ignore")), "unknown variant"),
         ("risks", with("controls", json!([])), "document.controls"),
         ("risks", with("residual_likelihood", json!(4)), "residual risk exceeds"),
@@ -348,7 +352,7 @@ async fn a_register_exports_as_marked_audited_csv_safe_to_open() {
 }
 
 /// Enrol a confirmed authenticator app for a user, directly in the store.
-async fn enrol_mfa(harness: &Harness, organization_id: &str, user_id: &str) {
+pub(crate) async fn enrol_mfa(harness: &Harness, organization_id: &str, user_id: &str) {
     use app::AuditTrail as _;
     use base::Clock as _;
     use store::FactorRepository as _;

@@ -10,6 +10,7 @@ mod authorization;
 mod bad_input;
 mod builtin_rules;
 mod compliance;
+mod compliance_evidence;
 mod detection;
 mod harness;
 mod identity;

@@ -16,12 +16,14 @@ fn trust_page() -> TrustPage {
             Certification {
                 name: "ISO/IEC 27001:2022".to_owned(),
                 issuer: "Cert & Co".to_owned(),
+                scope: "Hosting <and> operations".to_owned(),
                 valid_until: date!(2027 - 03 - 01),
                 certificate_url: Some("https://example.org/iso.pdf".to_owned()),
             },
             Certification {
                 name: "Old scheme".to_owned(),
                 issuer: "Someone".to_owned(),
+                scope: String::new(),
                 valid_until: date!(2026 - 06 - 14),
                 certificate_url: None,
             },
@@ -30,9 +32,11 @@ fn trust_page() -> TrustPage {
             name: "<script>alert(1)</script>".to_owned(),
             purpose: "Mail delivery".to_owned(),
             location: "France".to_owned(),
+            data_categories: vec!["e-mail addresses".to_owned()],
+            transfer_mechanism: "adequacy".to_owned(),
         }],
         security_contact: SecurityContact {
-            email: "security@example.org".to_owned(),
+            email: Some("security@example.org".to_owned()),
             security_txt_url: "https://example.org/.well-known/security.txt".to_owned(),
         },
         changes_page_url: "/changes".to_owned(),
@@ -99,7 +103,7 @@ fn the_trust_page_refuses_dangerous_links_and_bad_contacts() {
     page.changes_page_url = "//evil.example/".to_owned();
     assert!(render_trust_page(&page, NOW).unwrap_err().to_string().contains("changes_page_url"));
     let mut page = trust_page();
-    page.security_contact.email = "security@example.org\" onclick=\"x".to_owned();
+    page.security_contact.email = Some("security@example.org\" onclick=\"x".to_owned());
     assert!(
         render_trust_page(&page, NOW).unwrap_err().to_string().contains("security_contact.email")
     );

@@ -4,6 +4,7 @@ mod assets;
 mod authorization;
 mod backends;
 mod compliance;
+mod compliance_evidence;
 mod conformance;
 mod detection;
 mod identity;
