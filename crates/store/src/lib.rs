@@ -15,6 +15,7 @@ mod compliance;
 mod detection;
 mod error;
 mod factors;
+mod incidents;
 mod invitations;
 mod organizations;
 mod principals;
@@ -47,6 +48,9 @@ pub use compliance::{ComplianceRecord, ComplianceRepository, EvidenceResultRecor
 pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
 pub use error::StoreError;
 pub use factors::FactorRepository;
+pub use incidents::{
+    DeliveryRecord, IncidentRecord, IncidentRepository, PublicReportRecord, TimelineRecord,
+};
 pub use invitations::{InvitationRepository, PasswordResetRepository, ThrottleRepository};
 pub use organizations::OrganizationRepository;
 pub use principals::PrincipalRepository;

@@ -7,5 +7,6 @@ mod compliance;
 mod conformance;
 mod detection;
 mod identity;
+mod incidents;
 mod pseudonyms;
 mod vulnerabilities;
