@@ -141,6 +141,15 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
     action("compliance:registers:write", false, "Create, update and delete register records"),
     action("compliance:evidence:read", false, "Read evidence results and the live annex"),
     action("compliance:evidence:run", false, "Run the evidence checks on demand"),
+    action("detect:incidents:read", false, "List and read incidents and their timelines"),
+    action(
+        "detect:incidents:write",
+        false,
+        "Open and run incidents: status, tasks, breach notifications, review",
+    ),
+    action("detect:reports:read", false, "Read the reports received from the public"),
+    action("detect:reports:write", false, "Triage public reports: dismiss or open as incidents"),
+    action("detect:notifications:read", false, "Read the delivery log of alert notifications"),
 ];
 
 /// One row of the built-in permission set table.
@@ -235,6 +244,9 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "detect:alerts:read",
             "detect:alerts:write",
             "detect:rules:read",
+            "detect:incidents:read",
+            "detect:reports:read",
+            "detect:notifications:read",
         ],
     },
     BuiltinSet {
@@ -330,6 +342,23 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "assets:assets:read",
             "compliance:registers:read",
             "compliance:evidence:read",
+        ],
+    },
+    BuiltinSet {
+        name: "IncidentResponder",
+        description: "Run the CSIRT: triage alerts and public reports, open and run incidents to closure",
+        actions: &[
+            ORG_READ,
+            "audit:events:read",
+            "assets:assets:read",
+            "detect:alerts:read",
+            "detect:alerts:write",
+            "detect:rules:read",
+            "detect:incidents:read",
+            "detect:incidents:write",
+            "detect:reports:read",
+            "detect:reports:write",
+            "detect:notifications:read",
         ],
     },
 ];
