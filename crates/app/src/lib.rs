@@ -15,6 +15,7 @@ mod credential_cache;
 mod detection;
 mod error;
 mod factors;
+mod incidents;
 mod mailer;
 mod organizations;
 mod passwords;
@@ -24,7 +25,9 @@ mod principal;
 mod principals;
 mod privacy_service;
 mod projects;
+mod public_reports;
 mod secrets;
+mod security_txt;
 mod sessions;
 mod signup;
 mod throttling;
@@ -54,11 +57,19 @@ pub use compliance::{
     ANNEX_CLASSIFICATION, ANNEX_TLP, AnnexFormat, ChangesFormat, RISK_MATRIX_SIZE, RecordInput,
     RecordView, RegisterKind, RenderedAnnex,
 };
+pub use detect::incident::{Sev as IncidentSeverity, Status as IncidentStatus};
+pub use detect::intake::security_txt::SecurityTxt;
 pub use detection::{
     AlertClose, DetectionPass, MAX_ALERTS_PER_PAGE, RuleNoiseView, RulesView, run_detection_every,
 };
 pub use error::AppError;
 pub use factors::TotpEnrolment;
+pub use incidents::{
+    AlertLink, Article33Record, Article34Record, ClockView, CustomerNotification, IncidentDocument,
+    IncidentPatch, IncidentTask, IncidentView, MAX_INCIDENT_ITEMS, MAX_INCIDENT_TEXT,
+    MAX_INCIDENT_TITLE, MAX_INCIDENTS_PER_PAGE, NewIncident, ReviewActionRecord, ReviewRecord,
+    TaskInput, TaskPatch, TimelineEntry, parse_severity, parse_status,
+};
 pub use mailer::{Email, Mailer, MemoryMailer};
 pub use organizations::Page;
 pub use passwords::{PasswordHasher, check_new_password};
@@ -74,6 +85,12 @@ pub use privacy_service::{
     MAX_PSEUDONYM_VALUE_BYTES, PseudonymDomainView, PseudonymMethod, Pseudonymized,
     check_domain_name,
 };
+pub use public_reports::{
+    MAX_REPORT_BODY_BYTES, MAX_REPORT_CONTACT_BYTES, MAX_REPORT_SUBJECT_BYTES,
+    MAX_REPORTS_PER_PAGE, OversizedField, ReportInput, ReportLimits, ReportReceipt, ReportStatus,
+    oversized_report_field,
+};
+pub use security_txt::{SECURITY_TXT_WARNING, SecurityTxtState, SecurityTxtStatus};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
 pub use vulnerabilities::{
     AdvisoryImport, DEFAULT_SLA, FINDING_STATES, FindingFilter, FindingView, RematchCounts,
@@ -92,6 +109,8 @@ pub struct App {
     authorization: Arc<authorization::AuthorizationCache>,
     vulnerabilities: Arc<vulnerabilities::VulnerabilityState>,
     detection: Arc<detection::DetectionState>,
+    reports: Arc<public_reports::ReportThrottle>,
+    security_txt: Arc<security_txt::PublishedSecurityTxt>,
 }
 
 /// Identity settings and the values computed once for them.
@@ -144,6 +163,8 @@ impl App {
             authorization,
             vulnerabilities,
             detection,
+            reports: Arc::default(),
+            security_txt: Arc::default(),
         }
     }
 
