@@ -12,6 +12,7 @@ mod compliance;
 mod detection;
 mod harness;
 mod identity;
+mod incidents;
 mod organizations;
 mod principals;
 mod privacy;
