@@ -66,6 +66,7 @@ pub struct ApiState {
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "vulnerabilities", description = "Advisories, SBOMs, findings, deadlines, VEX"),
         (name = "detection", description = "Alerts raised on the audit trail, noise, rules"),
+        (name = "incidents", description = "Incidents, the breach clock, public reports, security.txt"),
     )
 )]
 struct ApiDocument;
@@ -260,6 +261,25 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::compliance_evidence::download_evidence))
         .routes(routes!(routes::compliance_evidence::trust_page))
         .routes(routes!(routes::compliance_evidence::trust_json))
+        .routes(routes!(routes::incidents::open, routes::incidents::list))
+        .routes(routes!(routes::incidents::get, routes::incidents::update))
+        .routes(routes!(routes::incidents::advance))
+        .routes(routes!(routes::incidents::add_task))
+        .routes(routes!(routes::incidents::update_task))
+        .routes(routes!(routes::incidents::link_alert))
+        .routes(routes!(routes::incidents::breach))
+        .routes(routes!(routes::incidents::article_33))
+        .routes(routes!(routes::incidents::customer_notification))
+        .routes(routes!(routes::incidents::article_34))
+        .routes(routes!(routes::incidents::review))
+        .routes(routes!(routes::public_reports::security_txt))
+        .routes(routes!(routes::public_reports::submit))
+        .routes(routes!(routes::public_reports::status))
+        .routes(routes!(routes::public_reports::form, routes::public_reports::submit_form))
+        .routes(routes!(routes::public_reports::list))
+        .routes(routes!(routes::public_reports::get))
+        .routes(routes!(routes::public_reports::dismiss))
+        .routes(routes!(routes::public_reports::open_incident))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

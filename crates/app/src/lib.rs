@@ -19,6 +19,7 @@ mod credential_cache;
 mod detection;
 mod error;
 mod factors;
+mod incidents;
 mod mailer;
 mod organizations;
 mod passwords;
@@ -30,7 +31,9 @@ mod privacy_service;
 mod projects;
 mod records_of_processing;
 mod retention;
+mod public_reports;
 mod secrets;
+mod security_txt;
 mod sessions;
 mod signup;
 mod throttling;
@@ -70,11 +73,19 @@ pub use compliance_evidence::{
     PolicyAcknowledgements, RiskAssessment, RiskLevel, RiskMatrix, RiskRating, RiskThresholds,
     TrustFormat,
 };
+pub use detect::incident::{Sev as IncidentSeverity, Status as IncidentStatus};
+pub use detect::intake::security_txt::SecurityTxt;
 pub use detection::{
     AlertClose, DetectionPass, MAX_ALERTS_PER_PAGE, RuleNoiseView, RulesView, run_detection_every,
 };
 pub use error::AppError;
 pub use factors::TotpEnrolment;
+pub use incidents::{
+    AlertLink, Article33Record, Article34Record, ClockView, CustomerNotification, IncidentDocument,
+    IncidentPatch, IncidentTask, IncidentView, MAX_INCIDENT_ITEMS, MAX_INCIDENT_TEXT,
+    MAX_INCIDENT_TITLE, MAX_INCIDENTS_PER_PAGE, NewIncident, ReviewActionRecord, ReviewRecord,
+    TaskInput, TaskPatch, TimelineEntry, parse_severity, parse_status,
+};
 pub use mailer::{Email, Mailer, MemoryMailer};
 pub use organizations::Page;
 pub use passwords::{PasswordHasher, check_new_password};
@@ -98,6 +109,12 @@ pub use retention::{
     MAX_RETENTION_DAYS, MAX_RETENTION_RULES, MAX_RETENTION_RUNS, RETENTION_ACTIONS,
     RetentionRuleInput, RetentionRunView, RuleOutcome,
 };
+pub use public_reports::{
+    MAX_REPORT_BODY_BYTES, MAX_REPORT_CONTACT_BYTES, MAX_REPORT_SUBJECT_BYTES,
+    MAX_REPORTS_PER_PAGE, OversizedField, ReportInput, ReportLimits, ReportReceipt, ReportStatus,
+    oversized_report_field,
+};
+pub use security_txt::{SECURITY_TXT_WARNING, SecurityTxtState, SecurityTxtStatus};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
 pub use vulnerabilities::{
     AdvisoryImport, DEFAULT_SLA, FINDING_STATES, FindingFilter, FindingView, RematchCounts,
@@ -116,6 +133,8 @@ pub struct App {
     authorization: Arc<authorization::AuthorizationCache>,
     vulnerabilities: Arc<vulnerabilities::VulnerabilityState>,
     detection: Arc<detection::DetectionState>,
+    reports: Arc<public_reports::ReportThrottle>,
+    security_txt: Arc<security_txt::PublishedSecurityTxt>,
 }
 
 /// Identity settings and the values computed once for them.
@@ -168,6 +187,8 @@ impl App {
             authorization,
             vulnerabilities,
             detection,
+            reports: Arc::default(),
+            security_txt: Arc::default(),
         }
     }
 

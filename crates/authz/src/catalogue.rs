@@ -157,6 +157,15 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
         "Run retention now, or as a dry run that changes nothing",
     ),
     action("privacy:holds:write", true, "Place and release legal holds that stop retention"),
+    action("detect:incidents:read", false, "List and read incidents and their timelines"),
+    action(
+        "detect:incidents:write",
+        false,
+        "Open and run incidents: status, tasks, breach notifications, review",
+    ),
+    action("detect:reports:read", false, "Read the reports received from the public"),
+    action("detect:reports:write", false, "Triage public reports: dismiss or open as incidents"),
+    action("detect:notifications:read", false, "Read the delivery log of alert notifications"),
 ];
 
 /// One row of the built-in permission set table.
@@ -251,6 +260,9 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "detect:alerts:read",
             "detect:alerts:write",
             "detect:rules:read",
+            "detect:incidents:read",
+            "detect:reports:read",
+            "detect:notifications:read",
         ],
     },
     BuiltinSet {
@@ -361,6 +373,23 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "privacy:classification:read",
             "privacy:categories:read",
             "privacy:retention:read",
+        ],
+    },
+    BuiltinSet {
+        name: "IncidentResponder",
+        description: "Run the CSIRT: triage alerts and public reports, open and run incidents to closure",
+        actions: &[
+            ORG_READ,
+            "audit:events:read",
+            "assets:assets:read",
+            "detect:alerts:read",
+            "detect:alerts:write",
+            "detect:rules:read",
+            "detect:incidents:read",
+            "detect:incidents:write",
+            "detect:reports:read",
+            "detect:reports:write",
+            "detect:notifications:read",
         ],
     },
 ];

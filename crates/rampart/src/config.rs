@@ -23,6 +23,9 @@ pub struct Config {
     pub auth: AuthConfig,
     pub audit: AuditConfig,
     pub bootstrap: BootstrapConfig,
+    /// The `security.txt` (RFC 9116) served at `/.well-known/security.txt`; none when absent.
+    pub security_txt: Option<SecurityTxtConfig>,
+    pub incidents: IncidentsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,6 +134,76 @@ pub struct BootstrapConfig {
     pub owner_email: String,
 }
 
+/// The fields of the published `security.txt`. The server refuses to start when they are
+/// invalid or `expires` has passed or is a year or more ahead.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityTxtConfig {
+    /// Where to report: `mailto:`, `tel:` or `https:` URIs; at least one.
+    pub contact: Vec<String>,
+    /// RFC 3339 time, less than a year ahead.
+    pub expires: String,
+    /// The disclosure policy (https URIs).
+    pub policy: Vec<String>,
+    /// Language tags reports are read in (`en`, `fr`).
+    pub preferred_languages: Vec<String>,
+    /// Keys to encrypt reports with (URIs).
+    pub encryption: Vec<String>,
+    /// Where this file is published (https URIs).
+    pub canonical: Vec<String>,
+    pub acknowledgments: Vec<String>,
+    pub hiring: Vec<String>,
+}
+
+impl SecurityTxtConfig {
+    /// The record to publish, checked at `now`; every problem is named.
+    pub fn record(&self, now: time::OffsetDateTime) -> anyhow::Result<app::SecurityTxt> {
+        let expires = time::OffsetDateTime::parse(
+            &self.expires,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "invalid value for `security_txt.expires` ({:?}): an RFC 3339 time such as \
+                 2027-01-31T00:00:00Z",
+                self.expires
+            )
+        })?;
+        let mut record = app::SecurityTxt::new("", expires);
+        record.contact.clone_from(&self.contact);
+        record.policy.clone_from(&self.policy);
+        record.preferred_languages.clone_from(&self.preferred_languages);
+        record.encryption.clone_from(&self.encryption);
+        record.canonical.clone_from(&self.canonical);
+        record.acknowledgments.clone_from(&self.acknowledgments);
+        record.hiring.clone_from(&self.hiring);
+        let problems = record.problems(now);
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            bail!("invalid `security_txt`: {}", list.join("; "));
+        }
+        Ok(record)
+    }
+}
+
+/// Incident response settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// Public reports accepted per client address per hour.
+    pub reports_per_client_per_hour: u32,
+    /// Public reports accepted per hour in all.
+    pub reports_per_hour: u32,
+    /// Seconds between two checks of the GDPR Article 33 deadlines and the security.txt expiry.
+    pub deadline_check_seconds: u64,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        Self { reports_per_client_per_hour: 5, reports_per_hour: 100, deadline_check_seconds: 300 }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -144,6 +217,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             audit: AuditConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            security_txt: None,
+            incidents: IncidentsConfig::default(),
         }
     }
 }
@@ -294,6 +369,17 @@ impl Config {
         if self.database.max_connections == 0 {
             bail!("invalid value for `database.max_connections`: must be at least 1");
         }
+        if self.incidents.reports_per_client_per_hour == 0
+            || self.incidents.reports_per_hour < self.incidents.reports_per_client_per_hour
+        {
+            bail!(
+                "invalid value for `incidents.reports_per_client_per_hour`/`reports_per_hour`: \
+                 at least 1, and the global limit at least the per-client one"
+            );
+        }
+        if self.incidents.deadline_check_seconds == 0 {
+            bail!("invalid value for `incidents.deadline_check_seconds`: at least 1");
+        }
         if self.passwords.argon2_memory_kib < 8 * 1024 || self.passwords.argon2_iterations == 0 {
             bail!(
                 "invalid value for `passwords.argon2_memory_kib`/`argon2_iterations`: at least \
@@ -326,6 +412,30 @@ mod tests {
 
     fn no_environment(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn security_txt_is_checked_and_an_expired_one_refused() {
+        let config = Config::parse(
+            "[security_txt]\ncontact = [\"mailto:security@provider.example\"]\n\
+             expires = \"2027-01-31T00:00:00Z\"\npolicy = [\"https://provider.example/policy\"]\n\
+             preferred_languages = [\"en\"]\n",
+        )
+        .unwrap();
+        let security_txt = config.security_txt.unwrap();
+        let now = time::macros::datetime!(2026-06-01 00:00 UTC);
+        let record = security_txt.record(now).unwrap();
+        let parsed = app::SecurityTxt::parse(&record.render(), now).unwrap();
+        assert_eq!(parsed, record);
+        let error = security_txt.record(time::macros::datetime!(2027-02-01 00:00 UTC)).unwrap_err();
+        assert!(format!("{error:#}").contains("Expires: is in the past"), "{error:#}");
+        let far = time::macros::datetime!(2025-06-01 00:00 UTC);
+        assert!(format!("{:#}", security_txt.record(far).unwrap_err()).contains("a year"));
+        let mut bad = security_txt.clone();
+        bad.contact = vec!["http://provider.example/report".into()];
+        assert!(format!("{:#}", bad.record(now).unwrap_err()).contains("Contact"));
+        bad.expires = "tomorrow".into();
+        assert!(format!("{:#}", bad.record(now).unwrap_err()).contains("security_txt.expires"));
     }
 
     #[test]

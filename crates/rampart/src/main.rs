@@ -266,6 +266,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let address = config.listen_address()?;
     let store = open_store(&config).await?;
     let app = build_app(&config, store.clone())?;
+    let app = match &config.security_txt {
+        Some(security_txt) => app.with_security_txt(security_txt.record(SystemClock.now())?),
+        None => app,
+    };
+    let app = app.with_report_limits(app::ReportLimits {
+        per_client: config.incidents.reports_per_client_per_hour,
+        global: config.incidents.reports_per_hour,
+        window: time::Duration::hours(1),
+    });
 
     let bootstrap = app
         .bootstrap_if_empty(&config.bootstrap.organization_name, &config.bootstrap.owner_email)
@@ -279,6 +288,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(app::run_detection_every(app.clone(), Duration::from_secs(2)));
     let evidence_tasks = tokio::spawn(daily_evidence(app.clone()));
     let retention_tasks = tokio::spawn(daily_retention(app.clone()));
+    let incident_tasks = tokio::spawn(incident_deadlines(
+        app.clone(),
+        Duration::from_secs(config.incidents.deadline_check_seconds),
+    ));
 
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -318,6 +331,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     detection_task.abort();
     evidence_tasks.abort();
     retention_tasks.abort();
+    incident_tasks.abort();
     store.close().await;
     tracing::info!("stopped");
     outcome
@@ -432,4 +446,17 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
             std::future::pending::<()>().await;
         }
     })
+}
+
+/// The GDPR Article 33 notices and the security.txt expiry warning, checked periodically.
+async fn incident_deadlines(app: App, every: Duration) {
+    loop {
+        if let Err(error) = app.check_incident_deadlines().await {
+            tracing::error!(%error, "incident deadline check failed");
+        }
+        if let Err(error) = app.check_security_txt_expiry().await {
+            tracing::error!(%error, "security.txt expiry check failed");
+        }
+        tokio::time::sleep(every).await;
+    }
 }

@@ -18,6 +18,7 @@ mod detection;
 mod error;
 mod factors;
 mod information_protection;
+mod incidents;
 mod invitations;
 mod organizations;
 mod principals;
@@ -54,6 +55,9 @@ pub use compliance_evidence::{
 pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
 pub use error::StoreError;
 pub use factors::FactorRepository;
+pub use incidents::{
+    DeliveryRecord, IncidentRecord, IncidentRepository, PublicReportRecord, TimelineRecord,
+};
 pub use information_protection::{
     ClassificationSchemeRecord, DataCategoryRecord, InformationProtectionRepository,
     LegalHoldRecord, RetentionRuleRecord, RetentionRunRecord, RetentionTarget, RetentionTrigger,

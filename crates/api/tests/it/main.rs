@@ -15,6 +15,7 @@ mod detection;
 mod harness;
 mod identity;
 mod information_protection;
+mod incidents;
 mod organizations;
 mod principals;
 mod privacy;

@@ -9,5 +9,6 @@ mod conformance;
 mod detection;
 mod identity;
 mod information_protection;
+mod incidents;
 mod pseudonyms;
 mod vulnerabilities;
