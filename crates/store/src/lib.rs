@@ -14,6 +14,7 @@ mod authorization;
 mod compliance;
 mod detection;
 mod error;
+mod events;
 mod factors;
 mod invitations;
 mod organizations;
@@ -46,6 +47,7 @@ pub use authorization::{
 pub use compliance::{ComplianceRecord, ComplianceRepository, EvidenceResultRecord};
 pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
 pub use error::StoreError;
+pub use events::{EventRepository, EventWindow, NewEvent, StoredEvent};
 pub use factors::FactorRepository;
 pub use invitations::{InvitationRepository, PasswordResetRepository, ThrottleRepository};
 pub use organizations::OrganizationRepository;

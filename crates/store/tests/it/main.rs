@@ -6,6 +6,7 @@ mod backends;
 mod compliance;
 mod conformance;
 mod detection;
+mod events;
 mod identity;
 mod pseudonyms;
 mod vulnerabilities;
