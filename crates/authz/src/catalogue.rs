@@ -141,6 +141,8 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
     action("compliance:registers:write", false, "Create, update and delete register records"),
     action("compliance:evidence:read", false, "Read evidence results and the live annex"),
     action("compliance:evidence:run", false, "Run the evidence checks on demand"),
+    action("detect:events:write", false, "Send events (NDJSON batches) to detection"),
+    action("detect:events:read", false, "Search the events sent to detection"),
 ];
 
 /// One row of the built-in permission set table.
@@ -235,6 +237,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "detect:alerts:read",
             "detect:alerts:write",
             "detect:rules:read",
+            "detect:events:read",
         ],
     },
     BuiltinSet {
@@ -331,6 +334,11 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "compliance:registers:read",
             "compliance:evidence:read",
         ],
+    },
+    BuiltinSet {
+        name: "EventSender",
+        description: "Send events to detection (for a log shipper's or an application's API key)",
+        actions: &["detect:events:write"],
     },
 ];
 
