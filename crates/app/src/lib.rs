@@ -14,6 +14,7 @@ mod compliance;
 mod credential_cache;
 mod detection;
 mod error;
+mod event_intake;
 mod factors;
 mod mailer;
 mod organizations;
@@ -24,9 +25,11 @@ mod principal;
 mod principals;
 mod privacy_service;
 mod projects;
+mod rule_directory;
 mod secrets;
 mod sessions;
 mod signup;
+mod syslog_intake;
 mod throttling;
 mod users;
 mod vulnerabilities;
@@ -58,6 +61,11 @@ pub use detection::{
     AlertClose, DetectionPass, MAX_ALERTS_PER_PAGE, RuleNoiseView, RulesView, run_detection_every,
 };
 pub use error::AppError;
+pub use event_intake::{
+    EventDetectionPass, EventPage, EventSearch, EventView, IngestReport, IntakeSettings,
+    IntakeSource, MAX_EVENT_MATCHES, MAX_EVENTS_PER_PAGE, MAX_EVENTS_SCANNED,
+    run_event_detection_every,
+};
 pub use factors::TotpEnrolment;
 pub use mailer::{Email, Mailer, MemoryMailer};
 pub use organizations::Page;
@@ -74,7 +82,9 @@ pub use privacy_service::{
     MAX_PSEUDONYM_VALUE_BYTES, PseudonymDomainView, PseudonymMethod, Pseudonymized,
     check_domain_name,
 };
+pub use rule_directory::{RuleDirectory, watch_rules_directory};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
+pub use syslog_intake::{FramingError, SyslogListener, SyslogSettings, SyslogStats, next_frame};
 pub use vulnerabilities::{
     AdvisoryImport, DEFAULT_SLA, FINDING_STATES, FindingFilter, FindingView, RematchCounts,
     SbomImport, SbomProblem, StateChange, TrendPoint, VEX_JUSTIFICATIONS,
@@ -92,6 +102,8 @@ pub struct App {
     authorization: Arc<authorization::AuthorizationCache>,
     vulnerabilities: Arc<vulnerabilities::VulnerabilityState>,
     detection: Arc<detection::DetectionState>,
+    intake: Arc<event_intake::IntakeState>,
+    rule_reload: Arc<rule_directory::ReloadState>,
 }
 
 /// Identity settings and the values computed once for them.
@@ -134,6 +146,7 @@ impl App {
         let authorization = Arc::default();
         let vulnerabilities = Arc::default();
         let detection = Arc::new(detection::DetectionState::new(detect::RuleSet::builtin()));
+        let intake = Arc::new(event_intake::IntakeState::new(IntakeSettings::default()));
         Self {
             store,
             clock,
@@ -144,6 +157,8 @@ impl App {
             authorization,
             vulnerabilities,
             detection,
+            intake,
+            rule_reload: Arc::default(),
         }
     }
 
