@@ -211,6 +211,7 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::vulnerabilities::get_sla, routes::vulnerabilities::put_sla))
         .routes(routes!(routes::vulnerabilities::trend))
         .routes(routes!(routes::vulnerabilities::vex))
+        .routes(routes!(routes::events::ingest, routes::events::search))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

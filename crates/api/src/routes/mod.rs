@@ -9,6 +9,7 @@ pub mod auth;
 pub mod authorization;
 pub mod compliance;
 pub mod detection;
+pub mod events;
 pub mod health;
 pub mod organizations;
 pub mod principals;
