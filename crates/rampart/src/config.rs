@@ -23,6 +23,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub audit: AuditConfig,
     pub bootstrap: BootstrapConfig,
+    pub intake: crate::intake_config::IntakeConfig,
+    pub rules: crate::intake_config::RulesConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,6 +146,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             audit: AuditConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            intake: crate::intake_config::IntakeConfig::default(),
+            rules: crate::intake_config::RulesConfig::default(),
         }
     }
 }
@@ -300,6 +304,8 @@ impl Config {
                  8192 KiB and 1 iteration"
             );
         }
+        self.intake.validate()?;
+        self.rules.validate()?;
         Ok(())
     }
 
