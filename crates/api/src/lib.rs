@@ -280,6 +280,7 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::public_reports::get))
         .routes(routes!(routes::public_reports::dismiss))
         .routes(routes!(routes::public_reports::open_incident))
+        .routes(routes!(routes::events::ingest, routes::events::search))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

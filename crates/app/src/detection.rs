@@ -46,8 +46,8 @@ const SUMMARY_FIELDS: &[&str] = &[
 
 /// The engine and the rules it was built from; swapped whole on reload.
 pub(crate) struct DetectionState {
-    engine: tokio::sync::Mutex<Engine>,
-    rules: std::sync::RwLock<RuleSet>,
+    pub(crate) engine: tokio::sync::Mutex<Engine>,
+    pub(crate) rules: std::sync::RwLock<RuleSet>,
     window: Duration,
 }
 
@@ -77,6 +77,9 @@ pub struct DetectionPass {
 pub struct RulesView {
     pub loaded: usize,
     pub failed: Vec<String>,
+    /// Why the latest reload of the rules directory was not applied (the rules before it
+    /// still run); `None` when it was.
+    pub reload_error: Option<String>,
 }
 
 /// How a triager closes an alert.
@@ -121,7 +124,7 @@ fn event_ref(event: &serde_json::Value) -> Option<String> {
 }
 
 /// Whether a detection becomes an alert: informational rules only feed correlations.
-fn raises_alert(detection: &Detection) -> bool {
+pub(crate) fn raises_alert(detection: &Detection) -> bool {
     !matches!(detection.level.as_deref(), None | Some("informational"))
 }
 
@@ -174,7 +177,7 @@ impl App {
 
     /// Open an alert for a detection or count it into the open one of its rule and group;
     /// true when an alert was opened.
-    async fn record_detection(
+    pub(crate) async fn record_detection(
         &self,
         transaction: &mut Transaction,
         organization_id: OrganizationId,
@@ -240,13 +243,16 @@ impl App {
 
     /// The rules detection runs: how many loaded, and each that did not with its reason.
     pub fn detection_rules(&self) -> RulesView {
-        match self.detection.rules.read() {
+        let mut view = match self.detection.rules.read() {
             Ok(rules) => RulesView {
                 loaded: rules.report().loaded,
                 failed: rules.report().failed.iter().map(ToString::to_string).collect(),
+                reload_error: None,
             },
-            Err(_) => RulesView { loaded: 0, failed: Vec::new() },
-        }
+            Err(_) => RulesView { loaded: 0, failed: Vec::new(), reload_error: None },
+        };
+        self.add_reload_status(&mut view);
+        view
     }
 
     /// Staff holding `detect:rules:read` on the provider organisation see the rules.

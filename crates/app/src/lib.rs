@@ -18,6 +18,7 @@ mod compliance_live;
 mod credential_cache;
 mod detection;
 mod error;
+mod event_intake;
 mod factors;
 mod incidents;
 mod mailer;
@@ -29,13 +30,15 @@ mod principal;
 mod principals;
 mod privacy_service;
 mod projects;
+mod public_reports;
 mod records_of_processing;
 mod retention;
-mod public_reports;
+mod rule_directory;
 mod secrets;
 mod security_txt;
 mod sessions;
 mod signup;
+mod syslog_intake;
 mod throttling;
 mod users;
 mod vulnerabilities;
@@ -79,6 +82,11 @@ pub use detection::{
     AlertClose, DetectionPass, MAX_ALERTS_PER_PAGE, RuleNoiseView, RulesView, run_detection_every,
 };
 pub use error::AppError;
+pub use event_intake::{
+    EventDetectionPass, EventPage, EventSearch, EventView, IngestReport, IntakeSettings,
+    IntakeSource, MAX_EVENT_MATCHES, MAX_EVENTS_PER_PAGE, MAX_EVENTS_SCANNED,
+    run_event_detection_every,
+};
 pub use factors::TotpEnrolment;
 pub use incidents::{
     AlertLink, Article33Record, Article34Record, ClockView, CustomerNotification, IncidentDocument,
@@ -101,6 +109,11 @@ pub use privacy_service::{
     MAX_PSEUDONYM_VALUE_BYTES, PseudonymDomainView, PseudonymMethod, Pseudonymized,
     check_domain_name,
 };
+pub use public_reports::{
+    MAX_REPORT_BODY_BYTES, MAX_REPORT_CONTACT_BYTES, MAX_REPORT_SUBJECT_BYTES,
+    MAX_REPORTS_PER_PAGE, OversizedField, ReportInput, ReportLimits, ReportReceipt, ReportStatus,
+    oversized_report_field,
+};
 pub use records_of_processing::{
     DataCategoryInput, LegalBasis, MAX_DATA_CATEGORIES, ProcessingDocument, Transfer,
     TransferSafeguard, check_category_path,
@@ -109,13 +122,10 @@ pub use retention::{
     MAX_RETENTION_DAYS, MAX_RETENTION_RULES, MAX_RETENTION_RUNS, RETENTION_ACTIONS,
     RetentionRuleInput, RetentionRunView, RuleOutcome,
 };
-pub use public_reports::{
-    MAX_REPORT_BODY_BYTES, MAX_REPORT_CONTACT_BYTES, MAX_REPORT_SUBJECT_BYTES,
-    MAX_REPORTS_PER_PAGE, OversizedField, ReportInput, ReportLimits, ReportReceipt, ReportStatus,
-    oversized_report_field,
-};
+pub use rule_directory::{RuleDirectory, watch_rules_directory};
 pub use security_txt::{SECURITY_TXT_WARNING, SecurityTxtState, SecurityTxtStatus};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
+pub use syslog_intake::{FramingError, SyslogListener, SyslogSettings, SyslogStats, next_frame};
 pub use vulnerabilities::{
     AdvisoryImport, DEFAULT_SLA, FINDING_STATES, FindingFilter, FindingView, RematchCounts,
     SbomImport, SbomProblem, StateChange, TrendPoint, VEX_JUSTIFICATIONS,
@@ -135,6 +145,8 @@ pub struct App {
     detection: Arc<detection::DetectionState>,
     reports: Arc<public_reports::ReportThrottle>,
     security_txt: Arc<security_txt::PublishedSecurityTxt>,
+    intake: Arc<event_intake::IntakeState>,
+    rule_reload: Arc<rule_directory::ReloadState>,
 }
 
 /// Identity settings and the values computed once for them.
@@ -177,6 +189,7 @@ impl App {
         let authorization = Arc::default();
         let vulnerabilities = Arc::default();
         let detection = Arc::new(detection::DetectionState::new(detect::RuleSet::builtin()));
+        let intake = Arc::new(event_intake::IntakeState::new(IntakeSettings::default()));
         Self {
             store,
             clock,
@@ -189,6 +202,8 @@ impl App {
             detection,
             reports: Arc::default(),
             security_txt: Arc::default(),
+            intake,
+            rule_reload: Arc::default(),
         }
     }
 

@@ -166,6 +166,8 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
     action("detect:reports:read", false, "Read the reports received from the public"),
     action("detect:reports:write", false, "Triage public reports: dismiss or open as incidents"),
     action("detect:notifications:read", false, "Read the delivery log of alert notifications"),
+    action("detect:events:write", false, "Send events (NDJSON batches) to detection"),
+    action("detect:events:read", false, "Search the events sent to detection"),
 ];
 
 /// One row of the built-in permission set table.
@@ -263,6 +265,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "detect:incidents:read",
             "detect:reports:read",
             "detect:notifications:read",
+            "detect:events:read",
         ],
     },
     BuiltinSet {
@@ -391,6 +394,11 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "detect:reports:write",
             "detect:notifications:read",
         ],
+    },
+    BuiltinSet {
+        name: "EventSender",
+        description: "Send events to detection (for a log shipper's or an application's API key)",
+        actions: &["detect:events:write"],
     },
 ];
 

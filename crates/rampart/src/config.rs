@@ -26,6 +26,8 @@ pub struct Config {
     /// The `security.txt` (RFC 9116) served at `/.well-known/security.txt`; none when absent.
     pub security_txt: Option<SecurityTxtConfig>,
     pub incidents: IncidentsConfig,
+    pub intake: crate::intake_config::IntakeConfig,
+    pub rules: crate::intake_config::RulesConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -219,6 +221,8 @@ impl Default for Config {
             bootstrap: BootstrapConfig::default(),
             security_txt: None,
             incidents: IncidentsConfig::default(),
+            intake: crate::intake_config::IntakeConfig::default(),
+            rules: crate::intake_config::RulesConfig::default(),
         }
     }
 }
@@ -386,6 +390,8 @@ impl Config {
                  8192 KiB and 1 iteration"
             );
         }
+        self.intake.validate()?;
+        self.rules.validate()?;
         Ok(())
     }
 

@@ -5,6 +5,7 @@ mod audit_command;
 mod backup_command;
 mod backup_file;
 mod config;
+mod intake_config;
 mod mask_command;
 mod master_key;
 mod outbox;
@@ -207,7 +208,8 @@ pub(crate) fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
     Ok(App::new(store, Arc::new(SystemClock), passwords)
         .with_api_key_cache(cache)
         .with_audit_signing(&config.audit.deployment_name, master_key)
-        .with_identity(policy, mailer, &config.auth.public_url, config.auth.signup == "open"))
+        .with_identity(policy, mailer, &config.auth.public_url, config.auth.signup == "open")
+        .with_event_intake(config.intake.settings()))
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -292,6 +294,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         app.clone(),
         Duration::from_secs(config.incidents.deadline_check_seconds),
     ));
+    let intake_tasks = start_intake(&app, &config).await?;
 
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -332,6 +335,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     evidence_tasks.abort();
     retention_tasks.abort();
     incident_tasks.abort();
+    for task in intake_tasks {
+        task.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     outcome
@@ -459,4 +465,57 @@ async fn incident_deadlines(app: App, every: Duration) {
         }
         tokio::time::sleep(every).await;
     }
+}
+
+/// Detection over ingested events (with the retention purge), the rules directory and its
+/// reloads, and the syslog listener when configured.
+async fn start_intake(
+    app: &App,
+    config: &Config,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks =
+        vec![tokio::spawn(app::run_event_detection_every(app.clone(), Duration::from_secs(2)))];
+    if let Some(dir) = &config.rules.dir {
+        let source =
+            app::RuleDirectory { dir: dir.clone(), pipeline_files: config.rules.pipelines.clone() };
+        // A directory that cannot be read at start is an error to fix, not to run without.
+        app.reload_rules_directory(&source)
+            .await
+            .with_context(|| format!("cannot load the rules directory {}", dir.display()))?;
+        let every = Duration::from_secs(config.rules.reload_seconds);
+        tasks.push(tokio::spawn(app::watch_rules_directory(app.clone(), source, every)));
+    }
+    let syslog = &config.intake.syslog;
+    if syslog.enabled {
+        let organization_id = syslog
+            .organization_id
+            .as_deref()
+            .and_then(|id| id.parse().ok())
+            .context("invalid value for `intake.syslog.organization_id`")?;
+        let settings = app::SyslogSettings {
+            organization_id,
+            product: syslog.product.clone().unwrap_or_else(|| "linux".to_owned()),
+            ..app::SyslogSettings::default()
+        };
+        let udp = match &syslog.udp {
+            Some(address) => Some(
+                tokio::net::UdpSocket::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen for syslog on udp {address}"))?,
+            ),
+            None => None,
+        };
+        let tcp = match &syslog.tcp {
+            Some(address) => Some(
+                tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen for syslog on tcp {address}"))?,
+            ),
+            None => None,
+        };
+        tracing::info!(udp = ?syslog.udp, tcp = ?syslog.tcp, "listening for syslog");
+        let listener = app::SyslogListener::start(app.clone(), settings, udp, tcp);
+        tasks.extend(listener.into_tasks());
+    }
+    Ok(tasks)
 }

@@ -16,9 +16,10 @@ mod compliance;
 mod compliance_evidence;
 mod detection;
 mod error;
+mod events;
 mod factors;
-mod information_protection;
 mod incidents;
+mod information_protection;
 mod invitations;
 mod organizations;
 mod principals;
@@ -54,6 +55,7 @@ pub use compliance_evidence::{
 };
 pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
 pub use error::StoreError;
+pub use events::{EventRepository, EventWindow, NewEvent, StoredEvent};
 pub use factors::FactorRepository;
 pub use incidents::{
     DeliveryRecord, IncidentRecord, IncidentRepository, PublicReportRecord, TimelineRecord,

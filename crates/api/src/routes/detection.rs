@@ -259,11 +259,21 @@ pub struct RulesResponse {
     pub loaded: usize,
     /// Each rule or file that did not load: `path (rule id): reason`.
     pub failed: Vec<String>,
+    /// How many did not load (the length of `failed`).
+    pub n_failed: usize,
+    /// Why the latest reload of the rules directory was not applied (the previous rules
+    /// still run); null when it was.
+    pub reload_error: Option<String>,
 }
 
 impl From<RulesView> for RulesResponse {
     fn from(rules: RulesView) -> Self {
-        Self { loaded: rules.loaded, failed: rules.failed }
+        Self {
+            loaded: rules.loaded,
+            n_failed: rules.failed.len(),
+            failed: rules.failed,
+            reload_error: rules.reload_error,
+        }
     }
 }
 
