@@ -13,8 +13,9 @@ use base::{OrganizationId, UserId};
 use report::evidence::{self as checks, CheckResult, FailingItem, Figure, ids};
 use store::{
     AccessReviewRepository as _, AssetRepository as _, ComplianceEvidenceRepository as _,
-    ComplianceRecord, ComplianceRepository as _, DetectionRepository as _, Lifecycle, UserRecord,
-    UserRepository as _, UserRole, UserStatus, VulnerabilityRepository as _,
+    ComplianceRecord, ComplianceRepository as _, DetectionRepository as _, IncidentRepository as _,
+    Lifecycle, OrganizationRepository as _, UserRecord, UserRepository as _, UserRole, UserStatus,
+    VulnerabilityRepository as _,
 };
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -32,6 +33,8 @@ const URGENT_ALERT_LEVELS: [&str; 2] = ["high", "critical"];
 pub const ALERT_TRIAGE_DEADLINE: Duration = Duration::hours(1);
 /// Alerts looked at by the triage check (the newest).
 const MAX_ALERTS_CHECKED: u32 = 1_000;
+/// The newest incidents the breach notification check reads.
+const MAX_INCIDENTS_CHECKED: u32 = 1_000;
 
 fn midnight(date: Date) -> OffsetDateTime {
     date.midnight().assume_utc()
@@ -478,6 +481,16 @@ impl App {
         let posture_policy = read.get_posture_policy(organization_id).await?;
         let findings = read.list_findings(organization_id).await?;
         let alerts = read.list_alerts(organization_id, None, MAX_ALERTS_CHECKED).await?;
+        // The security team's cases and the published security.txt belong to the provider.
+        let provider = read
+            .provider_organization()
+            .await?
+            .is_some_and(|provider| provider.id == organization_id);
+        let incidents = if provider {
+            read.list_incidents(organization_id, None, MAX_INCIDENTS_CHECKED).await?
+        } else {
+            Vec::new()
+        };
         read.commit().await?;
 
         let facts = Facts { organization_id, now, users: &users, records: &records, matrix };
@@ -499,9 +512,32 @@ impl App {
         results.extend(subprocessor_agreements(&facts));
         results.extend(dpia_validated(&facts));
         results.extend(change_approval(&facts));
+        if provider {
+            results.push(breach_notification(now, &incidents));
+            let security_txt = self.security_txt_status();
+            results.push(checks::check_security_txt(security_txt.expires, now));
+        }
         tracing::debug!(organization = %facts.organization_id, n_checks = results.len(), "live checks");
         Ok(results)
     }
+}
+
+/// `incidents.breach_notification`: every case flagged as a personal-data breach, its
+/// awareness time and when the supervisory authority was notified.
+fn breach_notification(now: OffsetDateTime, incidents: &[store::IncidentRecord]) -> CheckResult {
+    let breaches: Vec<checks::BreachFact> = incidents
+        .iter()
+        .filter_map(|incident| {
+            Some(checks::BreachFact {
+                breach_id: incident.id.to_string(),
+                label: incident.title.clone(),
+                became_aware_at: incident.breach_aware_at?,
+                notification_required: true,
+                notified_at: incident.authority_notified_at,
+            })
+        })
+        .collect();
+    checks::check_breach_notification(&breaches, now)
 }
 
 /// `iam.dormant_privileged_accounts`: an owner counts as used from its creation, then from

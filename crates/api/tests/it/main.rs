@@ -20,6 +20,7 @@ mod information_protection;
 mod organizations;
 mod principals;
 mod privacy;
+mod provider_checks;
 mod rules_directory;
 mod syslog;
 mod vulnerabilities;
