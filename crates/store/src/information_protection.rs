@@ -46,16 +46,28 @@ pub enum RetentionTarget {
     FormerUsers,
     /// The erasable personal fields of audit entries (the leaves are kept).
     AuditPersonal,
+    /// Events sent to detection (`POST …/events`, syslog) that detection has evaluated.
+    IngestedEvents,
+    /// What people wrote in public reports (body and contact), once triaged.
+    PublicReports,
 }
 
 impl RetentionTarget {
-    pub const ALL: [Self; 3] = [Self::SessionNetwork, Self::FormerUsers, Self::AuditPersonal];
+    pub const ALL: [Self; 5] = [
+        Self::SessionNetwork,
+        Self::FormerUsers,
+        Self::AuditPersonal,
+        Self::IngestedEvents,
+        Self::PublicReports,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::SessionNetwork => "session_network",
             Self::FormerUsers => "former_users",
             Self::AuditPersonal => "audit_personal",
+            Self::IngestedEvents => "ingested_events",
+            Self::PublicReports => "public_reports",
         }
     }
 
@@ -70,6 +82,7 @@ impl RetentionTarget {
                 &[RetentionTrigger::Creation, RetentionTrigger::LastActivity]
             }
             Self::AuditPersonal => &[RetentionTrigger::Creation, RetentionTrigger::EventDate],
+            Self::IngestedEvents | Self::PublicReports => &[RetentionTrigger::Creation],
         }
     }
 }
@@ -632,8 +645,80 @@ impl InformationProtectionRepository for Transaction {
             RetentionTarget::AuditPersonal => {
                 sweep_audit_personal(self, organization_id, trigger, cutoff, apply).await
             }
+            RetentionTarget::IngestedEvents if trigger == RetentionTrigger::Creation => {
+                sweep_ingested_events(self, organization_id, cutoff, apply).await
+            }
+            RetentionTarget::PublicReports if trigger == RetentionTrigger::Creation => {
+                sweep_public_reports(self, organization_id, cutoff, apply).await
+            }
+            RetentionTarget::IngestedEvents | RetentionTarget::PublicReports => Ok(None),
         }
     }
+}
+
+/// Ingested events received before the cutoff and already evaluated by detection (an event
+/// detection has not reached yet is kept: deleting it would skip it).
+async fn sweep_ingested_events(
+    transaction: &mut Transaction,
+    organization_id: OrganizationId,
+    cutoff: OffsetDateTime,
+    apply: bool,
+) -> Result<Option<u64>, StoreError> {
+    macro_rules! evaluated_before {
+        () => {
+            " FROM ingested_events WHERE organization_id = $1 AND received_us < $2 AND seq < \
+             COALESCE((SELECT next_seq FROM event_detection_cursors WHERE organization_id = $1), 0)"
+        };
+    }
+    let cutoff_us = i64::try_from(cutoff.unix_timestamp_nanos() / 1000)
+        .map_err(|_| StoreError::Corrupt(format!("time {cutoff} is out of range")))?;
+    let (n,): (i64,) = on_backend!(transaction.connection(), c => sqlx::query_as(
+            concat!("SELECT COUNT(*)", evaluated_before!()))
+        .bind(organization_id.as_uuid())
+        .bind(cutoff_us)
+        .fetch_one(&mut *c)
+        .await)?;
+    if apply && n > 0 {
+        on_backend!(transaction.change()?, c => sqlx::query(concat!("DELETE", evaluated_before!()))
+            .bind(organization_id.as_uuid())
+            .bind(cutoff_us)
+            .execute(&mut *c)
+            .await
+            .map(drop))?;
+    }
+    Ok(Some(count_of(n)))
+}
+
+/// What the public wrote in reports received before the cutoff and already triaged: the
+/// body and the contact are erased; the subject, dates, state and incident link stay.
+async fn sweep_public_reports(
+    transaction: &mut Transaction,
+    organization_id: OrganizationId,
+    cutoff: OffsetDateTime,
+    apply: bool,
+) -> Result<Option<u64>, StoreError> {
+    macro_rules! triaged_before {
+        () => {
+            " WHERE organization_id = $1 AND received_at < $2 AND state <> 'new' \
+             AND (body <> '' OR contact <> '')"
+        };
+    }
+    let (n,): (i64,) = on_backend!(transaction.connection(), c => sqlx::query_as(
+            concat!("SELECT COUNT(*) FROM public_reports", triaged_before!()))
+        .bind(organization_id.as_uuid())
+        .bind(cutoff)
+        .fetch_one(&mut *c)
+        .await)?;
+    if apply && n > 0 {
+        on_backend!(transaction.change()?, c => sqlx::query(
+                concat!("UPDATE public_reports SET body = '', contact = ''", triaged_before!()))
+            .bind(organization_id.as_uuid())
+            .bind(cutoff)
+            .execute(&mut *c)
+            .await
+            .map(drop))?;
+    }
+    Ok(Some(count_of(n)))
 }
 
 /// Sessions' source IP and user agent, from the session's creation or its last request.

@@ -278,3 +278,90 @@ async fn holds_and_runs_are_kept() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn event_and_report_sweeps_take_only_what_is_old_and_done_with() {
+    use store::{EventRepository, IncidentRepository, NewEvent, PublicReportRecord};
+    with_each_backend(|store| async move {
+        let mut transaction = store.begin().await.unwrap();
+        let user = setup(&mut transaction).await;
+        let organization_id = user.organization_id;
+        let event = NewEvent {
+            time: T0,
+            product: Some("linux".into()),
+            service: None,
+            categories: Vec::new(),
+            fields: r#"{"message":"sshd: accepted for alice from 192.0.2.9"}"#.into(),
+        };
+        // Three old events, detection has evaluated the first two; one recent event.
+        transaction
+            .append_events(organization_id, T0, &[event.clone(), event.clone(), event.clone()])
+            .await
+            .unwrap();
+        transaction
+            .append_events(organization_id, T0 + Duration::days(30), &[event])
+            .await
+            .unwrap();
+        transaction.set_event_detection_cursor(organization_id, 2).await.unwrap();
+        for (n, state, days) in [(1_u8, "dismissed", 0), (2, "new", 0), (3, "opened", 30)] {
+            let report = PublicReportRecord {
+                id: Uuid::from_bytes([n; 16]),
+                organization_id,
+                reference_hash: vec![n; 32],
+                received_at: T0 + Duration::days(days),
+                subject: format!("report {n}"),
+                body: "I found your admin panel at …".into(),
+                contact: "finder@example.net".into(),
+                state: state.into(),
+                incident_id: None,
+                triaged_by: None,
+                triaged_at: None,
+                note: String::new(),
+            };
+            transaction.insert_public_report(&report).await.unwrap();
+        }
+        audited(&mut transaction, organization_id).await;
+        transaction.commit().await.unwrap();
+
+        let cutoff = T0 + Duration::days(10);
+        let creation = RetentionTrigger::Creation;
+        let mut transaction = store.begin().await.unwrap();
+        for (target, due) in
+            [(RetentionTarget::IngestedEvents, 2), (RetentionTarget::PublicReports, 1)]
+        {
+            let counted =
+                transaction.retention_sweep(organization_id, target, creation, cutoff, false).await;
+            assert_eq!(counted.unwrap(), Some(due), "{target:?} counted");
+            let other = RetentionTrigger::LastActivity;
+            let refused =
+                transaction.retention_sweep(organization_id, target, other, cutoff, true).await;
+            assert_eq!(refused.unwrap(), None, "{target:?} keeps no last activity");
+            let erased =
+                transaction.retention_sweep(organization_id, target, creation, cutoff, true).await;
+            assert_eq!(erased.unwrap(), Some(due), "{target:?} erased");
+            let again =
+                transaction.retention_sweep(organization_id, target, creation, cutoff, true).await;
+            assert_eq!(again.unwrap(), Some(0), "{target:?} nothing left");
+        }
+        audited(&mut transaction, organization_id).await;
+        transaction.commit().await.unwrap();
+
+        let mut read = store.read().await.unwrap();
+        let left: Vec<u64> = read
+            .events_between(organization_id, 0, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|event| event.seq)
+            .collect();
+        assert_eq!(left, [2, 3], "the unevaluated old event and the recent one stay");
+        let reports = read.list_public_reports(organization_id, None, 10).await.unwrap();
+        for report in reports {
+            let erased = report.id == Uuid::from_bytes([1; 16]);
+            assert_eq!(report.body.is_empty(), erased, "{report:?}");
+            assert_eq!(report.contact.is_empty(), erased, "{report:?}");
+            assert!(report.subject.starts_with("report "), "the subject stays");
+        }
+    })
+    .await;
+}
