@@ -250,8 +250,9 @@ fn risk_treatment(facts: &Facts<'_>) -> Option<CheckResult> {
     Some(CheckResult::from_findings(ids::RISK_TREATMENT, facts.now, risks.len(), failures, figures))
 }
 
-/// `privacy.dpia_high_risk`: a risk on personal data whose inherent level is high or critical
-/// is a high-risk processing; it needs a DPIA the DPO validated, named by the risk.
+/// `privacy.dpia_high_risk`: a processing activity that needs a DPIA has one done, and a risk
+/// on personal data whose inherent level is high or critical (a high-risk processing) names a
+/// DPIA the DPO validated.
 fn dpia_for_high_risk(facts: &Facts<'_>) -> Option<CheckResult> {
     let validated: HashSet<Uuid> = facts
         .typed::<DpiaDocument>(RegisterKind::Dpia)
@@ -259,7 +260,7 @@ fn dpia_for_high_risk(facts: &Facts<'_>) -> Option<CheckResult> {
         .filter(|(_, dpia)| dpia.dpo_validated_on.is_some())
         .map(|(record, _)| record.id)
         .collect();
-    let processings: Vec<checks::ProcessingFact> = facts
+    let mut processings: Vec<checks::ProcessingFact> = facts
         .typed::<RiskDocument>(RegisterKind::Risk)
         .into_iter()
         .filter(|(_, risk)| risk.personal_data)
@@ -273,6 +274,17 @@ fn dpia_for_high_risk(facts: &Facts<'_>) -> Option<CheckResult> {
             dpia_completed: risk.dpia.is_some_and(|id| validated.contains(&id)),
         })
         .collect();
+    // The records of processing say themselves whether an activity needs a DPIA.
+    processings.extend(
+        facts.typed::<crate::ProcessingDocument>(RegisterKind::Processing).into_iter().map(
+            |(record, activity)| checks::ProcessingFact {
+                id: record.id.to_string(),
+                label: record.title.clone(),
+                high_risk: activity.dpia_needed,
+                dpia_completed: activity.dpia_done,
+            },
+        ),
+    );
     (!processings.is_empty()).then(|| checks::check_dpia_for_high_risk(&processings, facts.now))
 }
 

@@ -405,18 +405,33 @@ async fn processing_activities_name_catalogued_categories_and_assets() {
     missing.assert_problem(StatusCode::NOT_FOUND, "not_found");
 
     // The register exports as marked JSON and CSV.
-    acme.send(
-        &harness,
-        Method::POST,
-        "/compliance/processing",
-        Some(activity(json!(["user.contact.email"]), json!([]))),
-    )
-    .await;
+    let second = acme
+        .send(
+            &harness,
+            Method::POST,
+            "/compliance/processing",
+            Some(activity(json!(["user.contact.email"]), json!([]))),
+        )
+        .await;
+    let second_id = second.body["id"].as_str().unwrap().to_owned();
     let json = acme.send(&harness, Method::GET, "/compliance/processing/export.json", None).await;
     assert_eq!(json.body["classification"]["level"], "Confidential");
     assert_eq!(json.body["records"][0]["document"]["legal_basis"], "contract");
     let csv = acme.send(&harness, Method::GET, "/compliance/processing/export", None).await;
     assert_eq!(csv.headers["rampart-classification"], "CONFIDENTIAL (TLP:AMBER)");
+
+    // An activity that needs a DPIA fails the evidence check until its DPIA is done.
+    let run = acme.send(&harness, Method::POST, "/evidence/run", None).await;
+    let results = run.body.as_array().unwrap().clone();
+    crate::compliance::assert_fails_for(&results, "privacy.dpia_high_risk", &second_id);
+    let mut done = activity(json!(["user.contact.email"]), json!([]));
+    done["document"]["dpia_done"] = json!(true);
+    let updated = acme
+        .send(&harness, Method::PUT, &format!("/compliance/processing/{second_id}"), Some(done))
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    let run = acme.send(&harness, Method::POST, "/evidence/run", None).await;
+    crate::compliance::assert_passes(run.body.as_array().unwrap(), "privacy.dpia_high_risk");
 }
 
 /// Sessions with a source IP, last seen `days` days before now, made directly in the store.
