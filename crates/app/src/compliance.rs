@@ -32,15 +32,20 @@ time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_TEXT_CHARS: usize = 8_000;
-const MAX_LIST_ITEMS: usize = 200;
+pub(crate) const MAX_LIST_ITEMS: usize = 200;
 /// Results kept per answer of the history endpoint.
 pub const MAX_HISTORY: u32 = 1_000;
 
-fn invalid(message: impl Into<String>) -> AppError {
+pub(crate) fn invalid(message: impl Into<String>) -> AppError {
     AppError::InvalidInput(message.into())
 }
 
-fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), AppError> {
+pub(crate) fn check_text(
+    field: &str,
+    value: &str,
+    max: usize,
+    required: bool,
+) -> Result<(), AppError> {
     if required && value.trim().is_empty() {
         return Err(invalid(format!("{field}: required")));
     }
@@ -54,6 +59,16 @@ fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()
 }
 
 fn check_list(field: &str, values: &[String], required: bool) -> Result<(), AppError> {
+    check_list_of(field, values, required, MAX_TITLE_CHARS)
+}
+
+/// A list of at most [`MAX_LIST_ITEMS`] non-empty texts of at most `max_chars` each.
+pub(crate) fn check_list_of(
+    field: &str,
+    values: &[String],
+    required: bool,
+    max_chars: usize,
+) -> Result<(), AppError> {
     if required && values.is_empty() {
         return Err(invalid(format!("{field}: at least one is required")));
     }
@@ -61,7 +76,7 @@ fn check_list(field: &str, values: &[String], required: bool) -> Result<(), AppE
         return Err(invalid(format!("{field}: at most {MAX_LIST_ITEMS}")));
     }
     for (index, value) in values.iter().enumerate() {
-        check_text(&format!("{field}[{index}]"), value, MAX_TITLE_CHARS, true)?;
+        check_text(&format!("{field}[{index}]"), value, max_chars, true)?;
     }
     Ok(())
 }

@@ -21,44 +21,18 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AuditTrail as _;
+use crate::compliance::{MAX_LIST_ITEMS, check_list_of, check_text, invalid};
 use crate::{App, AppError, Principal, RegisterKind};
 
 const MAX_TEXT_CHARS: usize = 8_000;
 const MAX_NAME_CHARS: usize = 200;
-const MAX_LIST_ITEMS: usize = 200;
 /// Categories an organisation's catalogue may hold.
 pub const MAX_DATA_CATEGORIES: usize = 2_000;
 const MAX_PATH_CHARS: usize = 200;
 const MAX_PATH_DEPTH: usize = 8;
 
-fn invalid(message: impl Into<String>) -> AppError {
-    AppError::InvalidInput(message.into())
-}
-
-fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), AppError> {
-    if required && value.trim().is_empty() {
-        return Err(invalid(format!("{field}: required")));
-    }
-    if value.chars().count() > max {
-        return Err(invalid(format!("{field}: at most {max} characters")));
-    }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(invalid(format!("{field}: control characters are not allowed")));
-    }
-    Ok(())
-}
-
 fn check_list(field: &str, values: &[String], required: bool) -> Result<(), AppError> {
-    if required && values.is_empty() {
-        return Err(invalid(format!("{field}: at least one is required")));
-    }
-    if values.len() > MAX_LIST_ITEMS {
-        return Err(invalid(format!("{field}: at most {MAX_LIST_ITEMS}")));
-    }
-    for (index, value) in values.iter().enumerate() {
-        check_text(&format!("{field}[{index}]"), value, MAX_NAME_CHARS, true)?;
-    }
-    Ok(())
+    check_list_of(field, values, required, MAX_NAME_CHARS)
 }
 
 /// Check a data category path: lowercase segments of `a-z`, `0-9` and `_`, joined by dots.
