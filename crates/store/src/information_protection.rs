@@ -656,6 +656,40 @@ impl InformationProtectionRepository for Transaction {
     }
 }
 
+/// Count what `count` selects (bound to the organisation, then the cutoff) and, when asked,
+/// run `change` with the same bindings in the caller's transaction.
+async fn count_then_change<T>(
+    transaction: &mut Transaction,
+    (count, change): (&'static str, &'static str),
+    organization_id: OrganizationId,
+    cutoff: T,
+    apply: bool,
+) -> Result<Option<u64>, StoreError>
+where
+    T: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + Copy
+        + Send
+        + 'static,
+{
+    let (n,): (i64,) = on_backend!(transaction.connection(), c => sqlx::query_as(count)
+        .bind(organization_id.as_uuid())
+        .bind(cutoff)
+        .fetch_one(&mut *c)
+        .await)?;
+    if apply && n > 0 {
+        on_backend!(transaction.change()?, c => sqlx::query(change)
+            .bind(organization_id.as_uuid())
+            .bind(cutoff)
+            .execute(&mut *c)
+            .await
+            .map(drop))?;
+    }
+    Ok(Some(count_of(n)))
+}
+
 /// Ingested events received before the cutoff and already evaluated by detection (an event
 /// detection has not reached yet is kept: deleting it would skip it).
 async fn sweep_ingested_events(
@@ -672,21 +706,9 @@ async fn sweep_ingested_events(
     }
     let cutoff_us = i64::try_from(cutoff.unix_timestamp_nanos() / 1000)
         .map_err(|_| StoreError::Corrupt(format!("time {cutoff} is out of range")))?;
-    let (n,): (i64,) = on_backend!(transaction.connection(), c => sqlx::query_as(
-            concat!("SELECT COUNT(*)", evaluated_before!()))
-        .bind(organization_id.as_uuid())
-        .bind(cutoff_us)
-        .fetch_one(&mut *c)
-        .await)?;
-    if apply && n > 0 {
-        on_backend!(transaction.change()?, c => sqlx::query(concat!("DELETE", evaluated_before!()))
-            .bind(organization_id.as_uuid())
-            .bind(cutoff_us)
-            .execute(&mut *c)
-            .await
-            .map(drop))?;
-    }
-    Ok(Some(count_of(n)))
+    let statements =
+        (concat!("SELECT COUNT(*)", evaluated_before!()), concat!("DELETE", evaluated_before!()));
+    count_then_change(transaction, statements, organization_id, cutoff_us, apply).await
 }
 
 /// What the public wrote in reports received before the cutoff and already triaged: the
@@ -703,22 +725,11 @@ async fn sweep_public_reports(
              AND (body <> '' OR contact <> '')"
         };
     }
-    let (n,): (i64,) = on_backend!(transaction.connection(), c => sqlx::query_as(
-            concat!("SELECT COUNT(*) FROM public_reports", triaged_before!()))
-        .bind(organization_id.as_uuid())
-        .bind(cutoff)
-        .fetch_one(&mut *c)
-        .await)?;
-    if apply && n > 0 {
-        on_backend!(transaction.change()?, c => sqlx::query(
-                concat!("UPDATE public_reports SET body = '', contact = ''", triaged_before!()))
-            .bind(organization_id.as_uuid())
-            .bind(cutoff)
-            .execute(&mut *c)
-            .await
-            .map(drop))?;
-    }
-    Ok(Some(count_of(n)))
+    let statements = (
+        concat!("SELECT COUNT(*) FROM public_reports", triaged_before!()),
+        concat!("UPDATE public_reports SET body = '', contact = ''", triaged_before!()),
+    );
+    count_then_change(transaction, statements, organization_id, cutoff, apply).await
 }
 
 /// Sessions' source IP and user agent, from the session's creation or its last request.
@@ -738,7 +749,7 @@ async fn sweep_session_network(
             )
         };
     }
-    let (count, update) = match trigger {
+    let statements = match trigger {
         RetentionTrigger::Creation => (
             concat!("SELECT COUNT(*) FROM sessions", session_filter!("created_at")),
             concat!(
@@ -755,20 +766,7 @@ async fn sweep_session_network(
         ),
         RetentionTrigger::EndOfContract | RetentionTrigger::EventDate => return Ok(None),
     };
-    let (n,): (i64,) = on_backend!(transaction.connection(), c => sqlx::query_as(count)
-        .bind(organization_id.as_uuid())
-        .bind(cutoff)
-        .fetch_one(&mut *c)
-        .await)?;
-    if apply && n > 0 {
-        on_backend!(transaction.change()?, c => sqlx::query(update)
-            .bind(organization_id.as_uuid())
-            .bind(cutoff)
-            .execute(&mut *c)
-            .await
-            .map(drop))?;
-    }
-    Ok(Some(count_of(n)))
+    count_then_change(transaction, statements, organization_id, cutoff, apply).await
 }
 
 /// Suspended accounts (people who left) whose last activity (latest session request, or the
