@@ -139,6 +139,58 @@ pub struct IncidentDocument {
     pub review: Option<ReviewRecord>,
     /// The Article 33 notices already raised (`24h`, `6h`, `overdue`).
     pub clock_notices: Vec<String>,
+    /// When retention erased the case's personal fields ([`IncidentDocument::erase_personal_fields`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub personal_data_erased_at: Option<OffsetDateTime>,
+}
+
+impl IncidentDocument {
+    /// Erase what names or describes people: the description, the owner, task assignees and
+    /// the owners of review actions. What the case was (severity, phases, dates, alerts,
+    /// assets, organisations, task titles, the review's causes and lessons) and the Article
+    /// 33 and 34 records stay: GDPR Article 33(5) asks that breaches stay documented.
+    pub fn erase_personal_fields(&mut self, now: OffsetDateTime) {
+        self.description.clear();
+        self.owner = None;
+        for task in &mut self.tasks {
+            task.assignee = None;
+        }
+        if let Some(review) = &mut self.review {
+            for action in &mut review.actions {
+                action.owner.clear();
+            }
+        }
+        self.personal_data_erased_at = Some(now);
+    }
+}
+
+/// Erase, in a timeline entry's detail, the values that name people or hold a responder's
+/// notes (the same fields as [`IncidentDocument::erase_personal_fields`]). True when
+/// something changed.
+fn erase_timeline_personal(kind: &str, detail: &mut serde_json::Value) -> bool {
+    let keys: &[&str] = match kind {
+        "update" => &["owner"],
+        "task.add" | "task.update" => &["assignee"],
+        "status" => &["note"],
+        _ => &[],
+    };
+    let Some(object) = detail.as_object_mut() else {
+        return false;
+    };
+    let mut changed = false;
+    for key in keys {
+        if let Some(value) = object.get_mut(*key)
+            && !value.is_null()
+        {
+            *value = serde_json::Value::Null;
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Where the Article 33 clock stands.
@@ -354,6 +406,60 @@ pub(crate) struct Change {
 }
 
 impl App {
+    /// Retention of closed incidents: count the closed cases of `organization_id` past
+    /// `cutoff` (from `trigger`) whose personal fields are still there and, when `apply`,
+    /// erase them from the case and its timeline, in `transaction`. Each erased case gets a
+    /// timeline entry `personal_data.erase` by `actor`.
+    pub(crate) async fn sweep_closed_incidents(
+        &self,
+        transaction: &mut Transaction,
+        organization_id: OrganizationId,
+        trigger: store::RetentionTrigger,
+        cutoff: OffsetDateTime,
+        apply: bool,
+        actor: &Actor,
+    ) -> Result<u64, AppError> {
+        let now = self.clock.now();
+        let mut due = 0;
+        for mut record in
+            transaction.closed_incidents_before(organization_id, trigger, cutoff).await?
+        {
+            let mut document = document_of(&record)?;
+            if document.personal_data_erased_at.is_some() {
+                continue;
+            }
+            due += 1;
+            if !apply {
+                continue;
+            }
+            document.erase_personal_fields(now);
+            record.document = document_text(&document)?;
+            transaction.update_incident(&record).await?;
+            for entry in transaction.timeline(record.id).await? {
+                let Ok(mut detail) = serde_json::from_str::<serde_json::Value>(&entry.detail)
+                else {
+                    continue;
+                };
+                if erase_timeline_personal(&entry.kind, &mut detail) {
+                    transaction.replace_timeline_detail(entry.id, &detail.to_string()).await?;
+                }
+            }
+            transaction
+                .append_timeline(&TimelineRecord {
+                    id: new_id(now),
+                    incident_id: record.id,
+                    at: now,
+                    actor: actor_text(actor),
+                    kind: "personal_data.erase".to_owned(),
+                    detail: serde_json::json!({"trigger": trigger.as_str(),
+                        "cutoff": rfc3339(cutoff)})
+                    .to_string(),
+                })
+                .await?;
+        }
+        Ok(due)
+    }
+
     /// The provider organisation, where cases live.
     pub(crate) async fn incident_organization(&self) -> Result<OrganizationId, AppError> {
         use store::OrganizationRepository as _;

@@ -19,7 +19,7 @@ use base::{Actor, OrganizationId, RequestContext, Resource};
 use serde::{Deserialize, Serialize};
 use store::{
     InformationProtectionRepository as _, LegalHoldRecord, RetentionRuleRecord, RetentionRunRecord,
-    RetentionTarget, RetentionTrigger,
+    RetentionTarget, RetentionTrigger, Transaction,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -383,15 +383,19 @@ impl App {
                 .map(|hold| hold.id)
                 .collect();
             let apply = !dry_run && held_by.is_empty() && rule.action != "review";
-            let due = transaction
-                .retention_sweep(organization_id, target, trigger, cutoff, false)
-                .await?
-                .unwrap_or(0);
+            let due = self
+                .sweep(&mut transaction, organization_id, (target, trigger), cutoff, false, actor)
+                .await?;
             let erased = if apply && due > 0 {
-                transaction
-                    .retention_sweep(organization_id, target, trigger, cutoff, true)
-                    .await?
-                    .unwrap_or(0)
+                self.sweep(
+                    &mut transaction,
+                    organization_id,
+                    (target, trigger),
+                    cutoff,
+                    true,
+                    actor,
+                )
+                .await?
             } else {
                 0
             };
@@ -428,6 +432,29 @@ impl App {
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
         Ok(run_view(run))
+    }
+
+    /// Count (and when `apply`, erase) what of a target is past `cutoff`: the store's sweep,
+    /// or the application's for closed incidents, whose personal fields are in the case
+    /// document. Zero when the target does not keep the date the trigger needs.
+    async fn sweep(
+        &self,
+        transaction: &mut Transaction,
+        organization_id: OrganizationId,
+        (target, trigger): (RetentionTarget, RetentionTrigger),
+        cutoff: OffsetDateTime,
+        apply: bool,
+        actor: &Actor,
+    ) -> Result<u64, AppError> {
+        if target == RetentionTarget::ClosedIncidents {
+            return self
+                .sweep_closed_incidents(transaction, organization_id, trigger, cutoff, apply, actor)
+                .await;
+        }
+        Ok(transaction
+            .retention_sweep(organization_id, target, trigger, cutoff, apply)
+            .await?
+            .unwrap_or(0))
     }
 
     /// The organisation's runs, newest first: the evidence that retention is applied.

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::transaction::on_backend;
-use crate::{StoreError, Transaction};
+use crate::{RetentionTrigger, StoreError, Transaction};
 
 /// One stored incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,9 +199,25 @@ pub trait IncidentRepository {
     /// Every incident whose Article 33 clock runs: a breach established, the authority not
     /// yet notified, the case not closed; oldest awareness first.
     async fn incidents_with_running_clock(&mut self) -> Result<Vec<IncidentRecord>, StoreError>;
+    /// An organisation's closed incidents whose creation (`Creation`) or last change
+    /// (`LastActivity`, for a closed case its closure or a later erasure) is before `cutoff`,
+    /// oldest first; none for the other triggers. Retention erases their personal fields.
+    async fn closed_incidents_before(
+        &mut self,
+        organization_id: OrganizationId,
+        trigger: RetentionTrigger,
+        cutoff: OffsetDateTime,
+    ) -> Result<Vec<IncidentRecord>, StoreError>;
     async fn append_timeline(&mut self, entry: &TimelineRecord) -> Result<(), StoreError>;
     /// An incident's timeline in the order it was appended.
     async fn timeline(&mut self, incident_id: Uuid) -> Result<Vec<TimelineRecord>, StoreError>;
+    /// Replace the detail of one timeline entry (retention erasing what named people); the
+    /// time, actor and kind stay. False when absent.
+    async fn replace_timeline_detail(
+        &mut self,
+        entry_id: Uuid,
+        detail: &str,
+    ) -> Result<bool, StoreError>;
     async fn insert_public_report(&mut self, report: &PublicReportRecord)
     -> Result<(), StoreError>;
     /// Replace the triage fields (state, incident, who, when, note); false when absent.
@@ -331,6 +347,35 @@ impl IncidentRepository for Transaction {
         Ok(rows.into_iter().map(incident_of).collect())
     }
 
+    async fn closed_incidents_before(
+        &mut self,
+        organization_id: OrganizationId,
+        trigger: RetentionTrigger,
+        cutoff: OffsetDateTime,
+    ) -> Result<Vec<IncidentRecord>, StoreError> {
+        let sql = match trigger {
+            RetentionTrigger::Creation => concat!(
+                "SELECT ",
+                incident_columns!(),
+                " FROM incidents WHERE organization_id = $1 AND status = 'closed' \
+                 AND created_at < $2 ORDER BY created_at, id"
+            ),
+            RetentionTrigger::LastActivity => concat!(
+                "SELECT ",
+                incident_columns!(),
+                " FROM incidents WHERE organization_id = $1 AND status = 'closed' \
+                 AND updated_at < $2 ORDER BY updated_at, id"
+            ),
+            RetentionTrigger::EndOfContract | RetentionTrigger::EventDate => return Ok(Vec::new()),
+        };
+        let rows: Vec<IncidentRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
+            .bind(organization_id.as_uuid())
+            .bind(cutoff)
+            .fetch_all(&mut *c)
+            .await)?;
+        Ok(rows.into_iter().map(incident_of).collect())
+    }
+
     async fn append_timeline(&mut self, entry: &TimelineRecord) -> Result<(), StoreError> {
         let sql = "INSERT INTO incident_timeline (id, incident_id, seq, at, actor, kind, detail) \
                    VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_timeline \
@@ -366,6 +411,21 @@ impl IncidentRepository for Transaction {
                 detail: row.detail,
             })
             .collect())
+    }
+
+    async fn replace_timeline_detail(
+        &mut self,
+        entry_id: Uuid,
+        detail: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE incident_timeline SET detail = $1 WHERE id = $2";
+        let n_rows = on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(detail)
+            .bind(entry_id)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(n_rows == 1)
     }
 
     async fn insert_public_report(

@@ -4,8 +4,9 @@
 //!
 //! A retention target is one variant of [`RetentionTarget`] and one sweep function here
 //! (`sweep_*`), which counts what is past its time and, when asked, erases it in the caller's
-//! transaction. Adding a target (ingested events, report-form submissions, closed incidents'
-//! personal fields) is one more variant and one more sweep.
+//! transaction. Adding a target is one more variant and one more sweep. Closed incidents are
+//! the exception: their personal fields live in the case document the application owns, so
+//! the application erases them (`app::incidents`) with the store's plain incident calls.
 
 use base::{OrganizationId, UserId};
 use time::OffsetDateTime;
@@ -50,15 +51,20 @@ pub enum RetentionTarget {
     IngestedEvents,
     /// What people wrote in public reports (body and contact), once triaged.
     PublicReports,
+    /// The personal fields of closed incidents (owner, assignees, description, notes); the
+    /// facts of the case and its Article 33 record stay. The case document is the
+    /// application's, so its sweep is the application's too.
+    ClosedIncidents,
 }
 
 impl RetentionTarget {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::SessionNetwork,
         Self::FormerUsers,
         Self::AuditPersonal,
         Self::IngestedEvents,
         Self::PublicReports,
+        Self::ClosedIncidents,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -68,6 +74,7 @@ impl RetentionTarget {
             Self::AuditPersonal => "audit_personal",
             Self::IngestedEvents => "ingested_events",
             Self::PublicReports => "public_reports",
+            Self::ClosedIncidents => "closed_incidents",
         }
     }
 
@@ -78,7 +85,7 @@ impl RetentionTarget {
     /// The triggers whose date the target keeps.
     pub const fn triggers(self) -> &'static [RetentionTrigger] {
         match self {
-            Self::SessionNetwork | Self::FormerUsers => {
+            Self::SessionNetwork | Self::FormerUsers | Self::ClosedIncidents => {
                 &[RetentionTrigger::Creation, RetentionTrigger::LastActivity]
             }
             Self::AuditPersonal => &[RetentionTrigger::Creation, RetentionTrigger::EventDate],
@@ -651,7 +658,9 @@ impl InformationProtectionRepository for Transaction {
             RetentionTarget::PublicReports if trigger == RetentionTrigger::Creation => {
                 sweep_public_reports(self, organization_id, cutoff, apply).await
             }
-            RetentionTarget::IngestedEvents | RetentionTarget::PublicReports => Ok(None),
+            RetentionTarget::IngestedEvents
+            | RetentionTarget::PublicReports
+            | RetentionTarget::ClosedIncidents => Ok(None),
         }
     }
 }

@@ -106,6 +106,10 @@ pub struct IncidentResponse {
     pub review: serde_json::Value,
     /// Every change, oldest first (empty in listings).
     pub timeline: Vec<TimelineResponse>,
+    /// When retention erased the closed case's personal fields.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub personal_data_erased_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -158,6 +162,7 @@ impl From<IncidentView> for IncidentResponse {
                     detail: entry.detail,
                 })
                 .collect(),
+            personal_data_erased_at: document.personal_data_erased_at,
             created_at: view.created_at,
             updated_at: view.updated_at,
         }

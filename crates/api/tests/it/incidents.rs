@@ -676,3 +676,95 @@ async fn the_html_form_escapes_what_it_shows() {
     .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
+
+#[tokio::test]
+async fn retention_erases_closed_incidents_personal_fields_and_keeps_their_facts() {
+    let harness = Harness::new().await;
+    let provider = |rest: &str| format!("/v1/organizations/{}{rest}", harness.provider_id);
+    let case = open(
+        &harness,
+        json!({"title": "Laptop stolen", "severity": "SEV3",
+            "description": "Reported by Ana Lopez, who called from her home", "owner": "ana.lopez"}),
+    )
+    .await;
+    let id = case["id"].as_str().unwrap().to_owned();
+    let task = harness
+        .owner(
+            Method::POST,
+            &format!("/v1/incidents/{id}/tasks"),
+            Some(json!({"title": "Wipe the laptop", "assignee": "ana.lopez"})),
+        )
+        .await;
+    assert_eq!(task.status, StatusCode::CREATED, "{}", task.body);
+    for status in ["analysing", "contained", "eradicated", "recovered", "closed"] {
+        let answer = harness
+            .owner(
+                Method::POST,
+                &format!("/v1/incidents/{id}/status"),
+                Some(json!({"status": status, "note": "Ana Lopez confirmed"})),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let still_open =
+        open(&harness, json!({"title": "Phishing wave", "severity": "SEV4", "owner": "ana.lopez"}))
+            .await;
+
+    let category = harness
+        .owner(
+            Method::POST,
+            &provider("/data-categories"),
+            Some(json!({"path": "incident", "description": "People named in incident cases"})),
+        )
+        .await;
+    assert_eq!(category.status, StatusCode::CREATED, "{}", category.body);
+    let rule = harness
+        .owner(
+            Method::POST,
+            &provider("/retention/rules"),
+            Some(json!({"data_category": "incident", "target": "closed_incidents",
+                "trigger": "last_activity", "duration_days": 30, "action": "anonymise"})),
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.body);
+    let before = get(&harness, &id).await;
+
+    // Not yet past its time: nothing is due.
+    let early = harness.owner(Method::POST, &provider("/retention/runs"), Some(json!({}))).await;
+    assert_eq!(early.body["rules"][0]["due"], 0, "{}", early.body);
+
+    // Past it, a dry run counts the closed case only and changes nothing.
+    harness.clock.advance(Duration::days(31));
+    let dry = harness
+        .owner(Method::POST, &provider("/retention/runs"), Some(json!({"dry_run": true})))
+        .await;
+    assert_eq!(dry.body["rules"][0]["due"], 1, "{}", dry.body);
+    assert_eq!(dry.body["rules"][0]["erased"], 0);
+    assert_eq!(get(&harness, &id).await, before);
+
+    let done = harness.owner(Method::POST, &provider("/retention/runs"), Some(json!({}))).await;
+    assert_eq!(done.body["rules"][0]["erased"], 1, "{}", done.body);
+    let after = get(&harness, &id).await;
+    assert!(!after.to_string().contains("Ana"), "{after}");
+    assert!(!after.to_string().contains("ana.lopez"), "{after}");
+    assert_eq!(after["description"], "");
+    assert_eq!(after["owner"], Value::Null);
+    assert_eq!(after["tasks"][0]["assignee"], Value::Null);
+    assert_eq!(before["personal_data_erased_at"], Value::Null);
+    assert_eq!(after["personal_data_erased_at"], "2026-04-01T09:00:00Z");
+    // The facts of the case stay.
+    assert_eq!(after["title"], "Laptop stolen");
+    assert_eq!(after["severity"], "SEV3");
+    assert_eq!(after["status"], "closed");
+    assert_eq!(after["tasks"][0]["title"], "Wipe the laptop");
+    let timeline = after["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), before["timeline"].as_array().unwrap().len() + 1);
+    assert_eq!(timeline.last().unwrap()["kind"], "personal_data.erase");
+    assert_eq!(timeline[6]["detail"]["to"], "closed");
+    assert_eq!(timeline[6]["detail"]["note"], Value::Null);
+
+    // An open case keeps everything, and a second run finds nothing left to erase.
+    assert_eq!(get(&harness, still_open["id"].as_str().unwrap()).await["owner"], "ana.lopez");
+    let again = harness.owner(Method::POST, &provider("/retention/runs"), Some(json!({}))).await;
+    assert_eq!(again.body["rules"][0]["due"], 0, "{}", again.body);
+}

@@ -5,7 +5,8 @@
 
 use base::OrganizationId;
 use store::{
-    DeliveryRecord, IncidentRecord, IncidentRepository, PublicReportRecord, TimelineRecord,
+    DeliveryRecord, IncidentRecord, IncidentRepository, PublicReportRecord, RetentionTrigger,
+    TimelineRecord,
 };
 use time::Duration;
 use uuid::Uuid;
@@ -101,6 +102,68 @@ async fn incidents_and_their_timelines_round_trip() {
         let mut read = store.read().await.unwrap();
         assert_eq!(read.get_incident(organization_id, running.id).await.unwrap(), Some(changed));
         assert!(read.incidents_with_running_clock().await.unwrap().is_empty());
+        read.commit().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn closed_incidents_are_found_by_creation_or_last_change_and_details_replaced() {
+    with_each_backend(|store| async move {
+        let organization_id = OrganizationId::new(7, [7; 10]);
+        let other = OrganizationId::new(8, [8; 10]);
+        let mut transaction = store.begin().await.unwrap();
+        let old_closed = incident(organization_id, 1, "closed");
+        let mut recently_closed = incident(organization_id, 2, "closed");
+        recently_closed.updated_at = T0 + Duration::days(40);
+        let open = incident(organization_id, 3, "recovered");
+        let elsewhere = incident(other, 4, "closed");
+        for record in [&old_closed, &recently_closed, &open, &elsewhere] {
+            transaction.insert_incident(record).await.unwrap();
+        }
+        let entry = TimelineRecord {
+            id: Uuid::from_bytes([200; 16]),
+            incident_id: old_closed.id,
+            at: T0,
+            actor: "system".into(),
+            kind: "status".into(),
+            detail: "{\"note\":\"called Ana\"}".into(),
+        };
+        transaction.append_timeline(&entry).await.unwrap();
+        audited(&mut transaction, organization_id).await;
+        transaction.commit().await.unwrap();
+
+        let mut transaction = store.begin().await.unwrap();
+        let cutoff = T0 + Duration::days(30);
+        let ids = |records: Vec<IncidentRecord>| -> Vec<Uuid> {
+            records.into_iter().map(|record| record.id).collect()
+        };
+        let by_creation = transaction
+            .closed_incidents_before(organization_id, RetentionTrigger::Creation, cutoff)
+            .await
+            .unwrap();
+        assert_eq!(ids(by_creation), [old_closed.id, recently_closed.id]);
+        let by_last_change = transaction
+            .closed_incidents_before(organization_id, RetentionTrigger::LastActivity, cutoff)
+            .await
+            .unwrap();
+        assert_eq!(ids(by_last_change), [old_closed.id]);
+        let by_event = transaction
+            .closed_incidents_before(organization_id, RetentionTrigger::EventDate, cutoff)
+            .await
+            .unwrap();
+        assert!(by_event.is_empty());
+
+        assert!(transaction.replace_timeline_detail(entry.id, "{\"note\":null}").await.unwrap());
+        assert!(
+            !transaction.replace_timeline_detail(Uuid::from_bytes([201; 16]), "{}").await.unwrap()
+        );
+        audited(&mut transaction, organization_id).await;
+        transaction.commit().await.unwrap();
+
+        let mut read = store.read().await.unwrap();
+        let timeline = read.timeline(old_closed.id).await.unwrap();
+        assert_eq!(timeline, [TimelineRecord { detail: "{\"note\":null}".into(), ..entry }]);
         read.commit().await.unwrap();
     })
     .await;
