@@ -394,6 +394,30 @@ impl App {
     }
 
     /// Per rule: alerts, detections, open ones and how the closed ones were judged.
+    /// The noise report as an export: marked with the organisation's `detection_reports`
+    /// level, and recorded as an audit event.
+    pub async fn export_detection_noise(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        context: &RequestContext,
+    ) -> Result<(Vec<RuleNoiseView>, crate::ExportMarking), AppError> {
+        let noise = self.detection_noise(principal, organization_id, context).await?;
+        let marking = self.export_marking(organization_id, "detection_reports", None).await?;
+        self.record_export(
+            principal,
+            organization_id,
+            "detection.noise.export",
+            Resource::kind_only("detection_rules"),
+            "json",
+            noise.len(),
+            &marking,
+            context,
+        )
+        .await?;
+        Ok((noise, marking))
+    }
+
     pub async fn detection_noise(
         &self,
         principal: &Principal,

@@ -987,6 +987,31 @@ impl App {
         Ok(trend(&findings, today, days, now))
     }
 
+    /// The trend as a report: marked with the organisation's `vulnerabilities` level, and
+    /// recorded as an export.
+    pub async fn export_vulnerability_trend(
+        &self,
+        principal: &Principal,
+        organization_id: OrganizationId,
+        days: u32,
+        context: &RequestContext,
+    ) -> Result<(Vec<TrendPoint>, crate::ExportMarking), AppError> {
+        let points = self.vulnerability_trend(principal, organization_id, days, context).await?;
+        let marking = self.export_marking(organization_id, "vulnerabilities", None).await?;
+        self.record_export(
+            principal,
+            organization_id,
+            "vulnerability.trend.export",
+            Resource::kind_only("vulnerability_findings"),
+            "json",
+            points.len(),
+            &marking,
+            context,
+        )
+        .await?;
+        Ok((points, marking))
+    }
+
     /// The organisation's findings as an OpenVEX v0.2.0 document.
     pub async fn vulnerability_vex(
         &self,

@@ -5,6 +5,7 @@ use app::{AlertClose, RuleNoiseView, RulesView};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use base::OrganizationId;
 use serde::{Deserialize, Serialize};
 use store::{AlertRecord, AlertState};
@@ -248,9 +249,11 @@ pub async fn noise(
     Authenticated(principal): Authenticated,
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
-) -> Result<Json<Vec<RuleNoiseResponse>>, ApiError> {
-    let noise = state.app.detection_noise(&principal, organization_id, &context).await?;
-    Ok(Json(noise.into_iter().map(RuleNoiseResponse::from).collect()))
+) -> Result<Response, ApiError> {
+    let (noise, marking) =
+        state.app.export_detection_noise(&principal, organization_id, &context).await?;
+    let noise: Vec<RuleNoiseResponse> = noise.into_iter().map(RuleNoiseResponse::from).collect();
+    Ok(crate::routes::marked_json(&marking, noise))
 }
 
 /// The detection rules loaded.

@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::ApiState;
 use crate::extract::{ApiJson, ApiPath, Authenticated, Context};
 use crate::problem::{ApiError, Problem};
+use crate::routes::marked_json;
 
 fn bad_input(detail: impl Into<String>) -> ApiError {
     Problem::new(StatusCode::BAD_REQUEST, "invalid_input", detail).into()
@@ -222,9 +223,11 @@ pub async fn list_categories(
     Authenticated(principal): Authenticated,
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
-) -> Result<Json<Vec<DataCategoryResponse>>, ApiError> {
+) -> Result<Response, ApiError> {
     let categories = state.app.list_data_categories(&principal, organization_id, &context).await?;
-    Ok(Json(categories.into_iter().map(Into::into).collect()))
+    let marking = state.app.export_marking(organization_id, "data_categories", None).await?;
+    let categories: Vec<DataCategoryResponse> = categories.into_iter().map(Into::into).collect();
+    Ok(marked_json(&marking, categories))
 }
 
 #[utoipa::path(get, path = "/v1/organizations/{id}/data-categories/{path}", tag = "privacy",
@@ -326,7 +329,8 @@ pub async fn export_register_json(
 pub struct RetentionRuleBody {
     /// A path of the data category catalogue.
     pub data_category: String,
-    /// `session_network`, `former_users` or `audit_personal`.
+    /// `session_network`, `former_users`, `audit_personal`, `ingested_events`,
+    /// `public_reports` or `closed_incidents`.
     pub target: String,
     /// `creation`, `last_activity`, `end_of_contract` or `event_date` (each target keeps
     /// only some of these dates).
@@ -418,7 +422,8 @@ pub async fn delete_rule(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegalHoldBody {
-    /// `session_network`, `former_users` or `audit_personal`.
+    /// `session_network`, `former_users`, `audit_personal`, `ingested_events`,
+    /// `public_reports` or `closed_incidents`.
     pub target: String,
     /// Why the data must be kept (a litigation, an authority's request), at most 2,000
     /// characters.
@@ -586,7 +591,9 @@ pub async fn list_runs(
     Authenticated(principal): Authenticated,
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
-) -> Result<Json<Vec<RunResponse>>, ApiError> {
+) -> Result<Response, ApiError> {
     let runs = state.app.list_retention_runs(&principal, organization_id, &context).await?;
-    Ok(Json(runs.into_iter().map(Into::into).collect()))
+    let marking = state.app.export_marking(organization_id, "retention_runs", None).await?;
+    let runs: Vec<RunResponse> = runs.into_iter().map(Into::into).collect();
+    Ok(marked_json(&marking, runs))
 }

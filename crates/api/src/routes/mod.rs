@@ -23,10 +23,22 @@ pub mod setup;
 pub mod users;
 pub mod vulnerabilities;
 
-use serde::Deserialize;
+use axum::Json;
+use axum::http::HeaderName;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use crate::problem::{ApiError, Problem};
+
+/// The header that carries an answer's classification marking.
+pub const CLASSIFICATION_HEADER: HeaderName = HeaderName::from_static("rampart-classification");
+
+/// A JSON answer marked with its classification in the `Rampart-Classification` header, for
+/// answers whose schema has no room for a marking field.
+pub fn marked_json(marking: &app::ExportMarking, body: impl Serialize) -> Response {
+    ([(CLASSIFICATION_HEADER, marking.header_value())], Json(body)).into_response()
+}
 
 /// Cursor pagination.
 #[derive(Debug, Deserialize, IntoParams)]

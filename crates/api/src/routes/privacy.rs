@@ -6,6 +6,7 @@ use app::{Ff1Format, PseudonymDomainView, PseudonymMethod};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use base::OrganizationId;
 use privacy::encoding::Encoding;
 use privacy::fpe::CardOptions;
@@ -16,6 +17,7 @@ use utoipa::ToSchema;
 use crate::ApiState;
 use crate::extract::{ApiJson, ApiPath, Authenticated, Context};
 use crate::problem::{ApiError, Problem};
+use crate::routes::marked_json;
 
 fn bad_input(detail: impl Into<String>) -> ApiError {
     Problem::new(StatusCode::BAD_REQUEST, "invalid_input", detail).into()
@@ -256,18 +258,22 @@ pub async fn pseudonymize(
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
     ApiJson(body): ApiJson<PseudonymizeBody>,
-) -> Result<Json<PseudonymizeResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let method = body.method()?;
     let done = state
         .app
         .pseudonymize(&principal, organization_id, &body.domain, method, &body.values, &context)
         .await?;
-    Ok(Json(PseudonymizeResponse {
-        domain: body.domain,
-        method: body.method.unwrap_or_else(|| "hmac".to_owned()),
-        key_version: done.key_version,
-        outputs: done.outputs,
-    }))
+    let marking = state.app.export_marking(organization_id, "privacy_answers", None).await?;
+    Ok(marked_json(
+        &marking,
+        PseudonymizeResponse {
+            domain: body.domain,
+            method: body.method.unwrap_or_else(|| "hmac".to_owned()),
+            key_version: done.key_version,
+            outputs: done.outputs,
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -297,12 +303,13 @@ pub async fn reidentify(
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
     ApiJson(body): ApiJson<ReidentifyBody>,
-) -> Result<Json<ReidentifyResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let values = state
         .app
         .reidentify(&principal, organization_id, &body.domain, &body.tokens, &context)
         .await?;
-    Ok(Json(ReidentifyResponse { values }))
+    let marking = state.app.export_marking(organization_id, "reidentification", None).await?;
+    Ok(marked_json(&marking, ReidentifyResponse { values }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -351,9 +358,10 @@ pub async fn scan(
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
     ApiJson(body): ApiJson<ScanBody>,
-) -> Result<Json<ScanResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let findings = state.app.scan_pii(&principal, organization_id, &body.text, &context).await?;
-    Ok(Json(ScanResponse {
+    let marking = state.app.export_marking(organization_id, "privacy_answers", None).await?;
+    let response = ScanResponse {
         findings: findings
             .into_iter()
             .map(|finding| FindingResponse {
@@ -364,7 +372,8 @@ pub async fn scan(
                 confidence: finding.confidence,
             })
             .collect(),
-    }))
+    };
+    Ok(marked_json(&marking, response))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -405,7 +414,7 @@ pub async fn classify_column(
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
     ApiJson(body): ApiJson<ColumnBody>,
-) -> Result<Json<ColumnResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let verdict = state
         .app
         .classify_pii_column(
@@ -416,7 +425,8 @@ pub async fn classify_column(
             &context,
         )
         .await?;
-    Ok(Json(ColumnResponse {
+    let marking = state.app.export_marking(organization_id, "privacy_answers", None).await?;
+    let response = ColumnResponse {
         personal: verdict.personal,
         non_empty: verdict.non_empty,
         matching: verdict.matching,
@@ -428,5 +438,6 @@ pub async fn classify_column(
                 samples: count.samples,
             })
             .collect(),
-    }))
+    };
+    Ok(marked_json(&marking, response))
 }

@@ -553,10 +553,12 @@ pub async fn trend(
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
     ApiQuery(query): ApiQuery<TrendQuery>,
-) -> Result<Json<Vec<TrendPointResponse>>, ApiError> {
+) -> Result<Response, ApiError> {
     let days = query.days.unwrap_or(30);
-    let points = state.app.vulnerability_trend(&principal, organization_id, days, &context).await?;
-    Ok(Json(points.into_iter().map(Into::into).collect()))
+    let (points, marking) =
+        state.app.export_vulnerability_trend(&principal, organization_id, days, &context).await?;
+    let points: Vec<TrendPointResponse> = points.into_iter().map(Into::into).collect();
+    Ok(crate::routes::marked_json(&marking, points))
 }
 
 /// The organisation's findings as an OpenVEX v0.2.0 document, marked with the

@@ -291,6 +291,85 @@ async fn every_export_is_marked_from_the_scheme_and_audited() {
 }
 
 #[tokio::test]
+async fn reports_lists_and_privacy_answers_carry_their_marking() {
+    let harness = Harness::new().await;
+    let acme = Org::new(&harness, "Acme").await;
+    let mut scheme = custom_scheme();
+    scheme["exports"] = json!({
+        "vulnerabilities": "Internal",
+        "detection_reports": "Partners",
+        "privacy_answers": "Partners",
+        "reidentification": "Secret",
+        "data_categories": "Public",
+        "retention_runs": "Internal",
+    });
+    let put = acme.send(&harness, Method::PUT, "/classification-scheme", Some(scheme)).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    const PARTNERS: &str = "PARTNERS (TLP:AMBER+STRICT)";
+
+    // Reports are marked and recorded as exports.
+    for (path, marking, action) in [
+        ("/vulnerabilities/trend?days=7", "INTERNAL (TLP:GREEN)", "vulnerability.trend.export"),
+        ("/detection/noise", PARTNERS, "detection.noise.export"),
+    ] {
+        let before = harness.n_audit_events(&acme.id).await;
+        let answer = acme.send(&harness, Method::GET, path, None).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
+        assert!(answer.body.is_array(), "{path}: the schema is unchanged");
+        assert_eq!(answer.headers["rampart-classification"], marking, "{path}");
+        assert_eq!(harness.n_audit_events(&acme.id).await, before + 1, "{path}");
+        let events =
+            acme.send(&harness, Method::GET, &format!("/audit/events?action={action}"), None).await;
+        assert_eq!(events.body["items"][0]["details"]["classification"], marking, "{path}");
+    }
+
+    // Lists that are evidence carry their level.
+    for (path, marking) in
+        [("/data-categories", "PUBLIC (TLP:CLEAR)"), ("/retention/runs", "INTERNAL (TLP:GREEN)")]
+    {
+        let answer = acme.send(&harness, Method::GET, path, None).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
+        assert_eq!(answer.headers["rampart-classification"], marking, "{path}");
+    }
+
+    // Privacy answers: what the detector found, pseudonyms, and, most restricted, values
+    // brought back from tokens.
+    for (path, body) in [
+        ("/pii/scan", json!({"text": "Write to ada@example.org"})),
+        ("/pii/columns", json!({"samples": ["ada@example.org", "grace@example.org"]})),
+    ] {
+        let answer = acme.send(&harness, Method::POST, path, Some(body)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
+        assert_eq!(answer.headers["rampart-classification"], PARTNERS, "{path}");
+    }
+    let domain = acme
+        .send(&harness, Method::POST, "/pseudonymization-domains", Some(json!({"name": "crm"})))
+        .await;
+    assert_eq!(domain.status, StatusCode::CREATED, "{}", domain.body);
+    let tokens = acme
+        .send(
+            &harness,
+            Method::POST,
+            "/pseudonymize",
+            Some(json!({"domain": "crm", "method": "token", "values": ["Ada Lovelace"]})),
+        )
+        .await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    assert_eq!(tokens.headers["rampart-classification"], PARTNERS);
+    let back = acme
+        .send(
+            &harness,
+            Method::POST,
+            "/reidentify",
+            Some(json!({"domain": "crm", "tokens": [tokens.body["outputs"][0]]})),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    assert_eq!(back.body["values"], json!(["Ada Lovelace"]));
+    assert_eq!(back.headers["rampart-classification"], "SECRET (TLP:RED)");
+}
+
+#[tokio::test]
 async fn processing_activities_name_catalogued_categories_and_assets() {
     let harness = Harness::new().await;
     let acme = Org::new(&harness, "Acme").await;
