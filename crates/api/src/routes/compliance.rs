@@ -272,8 +272,19 @@ pub async fn run_evidence(
     Authenticated(principal): Authenticated,
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
-) -> Result<Json<Vec<CheckResult>>, ApiError> {
-    Ok(Json(state.app.run_evidence(&principal, organization_id, &context).await?))
+) -> Result<Response, ApiError> {
+    let results = state.app.run_evidence(&principal, organization_id, &context).await?;
+    evidence_answer(&state, organization_id, results).await
+}
+
+/// Evidence results are what the annex is made of: they carry the annex's marking.
+async fn evidence_answer(
+    state: &ApiState,
+    organization_id: OrganizationId,
+    results: Vec<CheckResult>,
+) -> Result<Response, ApiError> {
+    let marking = state.app.export_marking(organization_id, "annex", None).await?;
+    Ok(crate::routes::marked_json(&marking, results))
 }
 
 /// The latest result of every check evaluated (checks absent here are not evidenced).
@@ -285,8 +296,9 @@ pub async fn evidence(
     Authenticated(principal): Authenticated,
     Context(context): Context,
     ApiPath(organization_id): ApiPath<OrganizationId>,
-) -> Result<Json<Vec<CheckResult>>, ApiError> {
-    Ok(Json(state.app.latest_evidence(&principal, organization_id, &context).await?))
+) -> Result<Response, ApiError> {
+    let results = state.app.latest_evidence(&principal, organization_id, &context).await?;
+    evidence_answer(&state, organization_id, results).await
 }
 
 /// One check's results, newest first (at most 1,000).
@@ -300,8 +312,10 @@ pub async fn evidence_history(
     Authenticated(principal): Authenticated,
     Context(context): Context,
     ApiPath((organization_id, check_id)): ApiPath<(OrganizationId, String)>,
-) -> Result<Json<Vec<CheckResult>>, ApiError> {
-    Ok(Json(state.app.evidence_history(&principal, organization_id, &check_id, &context).await?))
+) -> Result<Response, ApiError> {
+    let results =
+        state.app.evidence_history(&principal, organization_id, &check_id, &context).await?;
+    evidence_answer(&state, organization_id, results).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -469,12 +469,14 @@ pub async fn download_evidence(
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
         .collect();
+    let marking = state.app.export_marking(organization_id, "annex", None).await?;
     let mut response = (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, media_type),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (crate::routes::CLASSIFICATION_HEADER, marking.header_value()),
         ],
         content,
     )

@@ -323,11 +323,15 @@ async fn reports_lists_and_privacy_answers_carry_their_marking() {
         assert_eq!(events.body["items"][0]["details"]["classification"], marking, "{path}");
     }
 
-    // Lists that are evidence carry their level.
-    for (path, marking) in
-        [("/data-categories", "PUBLIC (TLP:CLEAR)"), ("/retention/runs", "INTERNAL (TLP:GREEN)")]
-    {
-        let answer = acme.send(&harness, Method::GET, path, None).await;
+    // Lists that are evidence carry their level; check results carry the annex's (Secret:
+    // the scheme has no Confidential, so the most restricted level).
+    for (method, path, marking) in [
+        (Method::GET, "/data-categories", "PUBLIC (TLP:CLEAR)"),
+        (Method::GET, "/retention/runs", "INTERNAL (TLP:GREEN)"),
+        (Method::POST, "/evidence/run", "SECRET (TLP:RED)"),
+        (Method::GET, "/evidence", "SECRET (TLP:RED)"),
+    ] {
+        let answer = acme.send(&harness, method, path, None).await;
         assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
         assert_eq!(answer.headers["rampart-classification"], marking, "{path}");
     }
