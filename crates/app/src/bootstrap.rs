@@ -64,6 +64,7 @@ impl App {
         let password_hash = match &request.owner_password {
             Some(password) => {
                 check_new_password(password, &email, None, Some(name.as_str()))?;
+                self.passwords.check_not_breached(password).await?;
                 Some(self.passwords.hash(password).await?)
             }
             None => None,
@@ -134,6 +135,7 @@ impl App {
             .filter(|owner| owner.setup_token_expires_at.is_some_and(|at| self.clock.now() < at))
             .ok_or_else(invalid)?;
         check_new_password(password, &owner.email, None, None)?;
+        self.passwords.check_not_breached(password).await?;
         let password_hash = self.passwords.hash(password).await?;
         transaction.set_user_password(owner.id, &password_hash).await?;
         let actor = Actor::User {

@@ -96,7 +96,7 @@ pub use incidents::{
 };
 pub use mailer::{Email, Mailer, MemoryMailer};
 pub use organizations::Page;
-pub use passwords::{PasswordHasher, check_new_password};
+pub use passwords::{PasswordHasher, Peppers, check_new_password};
 pub use policies::{
     AccessQuestion, AuthorizationView, MAX_CHECKS_PER_REQUEST, PolicyInput, QuestionContext,
     policy_principal,

@@ -1,10 +1,13 @@
 //! Password hashing with argon2id on a bounded pool of blocking threads, so that a flood of
 //! logins queues instead of starving the rest of the server.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, KeyId, Params, ParamsBuilder, Version};
+use base64::Engine as _;
 use tokio::sync::Semaphore;
 
 use crate::AppError;
@@ -36,16 +39,97 @@ pub(crate) fn check_new_password_with(
         .map_err(|error| AppError::InvalidInput(error.to_string()))
 }
 
+/// Shortest and longest pepper, bytes.
+const PEPPER_BYTES: std::ops::RangeInclusive<usize> = 32..=64;
+
+/// Secrets mixed into every password hash (argon2's secret input) and kept outside the
+/// database, so that a copy of the database alone cannot be attacked offline. Each has a
+/// short id that the PHC string records (`keyid`): the first pepper hashes, every listed one
+/// still verifies, and a login with an older one rehashes under the first.
+#[derive(Clone, Default)]
+pub struct Peppers {
+    current: Option<Vec<u8>>,
+    secrets: BTreeMap<Vec<u8>, Arc<[u8]>>,
+}
+
+impl std::fmt::Debug for Peppers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> =
+            self.secrets.keys().map(|id| String::from_utf8_lossy(id).into_owned()).collect();
+        f.debug_struct("Peppers").field("ids", &ids).finish_non_exhaustive()
+    }
+}
+
+impl Peppers {
+    /// Read a pepper file: one pepper per line, `ID SECRET`, where ID is 1 to 8 ASCII letters
+    /// or digits and SECRET is 32 to 64 random bytes in standard base64. The first line hashes
+    /// new passwords; blank lines and lines starting with `#` are skipped. Errors name the line
+    /// and never show a secret.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut peppers = Self::default();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let number = index + 1;
+            let Some((id, secret)) = line.split_once(char::is_whitespace) else {
+                return Err(format!("line {number}: expected `ID SECRET`"));
+            };
+            if id.is_empty()
+                || id.len() > KeyId::MAX_LEN
+                || !id.bytes().all(|byte| byte.is_ascii_alphanumeric())
+            {
+                return Err(format!(
+                    "line {number}: the id must be 1 to 8 ASCII letters or digits"
+                ));
+            }
+            let secret = base64::engine::general_purpose::STANDARD
+                .decode(secret.trim())
+                .map_err(|_| format!("line {number}: the secret is not standard base64"))?;
+            if !PEPPER_BYTES.contains(&secret.len()) {
+                return Err(format!(
+                    "line {number}: the secret must be {} to {} bytes, it is {}",
+                    PEPPER_BYTES.start(),
+                    PEPPER_BYTES.end(),
+                    secret.len()
+                ));
+            }
+            let id = id.as_bytes().to_vec();
+            if peppers.secrets.insert(id.clone(), secret.into()).is_some() {
+                return Err(format!("line {number}: the id is listed twice"));
+            }
+            peppers.current.get_or_insert(id);
+        }
+        if peppers.current.is_none() {
+            return Err("no pepper in the file".into());
+        }
+        Ok(peppers)
+    }
+
+    /// The id of the pepper new hashes use.
+    pub fn current_id(&self) -> Option<String> {
+        self.current.as_ref().map(|id| String::from_utf8_lossy(id).into_owned())
+    }
+}
+
 /// argon2id with configurable cost; OWASP's minimum (m = 19 MiB, t = 2, p = 1) by default.
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
+    peppers: Peppers,
+    /// A folder of k-anonymity range files of breached passwords, when the operator set one.
+    breached_ranges: Option<Arc<PathBuf>>,
     permits: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher").field("params", &self.params).finish_non_exhaustive()
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.params)
+            .field("peppers", &self.peppers)
+            .field("breached_ranges", &self.breached_ranges)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,22 +145,88 @@ impl PasswordHasher {
         let params = Params::new(memory_kib, iterations, parallelism, None).map_err(|error| {
             AppError::InvalidInput(format!("invalid argon2 parameters: {error}"))
         })?;
-        Ok(Self { params, permits: Arc::new(Semaphore::new(max_concurrent.max(1))) })
+        Ok(Self {
+            params,
+            peppers: Peppers::default(),
+            breached_ranges: None,
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+        })
     }
 
     pub fn owasp_default() -> Self {
         Self {
             params: Params::new(19 * 1024, 2, 1, None).unwrap_or_default(),
+            peppers: Peppers::default(),
+            breached_ranges: None,
             permits: Arc::new(Semaphore::new(2)),
         }
+    }
+
+    /// The same hasher with peppers: new hashes use the first, and carry its id.
+    pub fn with_peppers(self, peppers: Peppers) -> Result<Self, AppError> {
+        let mut builder = ParamsBuilder::new();
+        builder.m_cost(self.params.m_cost()).t_cost(self.params.t_cost());
+        builder.p_cost(self.params.p_cost());
+        if let Some(id) = &peppers.current {
+            let key_id = KeyId::new(id)
+                .map_err(|error| AppError::InvalidInput(format!("pepper id: {error}")))?;
+            builder.keyid(key_id);
+        }
+        let params = builder.build().map_err(|error| {
+            AppError::InvalidInput(format!("invalid argon2 parameters: {error}"))
+        })?;
+        Ok(Self { params, peppers, ..self })
+    }
+
+    /// The same hasher, refusing new passwords listed in `folder`: range files as the Pwned
+    /// Passwords range API serves them, one per 5-hex-digit SHA-1 prefix, named `ABCDE.txt` or
+    /// `ABCDE` (the layout its downloader writes), each line `SUFFIX:COUNT`.
+    pub fn with_breached_ranges(self, folder: PathBuf) -> Self {
+        Self { breached_ranges: Some(Arc::new(folder)), ..self }
+    }
+
+    /// Refuse a new password that the configured range files list (nothing to do without
+    /// them). Only the range file of the password's SHA-1 prefix is read. A folder without
+    /// that file is incomplete: the password is let through and the gap is logged.
+    pub async fn check_not_breached(&self, password: &str) -> Result<(), AppError> {
+        let Some(folder) = self.breached_ranges.clone() else { return Ok(()) };
+        let prefix = iam::password::pwned_range_prefix(password);
+        let password = password.to_owned();
+        let listed = tokio::task::spawn_blocking(move || {
+            for name in [format!("{prefix}.txt"), prefix.clone(), prefix.to_lowercase()] {
+                match std::fs::read_to_string(folder.join(&name)) {
+                    Ok(text) => return Ok(iam::password::is_in_range_file(&password, &text)),
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => {
+                        return Err(AppError::Internal(format!(
+                            "breached password range {}: {error}",
+                            folder.join(&name).display()
+                        )));
+                    }
+                }
+            }
+            tracing::warn!(folder = %folder.display(), %prefix,
+                "no breached-password range file for this prefix: the folder is incomplete");
+            Ok(false)
+        })
+        .await
+        .map_err(|error| AppError::Internal(format!("breached password check: {error}")))??;
+        if listed {
+            return Err(AppError::InvalidInput(
+                iam::password::PasswordError::Blocklisted.to_string(),
+            ));
+        }
+        Ok(())
     }
 
     /// The PHC string of `password`.
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
         let _permit = self.permits.acquire().await.map_err(|_| closed())?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
+        let params = self.params.clone();
+        let pepper = self.pepper_of(params.keyid())?;
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || {
+            let argon2 = argon2_with(pepper.as_deref(), params)?;
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             argon2
                 .hash_password(password.as_bytes(), &salt)
@@ -87,28 +237,67 @@ impl PasswordHasher {
         .map_err(|error| AppError::Internal(format!("password hashing task: {error}")))?
     }
 
-    /// Whether a stored PHC string was made with other parameters than the current ones, so
-    /// that it should be recomputed at the next successful login.
+    /// Whether a stored PHC string was made with other parameters or another pepper than the
+    /// current ones, so that it should be recomputed at the next successful login.
     pub fn needs_rehash(&self, phc: &str) -> bool {
         let Ok(parsed) = PasswordHash::new(phc) else { return true };
-        let current = (self.params.m_cost(), self.params.t_cost(), self.params.p_cost());
+        let current = (
+            self.params.m_cost(),
+            self.params.t_cost(),
+            self.params.p_cost(),
+            self.params.keyid().to_vec(),
+        );
         let stored = Params::try_from(&parsed)
-            .map(|params| (params.m_cost(), params.t_cost(), params.p_cost()))
+            .map(|params| {
+                (params.m_cost(), params.t_cost(), params.p_cost(), params.keyid().to_vec())
+            })
             .ok();
         parsed.algorithm.as_str() != "argon2id" || stored != Some(current)
     }
 
-    /// Whether `password` matches the stored PHC string (parameters are read from it).
+    /// Whether `password` matches the stored PHC string (parameters, and the pepper's id,
+    /// are read from it). A hash made with a pepper that is no longer configured is an error
+    /// that names the pepper, not a wrong password.
     pub async fn verify(&self, password: &str, phc: &str) -> Result<bool, AppError> {
         let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        let parsed = PasswordHash::new(phc)
+            .map_err(|error| AppError::Internal(format!("stored password hash: {error}")))?;
+        let params = Params::try_from(&parsed)
+            .map_err(|error| AppError::Internal(format!("stored password hash: {error}")))?;
+        let pepper = self.pepper_of(params.keyid())?;
         let (password, phc) = (password.to_owned(), phc.to_owned());
         tokio::task::spawn_blocking(move || {
             let parsed = PasswordHash::new(&phc)
                 .map_err(|error| AppError::Internal(format!("stored password hash: {error}")))?;
-            Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            let argon2 = argon2_with(pepper.as_deref(), params)?;
+            Ok(argon2.verify_password(password.as_bytes(), &parsed).is_ok())
         })
         .await
         .map_err(|error| AppError::Internal(format!("password hashing task: {error}")))?
+    }
+
+    /// The pepper a hash with this `keyid` uses: none for an empty id.
+    fn pepper_of(&self, key_id: &[u8]) -> Result<Option<Arc<[u8]>>, AppError> {
+        if key_id.is_empty() {
+            return Ok(None);
+        }
+        self.peppers.secrets.get(key_id).cloned().map(Some).ok_or_else(|| {
+            AppError::Internal(format!(
+                "a stored password hash uses pepper {:?}, which the pepper file no longer \
+                 holds: add its line back (a pepper can only be removed once no hash uses it)",
+                String::from_utf8_lossy(key_id)
+            ))
+        })
+    }
+}
+
+fn argon2_with(pepper: Option<&[u8]>, params: Params) -> Result<Argon2<'_>, AppError> {
+    match pepper {
+        None => Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)),
+        Some(secret) => {
+            Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, params)
+                .map_err(|error| AppError::Internal(format!("argon2: {error}")))
+        }
     }
 }
 
@@ -145,5 +334,94 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{phc}");
         assert!(hasher.verify("correct horse battery staple", &phc).await.unwrap());
         assert!(!hasher.verify("correct horse battery stapler", &phc).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_password_in_the_breached_ranges_is_refused() {
+        let folder = tempfile::tempdir().unwrap();
+        let listed = "a leaked but long passphrase";
+        let hash = {
+            use sha1::Digest as _;
+            hex::encode_upper(sha1::Sha1::digest(listed.as_bytes()))
+        };
+        let (prefix, suffix) = hash.split_at(5);
+        std::fs::write(
+            folder.path().join(format!("{prefix}.txt")),
+            format!("0000000000000000000000000000000000A:0\n{suffix}:42\n"),
+        )
+        .unwrap();
+        let hasher =
+            PasswordHasher::new(1024, 1, 1, 1).unwrap().with_breached_ranges(folder.path().into());
+        let error = hasher.check_not_breached(listed).await.unwrap_err();
+        assert!(error.to_string().contains("breached"), "{error}");
+        // Another password of the same range is not listed; one whose range file is
+        // missing passes (the gap is logged).
+        hasher.check_not_breached("a leaked but long passphrase!").await.unwrap();
+        PasswordHasher::new(1024, 1, 1, 1).unwrap().check_not_breached(listed).await.unwrap();
+    }
+
+    fn pepper_line(id: &str, byte: u8) -> String {
+        format!("{id} {}\n", base64::engine::general_purpose::STANDARD.encode([byte; 32]))
+    }
+
+    #[tokio::test]
+    async fn a_pepper_is_needed_to_verify_and_rotates_through_rehash() {
+        let plain = PasswordHasher::new(1024, 1, 1, 1).unwrap();
+        let old_phc = plain.hash("correct horse battery staple").await.unwrap();
+        let peppers = Peppers::parse(&pepper_line("p1", 1)).unwrap();
+        let peppered = plain.clone().with_peppers(peppers).unwrap();
+        let phc = peppered.hash("correct horse battery staple").await.unwrap();
+        // `keyid` records the pepper's id ("p1" in B64): the database alone cannot verify.
+        assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1,keyid=cDE$"), "{phc}");
+        assert!(peppered.verify("correct horse battery staple", &phc).await.unwrap());
+        assert!(!peppered.verify("correct horse battery stapler", &phc).await.unwrap());
+        let error = plain.verify("correct horse battery staple", &phc).await.unwrap_err();
+        assert!(error.to_string().contains("\"p1\""), "{error}");
+        // The same password under another pepper with the same id does not verify.
+        let other = PasswordHasher::new(1024, 1, 1, 1)
+            .unwrap()
+            .with_peppers(Peppers::parse(&pepper_line("p1", 2)).unwrap())
+            .unwrap();
+        assert!(!other.verify("correct horse battery staple", &phc).await.unwrap());
+        // Hashes from before the pepper still verify and are due for a rehash.
+        assert!(peppered.verify("correct horse battery staple", &old_phc).await.unwrap());
+        assert!(peppered.needs_rehash(&old_phc));
+        assert!(!peppered.needs_rehash(&phc));
+        // A new first line rotates: p1 hashes still verify and are due for a rehash.
+        let rotated = PasswordHasher::new(1024, 1, 1, 1)
+            .unwrap()
+            .with_peppers(
+                Peppers::parse(&format!("{}{}", pepper_line("p2", 3), pepper_line("p1", 1)))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(rotated.verify("correct horse battery staple", &phc).await.unwrap());
+        assert!(rotated.needs_rehash(&phc));
+        let new_phc = rotated.hash("correct horse battery staple").await.unwrap();
+        assert!(new_phc.contains(",keyid=cDI$"), "{new_phc}");
+        assert!(!rotated.needs_rehash(&new_phc));
+    }
+
+    #[test]
+    fn pepper_files_are_checked_line_by_line_without_showing_secrets() {
+        let secret = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        for (text, expected) in [
+            ("", "no pepper"),
+            ("# only a comment\n", "no pepper"),
+            ("p1\n", "line 1: expected"),
+            (&format!("toolongid9 {secret}"), "line 1: the id"),
+            (&format!("p-1 {secret}"), "line 1: the id"),
+            ("p1 not*base64", "line 1: the secret is not"),
+            ("p1 c2hvcnQ=", "line 1: the secret must be 32 to 64 bytes, it is 5"),
+            (&format!("p1 {secret}\n\np1 {secret}"), "line 3: the id is listed twice"),
+        ] {
+            let error = Peppers::parse(text).unwrap_err();
+            assert!(error.starts_with(expected), "{text:?}: {error}");
+            assert!(!error.contains(&secret));
+        }
+        let peppers =
+            Peppers::parse(&format!("# peppers\np2 {secret}\n  p1   {secret}  \n")).unwrap();
+        assert_eq!(peppers.current_id().as_deref(), Some("p2"));
+        assert!(!format!("{peppers:?}").contains(&secret));
     }
 }

@@ -84,6 +84,7 @@ impl App {
             .map_err(|error| AppError::InvalidInput(format!("organization name: {error}")))?;
         let email = validate_email(email)?;
         check_new_password(password, &email, None, Some(name.as_str()))?;
+        self.passwords.check_not_breached(password).await?;
         self.take_signup_token(context)?;
         let password_hash = self.passwords.hash(password).await?;
         let now = self.clock.now();
@@ -253,6 +254,7 @@ impl App {
             .map(|organization| organization.name.as_str().to_owned());
         let name = (!user.display_name.is_empty()).then_some(user.display_name.as_str());
         check_new_password(password, &user.email, name, organisation.as_deref())?;
+        self.passwords.check_not_breached(password).await?;
         let password_hash = self.passwords.hash(password).await?;
         transaction.set_user_password(user.id, &password_hash).await?;
         let n_sessions = transaction.end_user_sessions(user.id, now).await?;

@@ -143,6 +143,7 @@ impl App {
             organisation,
             mfa_enforced,
         )?;
+        self.passwords.check_not_breached(password).await?;
         let password_hash = self.passwords.hash(password).await?;
         if !transaction.accept_invitation(&invitation.token_hash, now).await? {
             return Err(invalid());

@@ -125,6 +125,13 @@ pub struct PasswordConfig {
     pub argon2_parallelism: u32,
     /// Password hashes computed at once; more wait their turn.
     pub max_concurrent_hashes: usize,
+    /// A file of peppers (`ID SECRET` lines, the first one current), mode 0600; none by
+    /// default. Every hash made with a pepper needs it to verify: keep the file backed up
+    /// apart from the database.
+    pub pepper_file: Option<PathBuf>,
+    /// A folder of breached-password range files (one per SHA-1 prefix, `ABCDE.txt`); new
+    /// passwords listed there are refused. None by default.
+    pub breached_ranges_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -256,6 +263,8 @@ impl Default for PasswordConfig {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             max_concurrent_hashes: 2,
+            pepper_file: None,
+            breached_ranges_dir: None,
         }
     }
 }
@@ -388,6 +397,14 @@ impl Config {
             bail!(
                 "invalid value for `passwords.argon2_memory_kib`/`argon2_iterations`: at least \
                  8192 KiB and 1 iteration"
+            );
+        }
+        if let Some(folder) = &self.passwords.breached_ranges_dir
+            && !folder.is_dir()
+        {
+            bail!(
+                "invalid value for `passwords.breached_ranges_dir`: {} is not a folder",
+                folder.display()
             );
         }
         self.intake.validate()?;

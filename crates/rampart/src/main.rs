@@ -9,6 +9,7 @@ mod intake_config;
 mod mask_command;
 mod master_key;
 mod outbox;
+mod pepper_file;
 mod vuln_command;
 
 use std::io::{IsTerminal as _, Read as _};
@@ -193,6 +194,14 @@ pub(crate) fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
         config.passwords.argon2_parallelism,
         config.passwords.max_concurrent_hashes,
     )?;
+    let passwords = match &config.passwords.pepper_file {
+        Some(file) => passwords.with_peppers(pepper_file::load(file)?)?,
+        None => passwords,
+    };
+    let passwords = match &config.passwords.breached_ranges_dir {
+        Some(folder) => passwords.with_breached_ranges(folder.clone()),
+        None => passwords,
+    };
     let cache = Duration::from_secs(config.auth.api_key_cache_seconds);
     let master_key = master_key::load_or_create(
         std::env::var("RAMPART_MASTER_KEY").ok(),
