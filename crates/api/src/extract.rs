@@ -186,7 +186,11 @@ impl FromRequestParts<ApiState> for Authenticated {
         let principal = if secret.starts_with("rampart_session_") {
             state.app.authenticate_session(secret).await?
         } else {
-            state.app.authenticate_api_key(secret).await?
+            let source_ip = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip());
+            state.app.authenticate_api_key(secret, source_ip).await?
         };
         let restricted = principal.session.as_ref().is_some_and(|session| session.restricted);
         if restricted && !parts.uri.path().starts_with("/v1/auth/") {

@@ -299,7 +299,7 @@ async fn open_bench(accounts: usize, pool: usize) -> Bench {
         })
         .await
         .unwrap();
-    let owner = app.authenticate_api_key(&done.api_key.secret).await.unwrap();
+    let owner = app.authenticate_api_key(&done.api_key.secret, None).await.unwrap();
     let context = RequestContext::default();
     let emails: Vec<String> =
         (0..accounts).map(|n| format!("member{n:04}@customer.example")).collect();

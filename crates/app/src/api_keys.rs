@@ -1,8 +1,9 @@
 //! API keys: creation, and authentication of a presented secret.
 
-use base::{Actor, ApiKeyId, Credential, RequestContext, Resource};
+use base::{Actor, ApiKeyId, Credential, ProjectId, RequestContext, Resource};
 use store::{
-    ApiKeyRecord, ApiKeyRepository, AuthenticatedHolder, KeyHolder, Transaction, UserRole,
+    ApiKeyRecord, ApiKeyRepository, AuthenticatedHolder, KeyHolder, ProjectRepository as _,
+    Transaction, UserRole,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -22,6 +23,19 @@ pub(crate) struct NewKey<'a> {
     pub(crate) organization_id: base::OrganizationId,
     pub(crate) description: &'a str,
     pub(crate) expires_at: Option<OffsetDateTime>,
+    /// Checked to be a project of `organization_id` before the key is written.
+    pub(crate) default_project: Option<ProjectId>,
+}
+
+/// What a client asks of a new key.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiKeyRequest<'a> {
+    /// What the key is for.
+    pub description: &'a str,
+    /// When it stops working; never by default.
+    pub expires_at: Option<OffsetDateTime>,
+    /// A project of the key's organisation for clients that need one.
+    pub default_project: Option<ProjectId>,
 }
 
 /// A key just created: the only moment its secret exists outside the caller's hands.
@@ -44,7 +58,14 @@ impl App {
         actor: &Actor,
         context: &RequestContext,
     ) -> Result<IssuedApiKey, AppError> {
-        let NewKey { holder, organization_id, description, expires_at } = key;
+        let NewKey { holder, organization_id, description, expires_at, default_project } = key;
+        if let Some(project) = default_project
+            && transaction.get_project(organization_id, project).await?.is_none()
+        {
+            return Err(AppError::InvalidInput(
+                "default_project: no such project in the key's organization".into(),
+            ));
+        }
         let now = self.clock.now();
         let id = ApiKeyId::new(unix_millis(now), id_randomness());
         let secret = new_secret(SECRET_PREFIX);
@@ -56,6 +77,8 @@ impl App {
             created_at: now,
             expires_at,
             last_used_at: None,
+            last_used_ip: None,
+            default_project,
             revoked_at: None,
         };
         transaction.insert_api_key(&record).await?;
@@ -68,18 +91,34 @@ impl App {
             KeyHolder::Application(id) => format!("application:{id}"),
         };
         event.details.insert("holder".into(), holder_text.into());
+        if let Some(project) = default_project {
+            event.details.insert("default_project".into(), project.to_string().into());
+        }
         transaction.append_audit_event(&event).await?;
         Ok(IssuedApiKey { id, secret, expires_at })
     }
 
-    /// The principal holding the API key whose secret is `secret`.
-    pub async fn authenticate_api_key(&self, secret: &str) -> Result<Principal, AppError> {
+    /// The principal holding the API key whose secret is `secret`, presented from
+    /// `source_ip` (recorded as the key's last-used address).
+    pub async fn authenticate_api_key(
+        &self,
+        secret: &str,
+        source_ip: Option<std::net::IpAddr>,
+    ) -> Result<Principal, AppError> {
         if !secret.starts_with(SECRET_PREFIX) || secret.len() > 128 {
             return Err(AppError::Unauthenticated);
         }
         let presented = hash_secret(secret);
         let now = self.clock.now();
-        if let Some(principal) = self.credentials.get(&presented, now) {
+        // Cached per address: the first use from a new address reads the key again and
+        // records the address.
+        let mut cache_key = presented.clone();
+        match source_ip {
+            Some(std::net::IpAddr::V4(ip)) => cache_key.extend_from_slice(&ip.octets()),
+            Some(std::net::IpAddr::V6(ip)) => cache_key.extend_from_slice(&ip.octets()),
+            None => {}
+        }
+        if let Some(principal) = self.credentials.get(&cache_key, now) {
             return Ok(principal);
         }
         let mut read = self.store.read_latest().await?;
@@ -98,9 +137,11 @@ impl App {
         if !usable {
             return Err(AppError::Unauthenticated);
         }
-        if key.last_used_at.is_none_or(|last| now - last >= LAST_USED_RESOLUTION) {
+        let source_ip = source_ip.map(|ip| ip.to_canonical().to_string());
+        let moved = source_ip.is_some() && source_ip != key.last_used_ip;
+        if moved || key.last_used_at.is_none_or(|last| now - last >= LAST_USED_RESOLUTION) {
             let mut transaction = self.store.begin().await?;
-            transaction.touch_api_key(key.id, now).await?;
+            transaction.touch_api_key(key.id, now, source_ip.as_deref()).await?;
             transaction.commit().await?;
         }
         let is_staff = found.organization_kind == base::OrganizationKind::Provider;
@@ -140,7 +181,7 @@ impl App {
             role,
             session: None,
         };
-        self.credentials.put(presented, principal.clone(), now, key.expires_at);
+        self.credentials.put(cache_key, principal.clone(), now, key.expires_at);
         Ok(principal)
     }
 
@@ -149,10 +190,10 @@ impl App {
     pub async fn create_api_key(
         &self,
         principal: &Principal,
-        description: &str,
-        expires_at: Option<OffsetDateTime>,
+        request: ApiKeyRequest<'_>,
         context: &RequestContext,
     ) -> Result<IssuedApiKey, AppError> {
+        let ApiKeyRequest { description, expires_at, default_project } = request;
         let now = self.clock.now();
         if let Some(expires_at) = expires_at
             && (expires_at <= now || expires_at > now + Duration::days(366))
@@ -179,6 +220,7 @@ impl App {
                     organization_id: principal.organization_id,
                     description,
                     expires_at,
+                    default_project,
                 },
                 &principal.actor,
                 context,

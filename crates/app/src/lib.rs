@@ -53,7 +53,7 @@ pub use access_reviews::{
     DEFAULT_UNUSED_AFTER_DAYS, DecisionInput, ItemDecision, ItemState, ItemView, ScheduleView,
     StartReview,
 };
-pub use api_keys::IssuedApiKey;
+pub use api_keys::{ApiKeyRequest, IssuedApiKey};
 pub use assets::{
     ASSET_KINDS, AssetFilter, AssetInput, AssetView, CSV_COLUMNS, DisposalInput, ImportReport,
     LineError, Relation,

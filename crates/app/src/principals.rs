@@ -7,7 +7,6 @@ use store::{
     ApplicationRecord, AuthorizationRepository as _, GroupMember, GroupRecord, KeyHolder,
     PrincipalRepository, UserRepository, UserStatus,
 };
-use time::OffsetDateTime;
 
 use crate::AuditTrail as _;
 use crate::api_keys::unix_millis;
@@ -127,11 +126,11 @@ impl App {
         principal: &Principal,
         organization_id: OrganizationId,
         id: ApplicationId,
-        description: &str,
-        expires_at: Option<OffsetDateTime>,
+        request: crate::ApiKeyRequest<'_>,
         context: &RequestContext,
     ) -> Result<IssuedApiKey, AppError> {
         self.authorize_recently(principal, organization_id, "iam:api-keys:write", context).await?;
+        let crate::ApiKeyRequest { description, expires_at, default_project } = request;
         let description = check_description(description)?;
         let mut transaction = self.store.begin().await?;
         transaction
@@ -146,6 +145,7 @@ impl App {
                     organization_id,
                     description: &description,
                     expires_at,
+                    default_project,
                 },
                 &principal.actor,
                 context,

@@ -1,7 +1,7 @@
 //! API keys: looked up by the hash of their secret, never by the secret. A key is held by a
 //! user or by an application.
 
-use base::{ApiKeyId, ApplicationId, OrganizationId, OrganizationKind, UserId};
+use base::{ApiKeyId, ApplicationId, OrganizationId, OrganizationKind, ProjectId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -21,7 +21,39 @@ type ApiKeyRow = (
     Option<OffsetDateTime>,
     Option<OffsetDateTime>,
     Option<OffsetDateTime>,
+    Option<String>,
+    Option<Uuid>,
 );
+
+/// The columns of [`ApiKeyRow`], in its order.
+macro_rules! key_columns {
+    ($prefix:literal) => {
+        concat!(
+            $prefix,
+            "id, ",
+            $prefix,
+            "user_id, ",
+            $prefix,
+            "application_id, ",
+            $prefix,
+            "secret_hash, ",
+            $prefix,
+            "description, ",
+            $prefix,
+            "created_at, ",
+            $prefix,
+            "expires_at, ",
+            $prefix,
+            "last_used_at, ",
+            $prefix,
+            "revoked_at, ",
+            $prefix,
+            "last_used_ip, ",
+            $prefix,
+            "default_project_id"
+        )
+    };
+}
 
 fn holder_of(
     id: Uuid,
@@ -55,6 +87,8 @@ fn decode(row: ApiKeyRow) -> Result<ApiKeyRecord, StoreError> {
         expires_at,
         last_used,
         revoked,
+        last_used_ip,
+        default_project,
     ) = row;
     Ok(ApiKeyRecord {
         id: ApiKeyId::from_uuid(id),
@@ -64,6 +98,8 @@ fn decode(row: ApiKeyRow) -> Result<ApiKeyRecord, StoreError> {
         created_at,
         expires_at,
         last_used_at: last_used,
+        last_used_ip,
+        default_project: default_project.map(ProjectId::from_uuid),
         revoked_at: revoked,
     })
 }
@@ -77,8 +113,13 @@ pub trait ApiKeyRepository {
         &mut self,
         secret_hash: &[u8],
     ) -> Result<Option<AuthenticatedKey>, StoreError>;
-    /// Bookkeeping, not a state change: records when a key was last used.
-    async fn touch_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Bookkeeping, not a state change: records when and from where a key was last used.
+    async fn touch_api_key(
+        &mut self,
+        id: ApiKeyId,
+        at: OffsetDateTime,
+        source_ip: Option<&str>,
+    ) -> Result<(), StoreError>;
     async fn revoke_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Revoke every active key of an account; returns how many.
     async fn revoke_user_api_keys(
@@ -94,9 +135,11 @@ pub trait ApiKeyRepository {
 
 impl ApiKeyRepository for Transaction {
     async fn insert_api_key(&mut self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        let sql = "INSERT INTO api_keys (id, user_id, application_id, secret_hash, description, \
-                   created_at, expires_at, last_used_at, revoked_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        let sql = concat!(
+            "INSERT INTO api_keys (",
+            key_columns!(""),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
         let (user_id, application_id) = holder_ids(key.holder);
         on_backend!(self.change()?, c => sqlx::query(sql)
             .bind(key.id.as_uuid())
@@ -108,6 +151,8 @@ impl ApiKeyRepository for Transaction {
             .bind(key.expires_at)
             .bind(key.last_used_at)
             .bind(key.revoked_at)
+            .bind(&key.last_used_ip)
+            .bind(key.default_project.map(|project| *project.as_uuid()))
             .execute(&mut *c)
             .await
             .map(drop))
@@ -118,13 +163,15 @@ impl ApiKeyRepository for Transaction {
         &mut self,
         secret_hash: &[u8],
     ) -> Result<Option<AuthenticatedKey>, StoreError> {
-        let sql = "SELECT k.id, k.user_id, k.application_id, k.secret_hash, k.description, \
-                   k.created_at, k.expires_at, k.last_used_at, k.revoked_at, \
-                   u.email, u.role, u.status, a.name, o.id, o.kind \
-                   FROM api_keys k LEFT JOIN users u ON u.id = k.user_id \
-                   LEFT JOIN applications a ON a.id = k.application_id \
-                   JOIN organizations o ON o.id = COALESCE(u.organization_id, a.organization_id) \
-                   WHERE k.secret_hash = $1";
+        let sql = concat!(
+            "SELECT ",
+            key_columns!("k."),
+            ", u.email, u.role, u.status, a.name, o.id, o.kind \
+             FROM api_keys k LEFT JOIN users u ON u.id = k.user_id \
+             LEFT JOIN applications a ON a.id = k.application_id \
+             JOIN organizations o ON o.id = COALESCE(u.organization_id, a.organization_id) \
+             WHERE k.secret_hash = $1"
+        );
         type Holder = (Option<String>, Option<String>, Option<String>, Option<String>);
         type Row = (ApiKeyRow, Holder, (Uuid, String));
         let row: Option<Row> = on_backend!(self.connection(), c => sqlx::query(sql)
@@ -136,9 +183,9 @@ impl ApiKeyRepository for Transaction {
                 Ok((
                     (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?,
                      row.try_get(4)?, row.try_get(5)?, row.try_get(6)?, row.try_get(7)?,
-                     row.try_get(8)?),
-                    (row.try_get(9)?, row.try_get(10)?, row.try_get(11)?, row.try_get(12)?),
-                    (row.try_get(13)?, row.try_get(14)?),
+                     row.try_get(8)?, row.try_get(9)?, row.try_get(10)?),
+                    (row.try_get(11)?, row.try_get(12)?, row.try_get(13)?, row.try_get(14)?),
+                    (row.try_get(15)?, row.try_get(16)?),
                 ))
             }).transpose()))?;
         let Some((key_row, (email, role, status, application_name), (organization_id, kind))) = row
@@ -169,10 +216,17 @@ impl ApiKeyRepository for Transaction {
         }))
     }
 
-    async fn touch_api_key(&mut self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError> {
-        let sql = "UPDATE api_keys SET last_used_at = $1 WHERE id = $2";
+    async fn touch_api_key(
+        &mut self,
+        id: ApiKeyId,
+        at: OffsetDateTime,
+        source_ip: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE api_keys SET last_used_at = $1, \
+                   last_used_ip = COALESCE($2, last_used_ip) WHERE id = $3";
         on_backend!(self.connection(), c => sqlx::query(sql)
             .bind(at)
+            .bind(source_ip)
             .bind(id.as_uuid())
             .execute(&mut *c)
             .await
@@ -196,9 +250,12 @@ impl ApiKeyRepository for Transaction {
     }
 
     async fn list_api_keys(&mut self, holder: KeyHolder) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let sql = "SELECT id, user_id, application_id, secret_hash, description, created_at, \
-                   expires_at, last_used_at, revoked_at FROM api_keys \
-                   WHERE (user_id = $1 OR application_id = $1) AND revoked_at IS NULL ORDER BY id DESC";
+        let sql = concat!(
+            "SELECT ",
+            key_columns!(""),
+            " FROM api_keys WHERE (user_id = $1 OR application_id = $1) AND revoked_at IS NULL \
+             ORDER BY id DESC"
+        );
         let (user_id, application_id) = holder_ids(holder);
         let id = user_id.or(application_id).unwrap_or_default();
         let rows: Vec<ApiKeyRow> = on_backend!(self.connection(), c =>

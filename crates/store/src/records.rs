@@ -1,6 +1,6 @@
 //! Stored shapes that have no richer domain type yet.
 
-use base::{ApiKeyId, ApplicationId, GroupId, OrganizationId, OrganizationKind, UserId};
+use base::{ApiKeyId, ApplicationId, GroupId, OrganizationId, OrganizationKind, ProjectId, UserId};
 use time::OffsetDateTime;
 
 /// An account's role in its organisation.
@@ -92,6 +92,10 @@ pub struct ApiKeyRecord {
     pub created_at: OffsetDateTime,
     pub expires_at: Option<OffsetDateTime>,
     pub last_used_at: Option<OffsetDateTime>,
+    /// The source address of the last use, written with `last_used_at`.
+    pub last_used_ip: Option<String>,
+    /// A project of the key's organisation that clients use when a request names none.
+    pub default_project: Option<ProjectId>,
     pub revoked_at: Option<OffsetDateTime>,
 }
 

@@ -22,6 +22,20 @@ pub struct ApiKeyInput {
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<time::OffsetDateTime>,
+    /// A project of the organisation that clients use when a request names none.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub default_project: Option<uuid::Uuid>,
+}
+
+impl ApiKeyInput {
+    pub fn request(&self) -> app::ApiKeyRequest<'_> {
+        app::ApiKeyRequest {
+            description: &self.description,
+            expires_at: self.expires_at,
+            default_project: self.default_project.map(base::ProjectId::from_uuid),
+        }
+    }
 }
 
 /// A key as listed: never its secret.
@@ -40,6 +54,24 @@ pub struct ApiKeyInfo {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_used_at: Option<time::OffsetDateTime>,
+    /// The source address of the last use.
+    pub last_used_ip: Option<String>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub default_project: Option<uuid::Uuid>,
+}
+
+impl From<store::ApiKeyRecord> for ApiKeyInfo {
+    fn from(key: store::ApiKeyRecord) -> Self {
+        Self {
+            access_key: key.id,
+            description: key.description,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: key.last_used_at,
+            last_used_ip: key.last_used_ip,
+            default_project: key.default_project.map(|project| *project.as_uuid()),
+        }
+    }
 }
 
 /// The calling account's keys that are not revoked.
@@ -50,17 +82,7 @@ pub async fn list(
     Authenticated(principal): Authenticated,
 ) -> Result<Json<Vec<ApiKeyInfo>>, ApiError> {
     let keys = state.app.list_api_keys(&principal).await?;
-    Ok(Json(
-        keys.into_iter()
-            .map(|key| ApiKeyInfo {
-                access_key: key.id,
-                description: key.description,
-                created_at: key.created_at,
-                expires_at: key.expires_at,
-                last_used_at: key.last_used_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(keys.into_iter().map(ApiKeyInfo::from).collect()))
 }
 
 /// Create an API key for the calling account; its secret is shown once.
@@ -74,10 +96,7 @@ pub async fn create(
     Context(context): Context,
     ApiJson(input): ApiJson<ApiKeyInput>,
 ) -> Result<(StatusCode, Json<IssuedApiKeyResponse>), ApiError> {
-    let issued = state
-        .app
-        .create_api_key(&principal, &input.description, input.expires_at, &context)
-        .await?;
+    let issued = state.app.create_api_key(&principal, input.request(), &context).await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedApiKeyResponse { access_key: issued.id, secret: issued.secret }),

@@ -111,14 +111,7 @@ pub async fn create_application_key(
 ) -> Result<(StatusCode, Json<IssuedApiKeyResponse>), ApiError> {
     let issued = state
         .app
-        .create_application_key(
-            &principal,
-            organization_id,
-            id,
-            &input.description,
-            input.expires_at,
-            &context,
-        )
+        .create_application_key(&principal, organization_id, id, input.request(), &context)
         .await?;
     Ok((
         StatusCode::CREATED,

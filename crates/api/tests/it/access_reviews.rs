@@ -788,7 +788,7 @@ async fn a_schedule_starts_a_campaign_when_due() {
     assert_eq!(harness.app.start_due_reviews().await.unwrap(), 1);
 
     // The summary a compliance report reads.
-    let principal = harness.app.authenticate_api_key(&acme.owner).await.unwrap();
+    let principal = harness.app.authenticate_api_key(&acme.owner, None).await.unwrap();
     let summary = harness
         .app
         .access_review_summary(&principal, acme.id.parse().unwrap(), &Default::default())

@@ -220,6 +220,8 @@ pub async fn user_key(
         created_at: at,
         expires_at: None,
         last_used_at: None,
+        last_used_ip: None,
+        default_project: None,
         revoked_at: None,
     };
     let mut transaction = harness.app.store().begin().await.unwrap();

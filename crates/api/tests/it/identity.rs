@@ -660,3 +660,76 @@ async fn an_organization_can_require_a_second_factor_of_every_member() {
         .await;
     assert_eq!(trail.body["items"][0]["privileged"], true);
 }
+
+/// A GET with a bearer secret from a given client address, as the server's connection info
+/// gives it.
+async fn get_from(harness: &Harness, address: [u8; 4], uri: &str, secret: &str) -> StatusCode {
+    use axum::extract::ConnectInfo;
+    use tower::ServiceExt as _;
+    let request = axum::http::Request::builder()
+        .uri(uri)
+        .header("authorization", format!("Bearer {secret}"))
+        .extension(ConnectInfo(std::net::SocketAddr::from((address, 40000))))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    harness.router.clone().oneshot(request).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn a_key_names_a_default_project_and_shows_where_it_was_last_used() {
+    let harness = Harness::new().await;
+    let projects = format!("/v1/organizations/{}/projects", harness.provider_id);
+    let project = harness.owner(Method::POST, &projects, Some(json!({"name": "billing"}))).await;
+    assert_eq!(project.status, StatusCode::CREATED, "{}", project.body);
+    let project_id = project.body["id"].as_str().unwrap().to_owned();
+
+    let created = harness
+        .owner(Method::POST, "/v1/api-keys", Some(json!({"default_project": project_id})))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    let unknown = harness
+        .owner(
+            Method::POST,
+            "/v1/api-keys",
+            Some(json!({"default_project": "0190a5e2-7c3b-7d4e-8f00-aabbccddeeff"})),
+        )
+        .await;
+    unknown.assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+    assert!(unknown.body["detail"].as_str().unwrap().starts_with("default_project"));
+
+    let listed = |secret: String| {
+        let harness = &harness;
+        async move {
+            let answer = harness.request(Method::GET, "/v1/api-keys", Some(&secret), None).await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+            let access_key = secret.clone();
+            answer
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|key| key["default_project"].is_string() || access_key.is_empty())
+                .cloned()
+                .unwrap()
+        }
+    };
+    let key = listed(secret.clone()).await;
+    assert_eq!(key["default_project"], project_id.as_str());
+    assert_eq!(key["last_used_ip"], serde_json::Value::Null);
+
+    assert_eq!(get_from(&harness, [10, 0, 0, 7], "/v1/api-keys", &secret).await, StatusCode::OK);
+    assert_eq!(listed(secret.clone()).await["last_used_ip"], "10.0.0.7");
+    // A new address is recorded at once, even within the minute the time is kept to.
+    harness.clock.advance(Duration::seconds(5));
+    assert_eq!(get_from(&harness, [192, 0, 2, 9], "/v1/api-keys", &secret).await, StatusCode::OK);
+    let key = listed(secret.clone()).await;
+    assert_eq!(key["last_used_ip"], "192.0.2.9");
+    assert!(!key.to_string().contains(&secret));
+
+    // Deleting the project leaves the key without a default project.
+    let deleted = harness.owner(Method::DELETE, &format!("{projects}/{project_id}"), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let answer = harness.request(Method::GET, "/v1/api-keys", Some(&secret), None).await;
+    assert!(answer.body.as_array().unwrap().iter().all(|key| key["default_project"].is_null()));
+}

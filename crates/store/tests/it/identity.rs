@@ -147,9 +147,17 @@ async fn suspension_state_and_credentials_are_kept() {
             created_at: T0,
             expires_at: None,
             last_used_at: None,
+            last_used_ip: None,
+            default_project: None,
             revoked_at: None,
         };
         transaction.insert_api_key(&key).await.unwrap();
+        // Use is recorded with its address; a use with no known address keeps the last one.
+        transaction.touch_api_key(key.id, T0, Some("192.0.2.9")).await.unwrap();
+        transaction.touch_api_key(key.id, T0 + time::Duration::minutes(1), None).await.unwrap();
+        let listed = transaction.list_api_keys(key.holder).await.unwrap();
+        assert_eq!(listed[0].last_used_ip.as_deref(), Some("192.0.2.9"));
+        assert_eq!(listed[0].last_used_at, Some(T0 + time::Duration::minutes(1)));
         transaction.set_user_status(user.id, UserStatus::Suspended).await.unwrap();
         assert_eq!(transaction.revoke_user_api_keys(user.id, T0).await.unwrap(), 1);
         assert_eq!(transaction.revoke_user_api_keys(user.id, T0).await.unwrap(), 0);
@@ -273,6 +281,8 @@ async fn applications_hold_keys_and_groups_hold_members() {
             created_at: T0,
             expires_at: None,
             last_used_at: None,
+            last_used_ip: None,
+            default_project: None,
             revoked_at: None,
         };
         transaction.insert_api_key(&key).await.unwrap();
