@@ -3,20 +3,14 @@
 //! organisation; queued notifications are due by time, a claim succeeds once, a reschedule
 //! keeps the attempt count and error, and dequeuing removes them.
 
-use store::{
-    NotificationChannelRecord, NotificationRepository, QueuedNotificationRecord,
-};
+use store::{NotificationChannelRecord, NotificationRepository, QueuedNotificationRecord};
 use time::Duration;
 use uuid::Uuid;
 
 use crate::backends::with_each_backend;
 use crate::identity::{T0, audited, setup};
 
-fn channel(
-    organization_id: base::OrganizationId,
-    n: u8,
-    kind: &str,
-) -> NotificationChannelRecord {
+fn channel(organization_id: base::OrganizationId, n: u8, kind: &str) -> NotificationChannelRecord {
     NotificationChannelRecord {
         id: Uuid::from_bytes([n; 16]),
         organization_id,
@@ -114,11 +108,18 @@ async fn the_queue_serves_due_notifications_once_per_claim() {
         assert_eq!(transaction.due_notifications(T0, 10).await.unwrap(), [soon.clone()]);
         let all = transaction.due_notifications(T0 + Duration::hours(1), 10).await.unwrap();
         assert_eq!(all, [soon.clone(), later.clone()]);
-        assert_eq!(transaction.due_notifications(T0 + Duration::hours(1), 1).await.unwrap().len(), 1);
+        assert_eq!(
+            transaction.due_notifications(T0 + Duration::hours(1), 1).await.unwrap().len(),
+            1
+        );
         // A claim moves the next attempt; a second claim on the old time fails.
         let until = T0 + Duration::minutes(1);
-        assert!(transaction.claim_notification(soon.id, soon.next_attempt_at, until).await.unwrap());
-        assert!(!transaction.claim_notification(soon.id, soon.next_attempt_at, until).await.unwrap());
+        assert!(
+            transaction.claim_notification(soon.id, soon.next_attempt_at, until).await.unwrap()
+        );
+        assert!(
+            !transaction.claim_notification(soon.id, soon.next_attempt_at, until).await.unwrap()
+        );
         assert!(transaction.due_notifications(T0, 10).await.unwrap().is_empty());
         transaction
             .reschedule_notification(soon.id, 2, T0 + Duration::seconds(30), "status 503")
