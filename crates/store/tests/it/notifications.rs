@@ -105,7 +105,10 @@ async fn the_queue_serves_due_notifications_once_per_claim() {
         transaction.commit().await.unwrap();
 
         let mut transaction = store.begin().await.unwrap();
-        assert_eq!(transaction.due_notifications(T0, 10).await.unwrap(), [soon.clone()]);
+        assert_eq!(
+            transaction.due_notifications(T0, 10).await.unwrap(),
+            std::slice::from_ref(&soon)
+        );
         let all = transaction.due_notifications(T0 + Duration::hours(1), 10).await.unwrap();
         assert_eq!(all, [soon.clone(), later.clone()]);
         assert_eq!(
