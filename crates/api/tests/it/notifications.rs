@@ -2,7 +2,8 @@
 //! listed (never with their secret), changed and deleted; a new high alert is delivered to the
 //! channels whose level it reaches, signed with the secret shown at creation, a lower one is
 //! not, a disabled channel gets nothing; failures are retried with backoff under one delivery
-//! id and given up after the last attempt, and every outcome is in the delivery log.
+//! id and given up after the last attempt, and every outcome is in the delivery log; what is
+//! queued survives a restart.
 
 use axum::http::{Method, StatusCode};
 use hmac::{Hmac, Mac as _};
@@ -411,4 +412,41 @@ async fn channels_are_changed_and_deleted_with_audit_entries_and_checked_input()
     );
     assert!(items.iter().all(|item| item["privileged"] == true));
     assert!(!events.body.to_string().contains("rampart_whsec_"), "no secret in the trail");
+}
+
+#[tokio::test]
+async fn queued_notifications_survive_a_restart() {
+    let harness = Harness::new().await;
+    let org = Org::new(&harness, "Acme").await;
+    let channel = create_channel(
+        &harness,
+        &org,
+        json!({"name": "SOC", "kind": "webhook", "url": "https://hooks.acme.example/x"}),
+    )
+    .await;
+    fail_logins(&harness, "owner@acme.example", 20).await;
+    harness.app.run_detection_once().await.unwrap();
+    // The process stops before its dispatcher ran: another one on the same database (and the
+    // same master key) delivers what was queued, signed with the same secret.
+    let transport = std::sync::Arc::new(app::MemoryWebhookTransport::default());
+    let restarted = app::App::new(
+        harness.app.store().clone(),
+        harness.clock.clone(),
+        app::PasswordHasher::new(8 * 1024, 1, 1, 1).unwrap(),
+    )
+    .with_audit_signing("rampart", app::MasterKey::from_bytes(crate::harness::MASTER_KEY))
+    .with_notifications(transport.clone(), app::NotificationSettings::default());
+    let pass = restarted.dispatch_notifications_once().await.unwrap();
+    assert_eq!(pass.delivered, 1, "{pass:?}");
+    let sent = transport.sent();
+    assert_eq!(sent.len(), 1);
+    let secret = channel["secret"].as_str().unwrap();
+    assert_signed(sent[0].header("rampart-signature").unwrap(), &sent[0].body, secret);
+    // Delivered once: the first process finds nothing left to send.
+    assert_eq!(
+        harness.app.dispatch_notifications_once().await.unwrap(),
+        app::NotificationPass::default()
+    );
+    assert!(harness.webhooks.sent().is_empty());
+    assert_eq!(deliveries(&harness, &org).await.len(), 1);
 }
