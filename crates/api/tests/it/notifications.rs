@@ -450,3 +450,67 @@ async fn queued_notifications_survive_a_restart() {
     assert!(harness.webhooks.sent().is_empty());
     assert_eq!(deliveries(&harness, &org).await.len(), 1);
 }
+
+#[tokio::test]
+async fn managing_channels_from_a_session_needs_a_recent_authentication() {
+    const PASSWORD: &str = "correct horse battery staple";
+    let harness = Harness::new().await;
+    let provider = format!("/v1/organizations/{}", harness.provider_id);
+    let invited = harness
+        .owner(
+            Method::POST,
+            &format!("{provider}/invitations"),
+            Some(json!({"email": "soc@provider.example", "role": "owner"})),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.body);
+    let mail =
+        harness.mailer.sent().into_iter().rev().find(|mail| mail.to == "soc@provider.example");
+    let mail = mail.unwrap();
+    let invitation =
+        mail.body.split('"').find(|part| part.starts_with("rampart_invite_")).unwrap().to_owned();
+    let body = |value: Value| Some(("application/json", value.to_string().into_bytes()));
+    let accepted = harness
+        .request(
+            Method::POST,
+            "/v1/auth/invitations/accept",
+            None,
+            body(json!({"token": invitation, "password": PASSWORD, "display_name": "Soc"})),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.body);
+    let login = harness
+        .request(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            body(json!({"email": "soc@provider.example", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let session = login.body["session_token"].as_str().unwrap().to_owned();
+    let channels = format!("{provider}/notification-channels");
+    let channel =
+        json!({"name": "SOC", "kind": "webhook", "url": "https://hooks.provider.example/x"});
+
+    harness.clock.advance(time::Duration::minutes(11));
+    let before = harness.n_audit_events(&harness.provider_id).await;
+    let stale = call(&harness, Method::POST, &channels, &session, Some(channel.clone())).await;
+    stale.assert_problem(StatusCode::FORBIDDEN, "step_up_required");
+    assert_eq!(harness.n_audit_events(&harness.provider_id).await, before);
+    // Reading needs no step-up.
+    let read = call(&harness, Method::GET, &channels, &session, None).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert_eq!(read.body, json!([]));
+    let stepped = call(
+        &harness,
+        Method::POST,
+        "/v1/auth/step-up",
+        &session,
+        Some(json!({"password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(stepped.status, StatusCode::NO_CONTENT, "{}", stepped.body);
+    let fresh = call(&harness, Method::POST, &channels, &session, Some(channel)).await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.body);
+}
