@@ -184,6 +184,16 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::detection::close_alert))
         .routes(routes!(routes::detection::noise))
         .routes(routes!(routes::detection::rules))
+        .routes(routes!(
+            routes::notifications::create_channel,
+            routes::notifications::list_channels
+        ))
+        .routes(routes!(
+            routes::notifications::get_channel,
+            routes::notifications::update_channel,
+            routes::notifications::delete_channel
+        ))
+        .routes(routes!(routes::notifications::list_deliveries))
         .routes(routes!(routes::compliance::create, routes::compliance::list))
         .routes(routes!(
             routes::compliance::get,

@@ -230,9 +230,15 @@ impl App {
             comment: String::new(),
         };
         transaction.insert_alert(&alert).await?;
+        // Queued with the alert: a raised alert is never without its notifications, also
+        // across a restart; a detection counted into an open alert above queues none.
+        let n_notifications = self.queue_alert_notifications(transaction, &alert).await?;
         let mut event = self.alert_event(organization_id, "detect.alert.raise", alert.id);
         event.details.insert("rule_id".into(), alert.rule_id.clone().into());
         event.details.insert("level".into(), alert.level.clone().into());
+        if n_notifications > 0 {
+            event.details.insert("notifications".into(), n_notifications.into());
+        }
         transaction.append_audit_event(&event).await?;
         Ok(true)
     }

@@ -22,6 +22,7 @@ mod event_intake;
 mod factors;
 mod incidents;
 mod mailer;
+mod notifications;
 mod organizations;
 mod passwords;
 mod policies;
@@ -94,7 +95,13 @@ pub use incidents::{
     MAX_INCIDENT_TITLE, MAX_INCIDENTS_PER_PAGE, NewIncident, ReviewActionRecord, ReviewRecord,
     TaskInput, TaskPatch, TimelineEntry, parse_severity, parse_status,
 };
-pub use mailer::{Email, Mailer, MemoryMailer};
+pub use mailer::{Email, MailFuture, Mailer, MemoryMailer};
+pub use notifications::{
+    CreatedNotificationChannel, MAX_CHANNEL_NAME, MAX_CHANNEL_RECIPIENTS, MAX_DELIVERIES_PER_PAGE,
+    MAX_NOTIFICATION_CHANNELS, MAX_WEBHOOK_URL, MemoryWebhookTransport, NotificationChannelInput,
+    NotificationChannelPatch, NotificationChannelView, NotificationPass, NotificationSettings,
+    WebhookFuture, WebhookRequest, WebhookTransport, run_notifications_every, webhook_signature,
+};
 pub use organizations::Page;
 pub use passwords::{PasswordHasher, Peppers, check_new_password};
 pub use policies::{
@@ -147,6 +154,7 @@ pub struct App {
     security_txt: Arc<security_txt::PublishedSecurityTxt>,
     intake: Arc<event_intake::IntakeState>,
     rule_reload: Arc<rule_directory::ReloadState>,
+    notifications: Arc<notifications::NotificationState>,
 }
 
 /// Identity settings and the values computed once for them.
@@ -204,6 +212,7 @@ impl App {
             security_txt: Arc::default(),
             intake,
             rule_reload: Arc::default(),
+            notifications: Arc::default(),
         }
     }
 

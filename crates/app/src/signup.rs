@@ -31,11 +31,12 @@ pub(crate) fn signup_bucket_config() -> IpBucketConfig {
 }
 
 impl App {
-    fn mail(&self, to: &str, subject: &str, body: String) -> Result<(), AppError> {
+    async fn mail(&self, to: &str, subject: &str, body: String) -> Result<(), AppError> {
         let email = Email { to: to.to_owned(), subject: subject.to_owned(), body };
         self.identity
             .mailer
             .send(email)
+            .await
             .map_err(|error| AppError::Internal(format!("mail: {error}")))
     }
 
@@ -91,7 +92,7 @@ impl App {
         let mut transaction = self.store.begin().await?;
         if transaction.find_user_by_email(&email).await?.is_some() {
             drop(transaction);
-            return self.mail(&email, "Sign-up attempt", "Someone tried to sign up to Rampart with this address, which already has an account. If it was you, log in or reset your password.\n".into());
+            return self.mail(&email, "Sign-up attempt", "Someone tried to sign up to Rampart with this address, which already has an account. If it was you, log in or reset your password.\n".into()).await;
         }
         let organization = Organization {
             id: OrganizationId::new(unix_millis(now), id_randomness()),
@@ -129,7 +130,7 @@ impl App {
         self.mail(&email, "Verify your email address", format!(
             "Welcome to Rampart. Verify your address within 24 hours: POST {}/v1/auth/signup/verify with {{\"token\": \"{token}\"}}\n",
             self.identity.public_url
-        ))?;
+        )).await?;
         transaction.commit().await?;
         Ok(())
     }
@@ -221,7 +222,7 @@ impl App {
         self.mail(&user.email, "Reset your password", format!(
             "Reset your Rampart password within 30 minutes: POST {}/v1/auth/password-reset/complete with {{\"token\": \"{token}\", \"password\": …}}\nIf you did not ask for this, ignore this message.\n",
             self.identity.public_url
-        ))?;
+        )).await?;
         transaction.commit().await?;
         Ok(())
     }

@@ -101,6 +101,7 @@ impl App {
         self.identity
             .mailer
             .send(message)
+            .await
             .map_err(|error| AppError::Internal(format!("mail: {error}")))?;
         transaction.commit().await?;
         Ok(invitation.expires_at)

@@ -165,7 +165,16 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
     ),
     action("detect:reports:read", false, "Read the reports received from the public"),
     action("detect:reports:write", false, "Triage public reports: dismiss or open as incidents"),
-    action("detect:notifications:read", false, "Read the delivery log of alert notifications"),
+    action(
+        "detect:notifications:read",
+        false,
+        "Read the notification channels of alerts (never their secrets) and the delivery log",
+    ),
+    action(
+        "detect:notifications:manage",
+        true,
+        "Create, change and delete the channels alerts are notified to (webhooks, email)",
+    ),
     action("detect:events:write", false, "Send events (NDJSON batches) to detection"),
     action("detect:events:read", false, "Search the events sent to detection"),
 ];
@@ -393,6 +402,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "detect:reports:read",
             "detect:reports:write",
             "detect:notifications:read",
+            "detect:notifications:manage",
         ],
     },
     BuiltinSet {
@@ -710,6 +720,7 @@ mod tests {
             "organizations:organization:delete",
             "privacy:tokens:reidentify",
             "privacy:domains:write",
+            "detect:notifications:manage",
         ] {
             assert!(c.is_privileged(a), "{a}");
         }

@@ -28,6 +28,143 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     pub intake: crate::intake_config::IntakeConfig,
     pub rules: crate::intake_config::RulesConfig,
+    pub notifications: NotificationsConfig,
+    /// The SMTP server mail goes through when `auth.mail` is `smtp`.
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// How alert notifications are sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    /// Send webhooks to loopback, private, link-local, shared (CGNAT), multicast and other
+    /// reserved addresses too (tests, or receivers inside a closed network). Off: such
+    /// targets are refused when sending.
+    pub allow_private_targets: bool,
+    /// Accept `http://` webhook URLs; off: `https://` only.
+    pub allow_http: bool,
+    /// Attempts before a notification is given up.
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt; it doubles after each further one.
+    pub retry_seconds: u64,
+    /// How long one webhook request may take.
+    pub timeout_seconds: u64,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            allow_http: false,
+            max_attempts: 3,
+            retry_seconds: 30,
+            timeout_seconds: 5,
+        }
+    }
+}
+
+/// The SMTP relay. The password never appears in the file: it is read from the environment
+/// variable or the file named here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// Default: 587 with `starttls`, 465 with `tls`, 25 with `none`.
+    pub port: Option<u16>,
+    /// `starttls` (required, the default), `tls` (implicit TLS) or `none` (only to a
+    /// loopback host).
+    pub tls: String,
+    pub username: Option<String>,
+    /// The environment variable holding the password.
+    pub password_env: Option<String>,
+    /// The file holding the password (trailing newlines dropped).
+    pub password_file: Option<PathBuf>,
+    /// The sender address (`Rampart <rampart@example.org>` or a plain address).
+    pub from: String,
+    /// How long one SMTP exchange may take.
+    pub timeout_seconds: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: None,
+            tls: "starttls".into(),
+            username: None,
+            password_env: None,
+            password_file: None,
+            from: String::new(),
+            timeout_seconds: 10,
+        }
+    }
+}
+
+impl SmtpConfig {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls.as_str() {
+            "tls" => 465,
+            "none" => 25,
+            _ => 587,
+        })
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.host.is_empty() {
+            bail!("invalid value for `smtp.host`: the SMTP server's name or address is needed");
+        }
+        match self.tls.as_str() {
+            "starttls" | "tls" => {}
+            "none" if is_loopback_host(&self.host) => {}
+            "none" => bail!(
+                "invalid value for `smtp.tls` (\"none\"): mail in clear text only goes to a \
+                 loopback host (127.0.0.1, ::1, localhost); use \"starttls\" or \"tls\""
+            ),
+            other => {
+                bail!("invalid value for `smtp.tls` ({other:?}): \"starttls\", \"tls\" or \"none\"")
+            }
+        }
+        if !self.from.contains('@') {
+            bail!("invalid value for `smtp.from` ({:?}): an email address", self.from);
+        }
+        if self.password_env.is_some() && self.password_file.is_some() {
+            bail!("`smtp.password_env` and `smtp.password_file`: give one, not both");
+        }
+        if (self.password_env.is_some() || self.password_file.is_some()) && self.username.is_none()
+        {
+            bail!("`smtp.username` is needed with a password");
+        }
+        if self.timeout_seconds == 0 || self.timeout_seconds > 300 {
+            bail!("invalid value for `smtp.timeout_seconds`: 1 to 300");
+        }
+        Ok(())
+    }
+
+    /// The password, from the environment variable or the file named.
+    pub fn password(
+        &self,
+        environment: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Option<String>> {
+        if let Some(name) = &self.password_env {
+            let password = environment(name)
+                .filter(|value| !value.is_empty())
+                .with_context(|| format!("`smtp.password_env`: the variable {name} is not set"))?;
+            return Ok(Some(password));
+        }
+        if let Some(path) = &self.password_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("`smtp.password_file`: cannot read {}", path.display()))?;
+            return Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()));
+        }
+        Ok(None)
+    }
+}
+
+/// Whether a host name or address is the local machine's loopback.
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,7 +208,8 @@ pub struct AuthConfig {
     pub step_up_minutes: u64,
     /// The base URL that links in emails point to.
     pub public_url: String,
-    /// Where mail goes: `outbox` writes each message as a file under `<data_dir>/outbox`.
+    /// Where mail goes: `outbox` writes each message as a file under `<data_dir>/outbox`;
+    /// `smtp` sends it through the `[smtp]` server.
     pub mail: String,
     /// `open`: anyone may sign a customer organisation up (email verified, rate-limited per
     /// IP); `closed`: accounts come only by invitation.
@@ -230,6 +368,8 @@ impl Default for Config {
             incidents: IncidentsConfig::default(),
             intake: crate::intake_config::IntakeConfig::default(),
             rules: crate::intake_config::RulesConfig::default(),
+            notifications: NotificationsConfig::default(),
+            smtp: None,
         }
     }
 }
@@ -365,11 +505,26 @@ impl Config {
                 self.auth.signup
             );
         }
-        if self.auth.mail != "outbox" {
-            bail!(
-                "invalid value for `auth.mail` ({:?}): only \"outbox\" is available",
-                self.auth.mail
-            );
+        match (self.auth.mail.as_str(), &self.smtp) {
+            ("outbox", _) => {}
+            ("smtp", Some(_)) => {}
+            ("smtp", None) => bail!("`auth.mail` is \"smtp\": the `[smtp]` table is needed"),
+            (other, _) => {
+                bail!("invalid value for `auth.mail` ({other:?}): \"outbox\" or \"smtp\"")
+            }
+        }
+        if let Some(smtp) = &self.smtp {
+            smtp.validate()?;
+        }
+        let notifications = &self.notifications;
+        if notifications.max_attempts == 0 || notifications.max_attempts > 10 {
+            bail!("invalid value for `notifications.max_attempts`: 1 to 10");
+        }
+        if notifications.retry_seconds == 0 || notifications.retry_seconds > 3600 {
+            bail!("invalid value for `notifications.retry_seconds`: 1 to 3600");
+        }
+        if notifications.timeout_seconds == 0 || notifications.timeout_seconds > 60 {
+            bail!("invalid value for `notifications.timeout_seconds`: 1 to 60");
         }
         if !self.auth.public_url.starts_with("http://")
             && !self.auth.public_url.starts_with("https://")
@@ -485,6 +640,46 @@ mod tests {
         assert!(format!("{error:#}").contains("`listen`"), "{error:#}");
         let error = Config::parse("[http]\nmax_body_bytes = \"big\"\n").unwrap_err();
         assert!(format!("{error:#}").contains("max_body_bytes"), "{error:#}");
+    }
+
+    #[test]
+    fn smtp_is_checked_and_clear_text_only_goes_to_loopback() {
+        let parse = |text: &str| -> anyhow::Result<Config> {
+            let config = Config::parse(text)?;
+            config.validate()?;
+            Ok(config)
+        };
+        let error = parse("[auth]\nmail = \"smtp\"\n").unwrap_err();
+        assert!(format!("{error:#}").contains("[smtp]"), "{error:#}");
+        let error = parse("[auth]\nmail = \"sendmail\"\n").unwrap_err();
+        assert!(format!("{error:#}").contains("auth.mail"), "{error:#}");
+        let smtp = "[auth]\nmail = \"smtp\"\n[smtp]\nfrom = \"rampart@provider.example\"\n";
+        let config = parse(&format!("{smtp}host = \"mail.provider.example\"\n")).unwrap();
+        let relay = config.smtp.unwrap();
+        assert_eq!((relay.tls.as_str(), relay.port()), ("starttls", 587));
+        let error = parse(&format!("{smtp}host = \"mail.provider.example\"\ntls = \"none\"\n"))
+            .unwrap_err();
+        assert!(format!("{error:#}").contains("loopback"), "{error:#}");
+        for host in ["127.0.0.1", "::1", "localhost"] {
+            let config = parse(&format!("{smtp}host = \"{host}\"\ntls = \"none\"\n")).unwrap();
+            assert_eq!(config.smtp.unwrap().port(), 25);
+        }
+        let error = parse(&format!(
+            "{smtp}host = \"mail.provider.example\"\npassword_env = \"SMTP_PASSWORD\"\n"
+        ))
+        .unwrap_err();
+        assert!(format!("{error:#}").contains("username"), "{error:#}");
+        let config = parse(&format!(
+            "{smtp}host = \"mail.provider.example\"\nusername = \"rampart\"\n\
+             password_env = \"SMTP_PASSWORD\"\n"
+        ))
+        .unwrap();
+        let relay = config.smtp.unwrap();
+        let password = relay.password(|name| (name == "SMTP_PASSWORD").then(|| "s3cret".into()));
+        assert_eq!(password.unwrap().as_deref(), Some("s3cret"));
+        assert!(relay.password(no_environment).is_err());
+        let error = parse("[notifications]\nmax_attempts = 0\n").unwrap_err();
+        assert!(format!("{error:#}").contains("notifications.max_attempts"), "{error:#}");
     }
 
     #[test]

@@ -10,7 +10,9 @@ mod mask_command;
 mod master_key;
 mod outbox;
 mod pepper_file;
+mod smtp;
 mod vuln_command;
+mod webhook;
 
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
@@ -213,12 +215,29 @@ pub(crate) fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
         step_up_window: time::Duration::minutes(to_i64(config.auth.step_up_minutes)),
         ..app::SessionPolicy::default()
     };
-    let mailer = Arc::new(outbox::OutboxMailer::new(config.data_dir.join("outbox")));
+    let mailer: Arc<dyn app::Mailer> = match (config.auth.mail.as_str(), &config.smtp) {
+        ("smtp", Some(smtp)) => {
+            let password = smtp.password(|name| std::env::var(name).ok())?;
+            Arc::new(smtp::SmtpMailer::new(smtp, password)?)
+        }
+        _ => Arc::new(outbox::OutboxMailer::new(config.data_dir.join("outbox"))),
+    };
+    let notifications = &config.notifications;
+    let transport = Arc::new(webhook::HttpWebhookTransport::new(
+        notifications.allow_private_targets,
+        Duration::from_secs(notifications.timeout_seconds),
+    ));
+    let settings = app::NotificationSettings {
+        allow_http: notifications.allow_http,
+        max_attempts: notifications.max_attempts,
+        retry_after: time::Duration::seconds(to_i64(notifications.retry_seconds)),
+    };
     Ok(App::new(store, Arc::new(SystemClock), passwords)
         .with_api_key_cache(cache)
         .with_audit_signing(&config.audit.deployment_name, master_key)
         .with_identity(policy, mailer, &config.auth.public_url, config.auth.signup == "open")
-        .with_event_intake(config.intake.settings()))
+        .with_event_intake(config.intake.settings())
+        .with_notifications(transport, settings))
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -297,6 +316,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let review_tasks = tokio::spawn(access_review_schedules(app.clone()));
     let detection_task =
         tokio::spawn(app::run_detection_every(app.clone(), Duration::from_secs(2)));
+    // Notifications go out apart from detection, so a slow receiver never delays it.
+    let notification_task =
+        tokio::spawn(app::run_notifications_every(app.clone(), Duration::from_secs(1)));
     let evidence_tasks = tokio::spawn(daily_evidence(app.clone()));
     let retention_tasks = tokio::spawn(daily_retention(app.clone()));
     let incident_tasks = tokio::spawn(incident_deadlines(
@@ -341,6 +363,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     audit_tasks.abort();
     review_tasks.abort();
     detection_task.abort();
+    notification_task.abort();
     evidence_tasks.abort();
     retention_tasks.abort();
     incident_tasks.abort();

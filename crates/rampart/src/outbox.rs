@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use app::{Email, Mailer};
+use app::{Email, MailFuture, Mailer};
 
 pub struct OutboxMailer {
     folder: PathBuf,
@@ -18,7 +18,13 @@ impl OutboxMailer {
 }
 
 impl Mailer for OutboxMailer {
-    fn send(&self, email: Email) -> Result<(), String> {
+    fn send(&self, email: Email) -> MailFuture<'_> {
+        Box::pin(std::future::ready(self.write(&email)))
+    }
+}
+
+impl OutboxMailer {
+    fn write(&self, email: &Email) -> Result<(), String> {
         std::fs::create_dir_all(&self.folder)
             .map_err(|error| format!("cannot create {}: {error}", self.folder.display()))?;
         #[allow(clippy::disallowed_methods, reason = "the binary is where the wall clock is read")]

@@ -21,6 +21,7 @@ mod factors;
 mod incidents;
 mod information_protection;
 mod invitations;
+mod notifications;
 mod organizations;
 mod principals;
 mod projects;
@@ -65,6 +66,9 @@ pub use information_protection::{
     LegalHoldRecord, RetentionRuleRecord, RetentionRunRecord, RetentionTarget, RetentionTrigger,
 };
 pub use invitations::{InvitationRepository, PasswordResetRepository, ThrottleRepository};
+pub use notifications::{
+    NotificationChannelRecord, NotificationRepository, QueuedNotificationRecord,
+};
 pub use organizations::OrganizationRepository;
 pub use principals::PrincipalRepository;
 pub use projects::ProjectRepository;

@@ -14,6 +14,7 @@ pub mod events;
 pub mod health;
 pub mod incidents;
 pub mod information_protection;
+pub mod notifications;
 pub mod organizations;
 pub mod principals;
 pub mod privacy;

@@ -8,15 +8,15 @@ use store::UserRole;
 
 use crate::harness::{Harness, call, create_customer, user_key};
 
-struct Org {
-    id: String,
-    owner: String,
-    owner_id: String,
-    member: String,
+pub(crate) struct Org {
+    pub(crate) id: String,
+    pub(crate) owner: String,
+    pub(crate) owner_id: String,
+    pub(crate) member: String,
 }
 
 impl Org {
-    async fn new(harness: &Harness, name: &str) -> Self {
+    pub(crate) async fn new(harness: &Harness, name: &str) -> Self {
         let id = create_customer(harness, name).await;
         let lower = name.to_lowercase();
         let (owner_id, owner) =
@@ -28,13 +28,13 @@ impl Org {
         Self { id, owner, owner_id, member }
     }
 
-    fn path(&self, rest: &str) -> String {
+    pub(crate) fn path(&self, rest: &str) -> String {
         format!("/v1/organizations/{}{rest}", self.id)
     }
 }
 
 /// Give an account a password, as accepting an invitation would.
-async fn set_password(harness: &Harness, user_id: &str) {
+pub(crate) async fn set_password(harness: &Harness, user_id: &str) {
     use app::AuditTrail as _;
     use base::Clock as _;
     use store::UserRepository as _;
@@ -64,7 +64,7 @@ async fn set_password(harness: &Harness, user_id: &str) {
 
 /// Wrong passwords through the login endpoint, 31 seconds apart (past the growing delays
 /// between attempts, which answer 429 unaudited); the account locks after ten.
-async fn fail_logins(harness: &Harness, email: &str, n: usize) {
+pub(crate) async fn fail_logins(harness: &Harness, email: &str, n: usize) {
     for _ in 0..n {
         harness.clock.advance(time::Duration::seconds(31));
         let answer = harness
@@ -90,7 +90,7 @@ async fn alerts(harness: &Harness, org: &Org) -> Vec<Value> {
     answer.body.as_array().unwrap().clone()
 }
 
-const BRUTE_FORCE: &str = "Rampart Password Brute Force on One Account";
+pub(crate) const BRUTE_FORCE: &str = "Rampart Password Brute Force on One Account";
 
 #[tokio::test]
 async fn twenty_wrong_passwords_raise_the_brute_force_alert() {

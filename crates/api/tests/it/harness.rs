@@ -21,6 +21,7 @@ pub struct Harness {
     pub app: App,
     pub clock: Arc<ManualClock>,
     pub mailer: Arc<app::MemoryMailer>,
+    pub webhooks: Arc<app::MemoryWebhookTransport>,
     pub owner_secret: String,
     pub provider_id: String,
     _directory: tempfile::TempDir,
@@ -61,6 +62,7 @@ impl Harness {
         store.migrate().await.unwrap();
         let clock = Arc::new(ManualClock::new(datetime!(2026-03-01 09:00:00 UTC)));
         let mailer = Arc::new(app::MemoryMailer::default());
+        let webhooks = Arc::new(app::MemoryWebhookTransport::default());
         let app = App::new(store, clock.clone(), PasswordHasher::new(8 * 1024, 1, 1, 2).unwrap())
             .with_audit_signing("rampart", app::MasterKey::from_bytes(MASTER_KEY))
             .with_identity(
@@ -68,7 +70,8 @@ impl Harness {
                 mailer.clone(),
                 "http://rampart.test",
                 true,
-            );
+            )
+            .with_notifications(webhooks.clone(), app::NotificationSettings::default());
         let done = app
             .initialize(InitializeRequest {
                 organization_name: "Provider".into(),
@@ -86,6 +89,7 @@ impl Harness {
             app,
             clock,
             mailer,
+            webhooks,
             owner_secret: done.api_key.secret,
             provider_id: done.organization.id.to_string(),
             _directory: directory,

@@ -17,6 +17,7 @@ mod harness;
 mod identity;
 mod incidents;
 mod information_protection;
+mod notifications;
 mod organizations;
 mod principals;
 mod privacy;

@@ -8,6 +8,7 @@ mod backup;
 mod cli;
 mod crash;
 mod identity;
+mod notifications;
 mod offline_tools;
 mod server;
 mod testkit;
