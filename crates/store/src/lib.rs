@@ -22,6 +22,7 @@ mod incidents;
 mod information_protection;
 mod invitations;
 mod organizations;
+mod passkeys;
 mod principals;
 mod projects;
 mod pseudonyms;
@@ -66,6 +67,7 @@ pub use information_protection::{
 };
 pub use invitations::{InvitationRepository, PasswordResetRepository, ThrottleRepository};
 pub use organizations::OrganizationRepository;
+pub use passkeys::{CeremonyPurpose, CeremonyRecord, PasskeyRecord, PasskeyRepository};
 pub use principals::PrincipalRepository;
 pub use projects::ProjectRepository;
 pub use pseudonyms::{PseudonymDomainRecord, PseudonymKeyRecord, PseudonymRepository};

@@ -11,5 +11,6 @@ mod events;
 mod identity;
 mod incidents;
 mod information_protection;
+mod passkeys;
 mod pseudonyms;
 mod vulnerabilities;
