@@ -23,6 +23,7 @@ mod factors;
 mod incidents;
 mod mailer;
 mod organizations;
+mod passkeys;
 mod passwords;
 mod policies;
 mod posture;
@@ -124,6 +125,7 @@ pub use retention::{
 };
 pub use rule_directory::{RuleDirectory, watch_rules_directory};
 pub use security_txt::{SECURITY_TXT_WARNING, SecurityTxtState, SecurityTxtStatus};
+pub use passkeys::{MAX_PASSKEY_NAME_CHARS, PasskeyChallenge, PasskeyView, RelyingParty};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
 pub use syslog_intake::{FramingError, SyslogListener, SyslogSettings, SyslogStats, next_frame};
 pub use vulnerabilities::{
@@ -140,6 +142,8 @@ pub struct App {
     credentials: Arc<credential_cache::CredentialCache>,
     audit: Arc<audit_log::AuditState>,
     identity: Arc<IdentityState>,
+    /// The WebAuthn relying party; `None` when passkeys are not enabled.
+    passkeys: Option<Arc<passkeys::RelyingParty>>,
     authorization: Arc<authorization::AuthorizationCache>,
     vulnerabilities: Arc<vulnerabilities::VulnerabilityState>,
     detection: Arc<detection::DetectionState>,
@@ -197,6 +201,7 @@ impl App {
             credentials,
             audit,
             identity,
+            passkeys: None,
             authorization,
             vulnerabilities,
             detection,
@@ -225,6 +230,10 @@ impl App {
             signup_open,
             signup_buckets: std::sync::Mutex::default(),
         });
+        // Passkeys follow the public URL unless configured (`with_passkeys`); a URL without
+        // a domain name (an IP address) leaves them off.
+        self.passkeys =
+            passkeys::RelyingParty::configure(public_url, None, &[]).ok().flatten().map(Arc::new);
         self
     }
 
