@@ -15,6 +15,7 @@ pub mod health;
 pub mod incidents;
 pub mod information_protection;
 pub mod organizations;
+pub mod passkeys;
 pub mod principals;
 pub mod privacy;
 pub mod projects;
