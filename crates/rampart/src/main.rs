@@ -214,11 +214,21 @@ pub(crate) fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
         ..app::SessionPolicy::default()
     };
     let mailer = Arc::new(outbox::OutboxMailer::new(config.data_dir.join("outbox")));
-    Ok(App::new(store, Arc::new(SystemClock), passwords)
+    let app = App::new(store, Arc::new(SystemClock), passwords)
         .with_api_key_cache(cache)
         .with_audit_signing(&config.audit.deployment_name, master_key)
         .with_identity(policy, mailer, &config.auth.public_url, config.auth.signup == "open")
-        .with_event_intake(config.intake.settings()))
+        .with_event_intake(config.intake.settings());
+    Ok(match config.relying_party()? {
+        Some(relying_party) => app.with_passkeys(relying_party),
+        None => {
+            tracing::warn!(
+                public_url = %config.auth.public_url,
+                "passkeys are off: `auth.public_url` names no domain and `[passkeys]` is not set"
+            );
+            app
+        }
+    })
 }
 
 fn to_i64(value: u64) -> i64 {
