@@ -178,7 +178,9 @@ impl PasskeyRepository for Transaction {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE passkeys SET passkey = $1, last_used_at = $2 WHERE id = $3";
-        let n_rows = on_backend!(self.change()?, c => sqlx::query(sql)
+        // Bookkeeping of a use, like a TOTP's last step: the login or step-up it served is
+        // the audited event.
+        let n_rows = on_backend!(self.connection(), c => sqlx::query(sql)
             .bind(passkey)
             .bind(at)
             .bind(id)

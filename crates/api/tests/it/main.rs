@@ -6,6 +6,7 @@
 mod access_reviews;
 mod assets;
 mod audit;
+mod authenticator;
 mod authorization;
 mod bad_input;
 mod builtin_rules;
@@ -18,6 +19,7 @@ mod identity;
 mod incidents;
 mod information_protection;
 mod organizations;
+mod passkeys;
 mod principals;
 mod privacy;
 mod provider_checks;
