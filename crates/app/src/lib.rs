@@ -97,6 +97,7 @@ pub use incidents::{
 };
 pub use mailer::{Email, Mailer, MemoryMailer};
 pub use organizations::Page;
+pub use passkeys::{MAX_PASSKEY_NAME_CHARS, PasskeyChallenge, PasskeyView, RelyingParty};
 pub use passwords::{PasswordHasher, Peppers, check_new_password};
 pub use policies::{
     AccessQuestion, AuthorizationView, MAX_CHECKS_PER_REQUEST, PolicyInput, QuestionContext,
@@ -125,7 +126,6 @@ pub use retention::{
 };
 pub use rule_directory::{RuleDirectory, watch_rules_directory};
 pub use security_txt::{SECURITY_TXT_WARNING, SecurityTxtState, SecurityTxtStatus};
-pub use passkeys::{MAX_PASSKEY_NAME_CHARS, PasskeyChallenge, PasskeyView, RelyingParty};
 pub use sessions::{LoginOutcome, NewSession, SecondFactor, SessionPolicy, csrf_token_for};
 pub use syslog_intake::{FramingError, SyslogListener, SyslogSettings, SyslogStats, next_frame};
 pub use vulnerabilities::{

@@ -9,8 +9,8 @@ use base::{Actor, Outcome, RequestContext, Resource, UserId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use store::{
-    CeremonyPurpose, OrganizationRepository as _, PasskeyRecord,
-    PasskeyRepository as _, SessionRepository as _, UserRecord, UserRepository as _, UserStatus,
+    CeremonyPurpose, OrganizationRepository as _, PasskeyRecord, PasskeyRepository as _,
+    SessionRepository as _, UserRecord, UserRepository as _, UserStatus,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -244,7 +244,8 @@ impl App {
 
     /// Whether the account has a second factor: a confirmed authenticator app or a passkey.
     pub(crate) async fn has_second_factor(&self, user_id: UserId) -> Result<bool, AppError> {
-        Ok(self.has_confirmed_totp(user_id).await? || !self.user_passkeys(user_id).await?.is_empty())
+        Ok(self.has_confirmed_totp(user_id).await?
+            || !self.user_passkeys(user_id).await?.is_empty())
     }
 
     async fn keep_ceremony(
@@ -284,11 +285,17 @@ impl App {
                 "an account holds at most {MAX_PASSKEYS_PER_USER} passkeys; delete one first"
             )));
         }
-        let exclude = existing.into_iter().map(|passkey| passkey.credential_id.into()).collect();
-        let display_name = if user.display_name.is_empty() { &user.email } else { &user.display_name };
+        let exclude = existing.into_iter().map(|passkey| passkey.credential_id).collect();
+        let display_name =
+            if user.display_name.is_empty() { &user.email } else { &user.display_name };
         let (options, state) = relying_party
             .webauthn
-            .start_passkey_registration(*user.id.as_uuid(), &user.email, display_name, Some(exclude))
+            .start_passkey_registration(
+                *user.id.as_uuid(),
+                &user.email,
+                display_name,
+                Some(exclude),
+            )
             .map_err(|error| internal("passkey registration", error))?;
         let ceremony = new_secret(CEREMONY_PREFIX);
         self.keep_ceremony(&ceremony, Some(user.id), CeremonyPurpose::Register, &state).await?;
@@ -323,10 +330,10 @@ impl App {
         let taken = taken.filter(|taken| taken.user_id == Some(user.id)).ok_or_else(stale)?;
         let state: PasskeyRegistration =
             serde_json::from_str(&taken.state).map_err(|error| internal("ceremony", error))?;
-        let passkey =
-            relying_party.webauthn.finish_passkey_registration(&credential, &state).map_err(
-                |error| AppError::InvalidInput(format!("the passkey was refused: {error}")),
-            )?;
+        let passkey = relying_party
+            .webauthn
+            .finish_passkey_registration(&credential, &state)
+            .map_err(|error| AppError::InvalidInput(format!("the passkey was refused: {error}")))?;
         let record = PasskeyRecord {
             id: new_id(now),
             user_id: user.id,
@@ -479,8 +486,7 @@ impl App {
                     })
                 })
                 .collect();
-            if let Some(public_key) = options.get_mut("publicKey").and_then(|v| v.as_object_mut())
-            {
+            if let Some(public_key) = options.get_mut("publicKey").and_then(|v| v.as_object_mut()) {
                 public_key.insert("allowCredentials".into(), allowed.into());
             }
         }
@@ -508,8 +514,7 @@ impl App {
         let user_id = user_id.ok_or(AppError::Unauthenticated)?;
         let allowed = self.user_credential_ids(user_id).await?;
         let (options, state) = Self::assertion_options(&relying_party, Some(allowed), true)?;
-        self.keep_ceremony(mfa_token, Some(user_id), CeremonyPurpose::SecondFactor, &state)
-            .await?;
+        self.keep_ceremony(mfa_token, Some(user_id), CeremonyPurpose::SecondFactor, &state).await?;
         Ok(options)
     }
 
@@ -599,8 +604,14 @@ impl App {
             .await?
         {
             Ok((user, passkey)) => {
-                self.open_session_noting(&user, true, "auth.login.passkey", Some(passkey.id), context)
-                    .await
+                self.open_session_noting(
+                    &user,
+                    true,
+                    "auth.login.passkey",
+                    Some(passkey.id),
+                    context,
+                )
+                .await
             }
             Err(refusal) => {
                 self.record_passkey_refusal(&refusal, "auth.login.passkey", context).await;
@@ -730,8 +741,12 @@ impl App {
                     let Some(provider) = transaction.provider_organization().await? else {
                         return Ok(());
                     };
-                    let mut event =
-                        self.event(&Actor::System, provider.id, action, Resource::kind_only("user"));
+                    let mut event = self.event(
+                        &Actor::System,
+                        provider.id,
+                        action,
+                        Resource::kind_only("user"),
+                    );
                     event.context = context.clone();
                     event
                 }

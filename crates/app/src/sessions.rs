@@ -78,7 +78,10 @@ pub enum SecondFactor {
     RecoveryCode(String),
     /// A WebAuthn assertion (`navigator.credentials.get()`'s answer) for the ceremony the
     /// options were issued under: the login's `mfa_token`, or the step-up's ceremony token.
-    Passkey { ceremony: String, credential: serde_json::Value },
+    Passkey {
+        ceremony: String,
+        credential: serde_json::Value,
+    },
 }
 
 /// The same answer for every failed login, whatever the reason: no account enumeration.

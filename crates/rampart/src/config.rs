@@ -525,8 +525,8 @@ mod tests {
         // The default public URL is an address: passkeys are off, and that is no error.
         assert!(Config::load(None, no_environment).unwrap().relying_party().unwrap().is_none());
 
-        let config = load_text("[auth]\npublic_url = \"https://rampart.example.com/console\"\n")
-            .unwrap();
+        let config =
+            load_text("[auth]\npublic_url = \"https://rampart.example.com/console\"\n").unwrap();
         let relying_party = config.relying_party().unwrap().unwrap();
         assert_eq!(relying_party.rp_id(), "rampart.example.com");
         assert_eq!(relying_party.origins(), ["https://rampart.example.com"]);

@@ -25,8 +25,8 @@ async fn register_with(
     name: &str,
     authenticator: &mut Authenticator,
 ) -> String {
-    let options = post(harness, "/v1/auth/passkeys/registration/options", Some(token), json!({}))
-        .await;
+    let options =
+        post(harness, "/v1/auth/passkeys/registration/options", Some(token), json!({})).await;
     assert_eq!(options.status, StatusCode::OK, "{}", options.body);
     let credential = authenticator.register(&options.body["options"]);
     let registered = post(
@@ -222,9 +222,13 @@ async fn a_passkey_is_the_second_factor_of_a_password_login_and_steps_up() {
     assert_eq!(answer.body["mfa_required"], true, "{}", answer.body);
     assert_eq!(answer.body["methods"], json!(["webauthn"]));
     let mfa_token = answer.body["mfa_token"].as_str().unwrap().to_owned();
-    let options =
-        post(&harness, "/v1/auth/login/mfa/webauthn/options", None, json!({"mfa_token": mfa_token}))
-            .await;
+    let options = post(
+        &harness,
+        "/v1/auth/login/mfa/webauthn/options",
+        None,
+        json!({"mfa_token": mfa_token}),
+    )
+    .await;
     assert_eq!(options.status, StatusCode::OK, "{}", options.body);
     let allowed = &options.body["options"]["publicKey"]["allowCredentials"];
     assert_eq!(allowed[0]["id"], b64url(&authenticator.credential_id));
@@ -239,9 +243,14 @@ async fn a_passkey_is_the_second_factor_of_a_password_login_and_steps_up() {
     assert_eq!(finished.status, StatusCode::OK, "{}", finished.body);
     let token = finished.body["session_token"].as_str().unwrap().to_owned();
     // The mfa_token and its ceremony were used once.
-    post(&harness, "/v1/auth/login/mfa", None, json!({"mfa_token": mfa_token, "webauthn": assertion}))
-        .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    post(
+        &harness,
+        "/v1/auth/login/mfa",
+        None,
+        json!({"mfa_token": mfa_token, "webauthn": assertion}),
+    )
+    .await
+    .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
     post(&harness, "/v1/auth/login/mfa/webauthn/options", None, json!({"mfa_token": mfa_token}))
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
@@ -255,7 +264,8 @@ async fn a_passkey_is_the_second_factor_of_a_password_login_and_steps_up() {
         .await
         .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
     // The passkey alone does.
-    let options = post(&harness, "/v1/auth/step-up/webauthn/options", Some(&token), json!({})).await;
+    let options =
+        post(&harness, "/v1/auth/step-up/webauthn/options", Some(&token), json!({})).await;
     assert_eq!(options.status, StatusCode::OK, "{}", options.body);
     let assertion = authenticator.assert(&options.body["options"]);
     let stepped = post(
@@ -302,9 +312,13 @@ async fn forged_foreign_and_stale_assertions_are_refused_alike() {
     // The same assertion untouched would have been accepted, had its ceremony not been used.
     let options = login_options(&harness, None).await;
     assert_eq!(
-        passkey_login(&harness, &options.body["ceremony"], &ada_key.assert(&options.body["options"]))
-            .await
-            .status,
+        passkey_login(
+            &harness,
+            &options.body["ceremony"],
+            &ada_key.assert(&options.body["options"])
+        )
+        .await
+        .status,
         StatusCode::OK
     );
 
@@ -330,13 +344,22 @@ async fn forged_foreign_and_stale_assertions_are_refused_alike() {
     // Another account's passkey as Ada's second factor: Bob's key answers Ada's challenge.
     let answer = login(&harness, "ada@provider.example", PASSWORD).await;
     let mfa_token = answer.body["mfa_token"].as_str().unwrap().to_owned();
-    let options =
-        post(&harness, "/v1/auth/login/mfa/webauthn/options", None, json!({"mfa_token": mfa_token}))
-            .await;
+    let options = post(
+        &harness,
+        "/v1/auth/login/mfa/webauthn/options",
+        None,
+        json!({"mfa_token": mfa_token}),
+    )
+    .await;
     let foreign = bob_key.assert(&options.body["options"]);
-    post(&harness, "/v1/auth/login/mfa", None, json!({"mfa_token": mfa_token, "webauthn": foreign}))
-        .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    post(
+        &harness,
+        "/v1/auth/login/mfa",
+        None,
+        json!({"mfa_token": mfa_token, "webauthn": foreign}),
+    )
+    .await
+    .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
     let mfa_failures = audit_events(&harness, "auth.login.mfa").await;
     assert!(
         mfa_failures.iter().any(|event| event["reason"] == "passkey_of_another_account"),
@@ -401,7 +424,11 @@ async fn the_last_factor_stays_where_mfa_is_mandatory_and_passkeys_can_replace_t
         .request(Method::DELETE, &format!("/v1/auth/passkeys/{first}"), Some(&token), None)
         .await;
     refused.assert_problem(StatusCode::CONFLICT, "conflict");
-    assert!(refused.body["detail"].as_str().unwrap().contains("MFA is mandatory"), "{}", refused.body);
+    assert!(
+        refused.body["detail"].as_str().unwrap().contains("MFA is mandatory"),
+        "{}",
+        refused.body
+    );
     let (_, second) = register(&harness, &token, "phone").await;
     let renamed = harness
         .request(
@@ -428,7 +455,8 @@ async fn the_last_factor_stays_where_mfa_is_mandatory_and_passkeys_can_replace_t
     assert_eq!(deletions[0]["privileged"], true);
 
     // A member of a customer organisation (MFA optional) goes passkey-only.
-    let acme = harness.owner(Method::POST, "/v1/organizations", Some(json!({"name": "Acme"}))).await;
+    let acme =
+        harness.owner(Method::POST, "/v1/organizations", Some(json!({"name": "Acme"}))).await;
     let acme_id = acme.body["id"].as_str().unwrap().to_owned();
     let uri = format!("/v1/organizations/{acme_id}/invitations");
     harness.owner(Method::POST, &uri, Some(json!({"email": "bob@acme.example"}))).await;
