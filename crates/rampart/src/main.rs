@@ -221,13 +221,7 @@ pub(crate) fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
         .with_event_intake(config.intake.settings());
     Ok(match config.relying_party()? {
         Some(relying_party) => app.with_passkeys(relying_party),
-        None => {
-            tracing::warn!(
-                public_url = %config.auth.public_url,
-                "passkeys are off: `auth.public_url` names no domain and `[passkeys]` is not set"
-            );
-            app
-        }
+        None => app,
     })
 }
 
@@ -303,6 +297,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let verifier_key = app.ensure_audit_signing_key().await?;
     tracing::info!(%verifier_key, "audit checkpoints are signed with this key");
+    match app.relying_party() {
+        Some(relying_party) => tracing::info!(
+            rp_id = relying_party.rp_id(),
+            origins = ?relying_party.origins(),
+            "passkeys are enabled"
+        ),
+        None => tracing::warn!(
+            public_url = %config.auth.public_url,
+            "passkeys are off: `auth.public_url` names no domain and `[passkeys]` is not set"
+        ),
+    }
     let audit_tasks = tokio::spawn(audit_housekeeping(app.clone(), config.audit.clone()));
     let review_tasks = tokio::spawn(access_review_schedules(app.clone()));
     let detection_task =
