@@ -623,3 +623,26 @@ fn b64url(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
+
+#[tokio::test]
+async fn registering_a_passkey_lifts_the_mandatory_mfa_restriction() {
+    let harness = Harness::new().await;
+    join(&harness, "ada@provider.example").await;
+    harness.clock.advance(Duration::days(3));
+    let late = login(&harness, "ada@provider.example", PASSWORD).await;
+    assert_eq!(late.body["restricted"], true, "{}", late.body);
+    let token = late.body["session_token"].as_str().unwrap().to_owned();
+    harness
+        .request(Method::GET, "/v1/organizations", Some(&token), None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "mfa_enrolment_required");
+    let (mut authenticator, _) = register(&harness, &token, "laptop").await;
+    assert_eq!(
+        harness.request(Method::GET, "/v1/organizations", Some(&token), None).await.status,
+        StatusCode::OK
+    );
+    // Later logins: password then passkey, or the passkey alone, and never restricted.
+    let answer = passwordless(&harness, &mut authenticator).await;
+    assert_eq!(answer.body["restricted"], false, "{}", answer.body);
+    assert!(answer.body.get("mfa_enrolment_due_at").is_none(), "{}", answer.body);
+}
