@@ -208,6 +208,8 @@ impl App {
                 }
                 transaction.commit().await?;
             }
+            // Passkeys are checked against their ceremony before this point.
+            SecondFactor::Passkey { .. } => return Err(refused()),
             SecondFactor::RecoveryCode(code) => {
                 let hashes = transaction.unused_recovery_codes(user.id).await?;
                 let mut stored: Vec<StoredRecoveryCode> = hashes

@@ -24,6 +24,7 @@ mod incidents;
 mod mailer;
 mod notifications;
 mod organizations;
+mod passkeys;
 mod passwords;
 mod policies;
 mod posture;
@@ -103,6 +104,7 @@ pub use notifications::{
     WebhookFuture, WebhookRequest, WebhookTransport, run_notifications_every, webhook_signature,
 };
 pub use organizations::Page;
+pub use passkeys::{MAX_PASSKEY_NAME_CHARS, PasskeyChallenge, PasskeyView, RelyingParty};
 pub use passwords::{PasswordHasher, Peppers, check_new_password};
 pub use policies::{
     AccessQuestion, AuthorizationView, MAX_CHECKS_PER_REQUEST, PolicyInput, QuestionContext,
@@ -147,6 +149,8 @@ pub struct App {
     credentials: Arc<credential_cache::CredentialCache>,
     audit: Arc<audit_log::AuditState>,
     identity: Arc<IdentityState>,
+    /// The WebAuthn relying party; `None` when passkeys are not enabled.
+    passkeys: Option<Arc<passkeys::RelyingParty>>,
     authorization: Arc<authorization::AuthorizationCache>,
     vulnerabilities: Arc<vulnerabilities::VulnerabilityState>,
     detection: Arc<detection::DetectionState>,
@@ -205,6 +209,7 @@ impl App {
             credentials,
             audit,
             identity,
+            passkeys: None,
             authorization,
             vulnerabilities,
             detection,
@@ -234,6 +239,10 @@ impl App {
             signup_open,
             signup_buckets: std::sync::Mutex::default(),
         });
+        // Passkeys follow the public URL unless configured (`with_passkeys`); a URL without
+        // a domain name (an IP address) leaves them off.
+        self.passkeys =
+            passkeys::RelyingParty::configure(public_url, None, &[]).ok().flatten().map(Arc::new);
         self
     }
 

@@ -71,11 +71,17 @@ pub enum LoginOutcome {
     },
 }
 
-/// The second factor presented to finish a login.
+/// The second factor presented to finish a login or a step-up.
 #[derive(Debug, Clone)]
 pub enum SecondFactor {
     Totp(String),
     RecoveryCode(String),
+    /// A WebAuthn assertion (`navigator.credentials.get()`'s answer) for the ceremony the
+    /// options were issued under: the login's `mfa_token`, or the step-up's ceremony token.
+    Passkey {
+        ceremony: String,
+        credential: serde_json::Value,
+    },
 }
 
 /// The same answer for every failed login, whatever the reason: no account enumeration.
@@ -142,7 +148,14 @@ impl App {
             transaction.append_audit_event(&event).await?;
             transaction.commit().await?;
         }
+        let mut methods = Vec::new();
         if self.has_confirmed_totp(user.id).await? {
+            methods.extend(["totp", "recovery_code"]);
+        }
+        if !self.user_passkeys(user.id).await?.is_empty() {
+            methods.push("webauthn");
+        }
+        if !methods.is_empty() {
             let mfa_token = new_secret(CHALLENGE_PREFIX);
             let mut transaction = self.store.begin().await?;
             let expires_at = now + self.identity.policy.mfa_challenge_lifetime;
@@ -153,10 +166,7 @@ impl App {
             event.details.insert("second_factor".into(), "required".into());
             transaction.append_audit_event(&event).await?;
             transaction.commit().await?;
-            return Ok(LoginOutcome::MfaRequired {
-                mfa_token,
-                methods: vec!["totp", "recovery_code"],
-            });
+            return Ok(LoginOutcome::MfaRequired { mfa_token, methods });
         }
         let session = self.open_session(&user, false, "auth.login.password", context).await?;
         Ok(LoginOutcome::Session(session))
@@ -164,10 +174,7 @@ impl App {
 
     /// MFA is mandatory for the provider's staff, for every owner (privileged roles), and for
     /// every member of an organisation that requires it.
-    async fn mfa_enrolment_due_at(
-        &self,
-        user: &UserRecord,
-    ) -> Result<Option<OffsetDateTime>, AppError> {
+    pub(crate) async fn mfa_is_mandatory(&self, user: &UserRecord) -> Result<bool, AppError> {
         let mut read = self.store.read_latest().await?;
         let organization = read.get_organization(user.organization_id).await?;
         read.commit().await?;
@@ -175,7 +182,14 @@ impl App {
             .as_ref()
             .is_some_and(|organization| organization.kind == base::OrganizationKind::Provider);
         let required_here = organization.is_some_and(|organization| organization.mfa_required);
-        let mandatory = staff || required_here || user.role == store::UserRole::Owner;
+        Ok(staff || required_here || user.role == store::UserRole::Owner)
+    }
+
+    async fn mfa_enrolment_due_at(
+        &self,
+        user: &UserRecord,
+    ) -> Result<Option<OffsetDateTime>, AppError> {
+        let mandatory = self.mfa_is_mandatory(user).await?;
         Ok(mandatory.then(|| user.created_at + self.identity.policy.mfa_grace_period))
     }
 
@@ -192,6 +206,21 @@ impl App {
         transaction.commit().await?;
         let Some(user_id) = user_id else { return Err(invalid_credentials()) };
         let user = self.active_user(user_id).await?;
+        if let SecondFactor::Passkey { credential, .. } = factor {
+            // The options were issued under the mfa_token, which is the ceremony's name.
+            let passkey = self
+                .verify_passkey_factor(
+                    &user,
+                    store::CeremonyPurpose::SecondFactor,
+                    mfa_token,
+                    credential,
+                    context,
+                )
+                .await?;
+            return self
+                .open_session_noting(&user, true, "auth.login.mfa", Some(passkey), context)
+                .await;
+        }
         if let Err(error) = self.verify_second_factor(&user, factor, context).await {
             self.record_login_failure(Some(&user), &user.email, "wrong_second_factor", context)
                 .await;
@@ -273,6 +302,18 @@ impl App {
         action: &str,
         context: &RequestContext,
     ) -> Result<NewSession, AppError> {
+        self.open_session_noting(user, with_mfa, action, None, context).await
+    }
+
+    /// Open a session; its audit event names the passkey used, if one was.
+    pub(crate) async fn open_session_noting(
+        &self,
+        user: &UserRecord,
+        with_mfa: bool,
+        action: &str,
+        passkey: Option<Uuid>,
+        context: &RequestContext,
+    ) -> Result<NewSession, AppError> {
         let now = self.clock.now();
         let token = new_secret(SESSION_PREFIX);
         let mfa_enrolment_due_at =
@@ -295,6 +336,9 @@ impl App {
         transaction.insert_session(&session).await?;
         let mut event = self.user_event(user, action, context);
         event.details.insert("session".into(), session.id.to_string().into());
+        if let Some(passkey) = passkey {
+            event.details.insert("passkey".into(), passkey.to_string().into());
+        }
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
         Ok(NewSession {
@@ -373,17 +417,18 @@ impl App {
         let Some(session) = &principal.session else { return Ok(()) };
         let now = self.clock.now();
         let window = self.identity.policy.step_up_window;
-        let needs_mfa = self.has_confirmed_totp(principal.user_id()?).await?;
+        let needs_mfa = self.has_second_factor(principal.user_id()?).await?;
         let recent = now - session.authenticated_at < window
             && (!needs_mfa || session.mfa_at.is_some_and(|at| now - at < window));
         if recent { Ok(()) } else { Err(AppError::StepUpRequired) }
     }
 
     /// Prove the password (and the second factor, when enrolled) again to refresh the session.
+    /// A passkey alone will do: it verifies its user, so it proves two factors.
     pub async fn step_up(
         &self,
         principal: &Principal,
-        password: &str,
+        password: Option<&str>,
         factor: Option<&SecondFactor>,
         context: &RequestContext,
     ) -> Result<(), AppError> {
@@ -391,24 +436,50 @@ impl App {
             return Err(AppError::InvalidInput("step-up applies to sessions, not API keys".into()));
         };
         let user = self.active_user(principal.user_id()?).await?;
-        let phc = user.password_hash.clone().ok_or_else(invalid_credentials)?;
-        if !self.passwords.verify(password, &phc).await? {
-            self.record_login_failure(Some(&user), &user.email, "wrong_password", context).await;
-            return Err(invalid_credentials());
+        let mut passkey = None;
+        if let Some(SecondFactor::Passkey { ceremony, credential }) = factor {
+            passkey = Some(
+                self.verify_passkey_factor(
+                    &user,
+                    store::CeremonyPurpose::StepUp,
+                    ceremony,
+                    credential,
+                    context,
+                )
+                .await?,
+            );
+        } else {
+            let Some(password) = password else {
+                return Err(AppError::InvalidInput(
+                    "give the password (with the second factor when one is enrolled), or a \
+                     passkey"
+                        .into(),
+                ));
+            };
+            let phc = user.password_hash.clone().ok_or_else(invalid_credentials)?;
+            if !self.passwords.verify(password, &phc).await? {
+                self.record_login_failure(Some(&user), &user.email, "wrong_password", context)
+                    .await;
+                return Err(invalid_credentials());
+            }
         }
         let with_mfa = match factor {
+            Some(SecondFactor::Passkey { .. }) => true,
             Some(factor) => {
                 self.verify_second_factor(&user, factor, context).await?;
                 true
             }
-            None if self.has_confirmed_totp(user.id).await? => {
+            None if self.has_second_factor(user.id).await? => {
                 return Err(AppError::InvalidInput("a second factor is required".into()));
             }
             None => false,
         };
         let mut transaction = self.store.begin().await?;
         transaction.reauthenticate_session(session.id, self.clock.now(), with_mfa).await?;
-        let event = self.user_event(&user, "auth.step_up", context);
+        let mut event = self.user_event(&user, "auth.step_up", context);
+        if let Some(passkey) = passkey {
+            event.details.insert("passkey".into(), passkey.to_string().into());
+        }
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
         self.credentials.evict_session(session.id);

@@ -73,12 +73,10 @@ impl App {
         Ok(())
     }
 
-    /// Whether this attempt may be evaluated. A locked account answers like a wrong password
-    /// (the lock was audited when it began); a progressive delay or an exhausted source IP
-    /// answers "retry later".
-    pub(crate) async fn check_throttle(
+    /// Whether the source IP may make another login attempt (passwordless logins, which name
+    /// no account, have only this bucket).
+    pub(crate) fn check_ip_throttle(
         &self,
-        email: &str,
         context: &RequestContext,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
@@ -90,6 +88,19 @@ impl App {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Whether this attempt may be evaluated. A locked account answers like a wrong password
+    /// (the lock was audited when it began); a progressive delay or an exhausted source IP
+    /// answers "retry later".
+    pub(crate) async fn check_throttle(
+        &self,
+        email: &str,
+        context: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<(), AppError> {
+        self.check_ip_throttle(context, now)?;
         match self.account_throttle(email).await?.check(&self.account_policy(), now) {
             Decision::Allowed => Ok(()),
             Decision::Locked(_) => Err(AppError::Unauthenticated),

@@ -4,7 +4,7 @@
 use base::{OrganizationId, RequestContext, Resource, UserId};
 use store::{
     ApiKeyRepository, AuthorizationRepository as _, InvitationRecord, InvitationRepository,
-    SessionRepository, UserRecord, UserRepository, UserRole, UserStatus,
+    PasskeyRepository as _, SessionRepository, UserRecord, UserRepository, UserRole, UserStatus,
 };
 use time::Duration;
 
@@ -251,6 +251,8 @@ impl App {
         }
         if status == UserStatus::Deleted {
             transaction.erase_user_personal_data(user.id).await?;
+            let n_passkeys = transaction.delete_user_passkeys(user.id).await?;
+            event.details.insert("passkeys_deleted".into(), n_passkeys.into());
             let holder = store::PolicyHolder::User(*user.id.as_uuid());
             let n_policies = transaction.delete_policies_of(holder).await?;
             event.details.insert("policies_deleted".into(), n_policies.into());

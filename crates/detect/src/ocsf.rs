@@ -6,7 +6,7 @@
 //! | actions | class | category (Sigma) |
 //! |---|---|---|
 //! | `auth.login.*`, `auth.step_up`, `auth.session.end`, `auth.mfa.recovery_code.use` | Authentication (3002) | `authentication` |
-//! | `auth.signup*`, `auth.account.lock`, `auth.mfa.*` (other), `user.*`, `api_key.*` | Account Change (3001) | `account_change` |
+//! | `auth.signup*`, `auth.account.lock`, `auth.mfa.*` (other), `auth.passkey.*`, `user.*`, `api_key.*` | Account Change (3001) | `account_change` |
 //! | `iam.*` | User Access Management (3005) | `user_access` |
 //! | `group.*` | Group Management (3006) | `group_management` |
 //! | anything else (`application.*`, `project.*`, `organization.*`, `audit.*`, …) | API Activity (6003) | `api_activity` |
@@ -103,10 +103,10 @@ pub fn classify(action: &str) -> (OcsfClass, u32, &'static str) {
         "user.password.reset" => (ACCOUNT_CHANGE, 4, "Password Reset"),
         "api_key.revoke" => (ACCOUNT_CHANGE, 6, "Delete"),
         "auth.account.lock" => (ACCOUNT_CHANGE, 9, "Lock"),
-        "auth.mfa.totp.enrol" | "auth.mfa.totp.confirm" => {
+        "auth.mfa.totp.enrol" | "auth.mfa.totp.confirm" | "auth.passkey.register" => {
             (ACCOUNT_CHANGE, 10, "MFA Factor Enable")
         }
-        "auth.mfa.remove" => (ACCOUNT_CHANGE, 11, "MFA Factor Disable"),
+        "auth.mfa.remove" | "auth.passkey.delete" => (ACCOUNT_CHANGE, 11, "MFA Factor Disable"),
         a if a.starts_with("auth.") || a.starts_with("user.") || a.starts_with("api_key.") => {
             (ACCOUNT_CHANGE, 99, "Other")
         }
@@ -317,6 +317,9 @@ mod tests {
         let cases = [
             ("auth.session.end", 3002, 2),
             ("auth.mfa.remove", 3001, 11),
+            ("auth.passkey.delete", 3001, 11),
+            ("auth.passkey.register", 3001, 10),
+            ("auth.login.passkey", 3002, 1),
             ("auth.account.lock", 3001, 9),
             ("user.password.reset", 3001, 4),
             ("api_key.revoke", 3001, 6),

@@ -21,6 +21,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub passwords: PasswordConfig,
     pub auth: AuthConfig,
+    pub passkeys: PasskeysConfig,
     pub audit: AuditConfig,
     pub bootstrap: BootstrapConfig,
     /// The `security.txt` (RFC 9116) served at `/.well-known/security.txt`; none when absent.
@@ -230,6 +231,18 @@ impl Default for AuthConfig {
     }
 }
 
+/// The WebAuthn relying party. Both keys follow `auth.public_url` unless set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasskeysConfig {
+    /// The domain passkeys are bound to (default: the host of `auth.public_url`). Changing it
+    /// later makes every registered passkey unusable.
+    pub rp_id: Option<String>,
+    /// The origins (`https://host[:port]`) allowed to use them, each on `rp_id` or one of its
+    /// subdomains (default: the origin of `auth.public_url`).
+    pub origins: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
@@ -362,6 +375,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             passwords: PasswordConfig::default(),
             auth: AuthConfig::default(),
+            passkeys: PasskeysConfig::default(),
             audit: AuditConfig::default(),
             bootstrap: BootstrapConfig::default(),
             security_txt: None,
@@ -531,6 +545,7 @@ impl Config {
         {
             bail!("invalid value for `auth.public_url`: an http(s) URL");
         }
+        self.relying_party()?;
         if self.auth.api_key_cache_seconds > 60 {
             bail!("invalid value for `auth.api_key_cache_seconds`: at most 60");
         }
@@ -565,6 +580,17 @@ impl Config {
         self.intake.validate()?;
         self.rules.validate()?;
         Ok(())
+    }
+
+    /// The passkeys' relying party; `None` when neither `[passkeys]` nor a public URL with a
+    /// domain name gives one (passkeys are then off).
+    pub fn relying_party(&self) -> anyhow::Result<Option<app::RelyingParty>> {
+        app::RelyingParty::configure(
+            &self.auth.public_url,
+            self.passkeys.rp_id.as_deref(),
+            &self.passkeys.origins,
+        )
+        .map_err(|error| anyhow::anyhow!("invalid value for `passkeys`: {error}"))
     }
 
     pub fn listen_address(&self) -> anyhow::Result<SocketAddr> {
@@ -640,6 +666,47 @@ mod tests {
         assert!(format!("{error:#}").contains("`listen`"), "{error:#}");
         let error = Config::parse("[http]\nmax_body_bytes = \"big\"\n").unwrap_err();
         assert!(format!("{error:#}").contains("max_body_bytes"), "{error:#}");
+    }
+
+    fn load_text(text: &str) -> anyhow::Result<Config> {
+        let directory = tempfile::tempdir()?;
+        let path = directory.path().join("rampart.toml");
+        std::fs::write(&path, text)?;
+        Config::load(Some(&path), no_environment)
+    }
+
+    #[test]
+    fn passkeys_follow_the_public_url_unless_configured() {
+        // The default public URL is an address: passkeys are off, and that is no error.
+        assert!(Config::load(None, no_environment).unwrap().relying_party().unwrap().is_none());
+
+        let config =
+            load_text("[auth]\npublic_url = \"https://rampart.example.com/console\"\n").unwrap();
+        let relying_party = config.relying_party().unwrap().unwrap();
+        assert_eq!(relying_party.rp_id(), "rampart.example.com");
+        assert_eq!(relying_party.origins(), ["https://rampart.example.com"]);
+
+        let config = load_text(
+            "[auth]\npublic_url = \"https://rampart.example.com\"\n[passkeys]\n\
+             rp_id = \"example.com\"\n\
+             origins = [\"https://rampart.example.com\", \"https://console.example.com:8443\"]\n",
+        )
+        .unwrap();
+        let relying_party = config.relying_party().unwrap().unwrap();
+        assert_eq!(relying_party.rp_id(), "example.com");
+        assert_eq!(relying_party.origins().len(), 2);
+
+        for bad in [
+            "[passkeys]\norigins = [\"https://rampart.example.com\"]\n",
+            "[auth]\npublic_url = \"https://rampart.example.com\"\n[passkeys]\nrp_id = \"other.example\"\n",
+            "[auth]\npublic_url = \"https://rampart.example.com\"\n[passkeys]\norigins = [\"ftp://rampart.example.com\"]\n",
+            "[auth]\npublic_url = \"https://rampart.example.com\"\n[passkeys]\norigins = [\"https://rampart.example.com/login\"]\n",
+            "[auth]\npublic_url = \"https://rampart.example.com\"\n[passkeys]\nrp_id = \"192.0.2.7\"\n",
+        ] {
+            let error = load_text(bad).unwrap_err();
+            assert!(format!("{error:#}").contains("`passkeys`"), "{bad}: {error:#}");
+        }
+        assert!(Config::parse("[passkeys]\nrpid = \"x\"\n").is_err());
     }
 
     #[test]

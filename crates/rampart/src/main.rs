@@ -232,12 +232,16 @@ pub(crate) fn build_app(config: &Config, store: Store) -> anyhow::Result<App> {
         max_attempts: notifications.max_attempts,
         retry_after: time::Duration::seconds(to_i64(notifications.retry_seconds)),
     };
-    Ok(App::new(store, Arc::new(SystemClock), passwords)
+    let app = App::new(store, Arc::new(SystemClock), passwords)
         .with_api_key_cache(cache)
         .with_audit_signing(&config.audit.deployment_name, master_key)
         .with_identity(policy, mailer, &config.auth.public_url, config.auth.signup == "open")
         .with_event_intake(config.intake.settings())
-        .with_notifications(transport, settings))
+        .with_notifications(transport, settings);
+    Ok(match config.relying_party()? {
+        Some(relying_party) => app.with_passkeys(relying_party),
+        None => app,
+    })
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -312,6 +316,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let verifier_key = app.ensure_audit_signing_key().await?;
     tracing::info!(%verifier_key, "audit checkpoints are signed with this key");
+    match app.relying_party() {
+        Some(relying_party) => tracing::info!(
+            rp_id = relying_party.rp_id(),
+            origins = ?relying_party.origins(),
+            "passkeys are enabled"
+        ),
+        None => tracing::warn!(
+            public_url = %config.auth.public_url,
+            "passkeys are off: `auth.public_url` names no domain and `[passkeys]` is not set"
+        ),
+    }
     let audit_tasks = tokio::spawn(audit_housekeeping(app.clone(), config.audit.clone()));
     let review_tasks = tokio::spawn(access_review_schedules(app.clone()));
     let detection_task =

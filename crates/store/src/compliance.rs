@@ -146,7 +146,8 @@ pub trait ComplianceRepository {
         check_id: &str,
         limit: u32,
     ) -> Result<Vec<EvidenceResultRecord>, StoreError>;
-    /// The organisation's users who confirmed a second factor.
+    /// The organisation's users who confirmed a second factor (an authenticator app or a
+    /// passkey).
     async fn users_with_confirmed_mfa(
         &mut self,
         organization_id: OrganizationId,
@@ -326,6 +327,11 @@ impl ComplianceRepository for Transaction {
             let mut query = sqlx::QueryBuilder::new(
                 "SELECT t.user_id FROM totp_credentials t JOIN users u ON u.id = t.user_id \
                  WHERE t.confirmed_at IS NOT NULL AND u.organization_id = ",
+            );
+            query.push_bind(organization_id.as_uuid());
+            query.push(
+                " UNION SELECT DISTINCT p.user_id FROM passkeys p JOIN users u ON u.id = p.user_id \
+                 WHERE u.organization_id = ",
             );
             query.push_bind(organization_id.as_uuid());
             query.build_query_as().fetch_all(&mut *c).await

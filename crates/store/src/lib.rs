@@ -23,6 +23,7 @@ mod information_protection;
 mod invitations;
 mod notifications;
 mod organizations;
+mod passkeys;
 mod principals;
 mod projects;
 mod pseudonyms;
@@ -70,6 +71,7 @@ pub use notifications::{
     NotificationChannelRecord, NotificationRepository, QueuedNotificationRecord,
 };
 pub use organizations::OrganizationRepository;
+pub use passkeys::{CeremonyPurpose, CeremonyRecord, PasskeyRecord, PasskeyRepository};
 pub use principals::PrincipalRepository;
 pub use projects::ProjectRepository;
 pub use pseudonyms::{PseudonymDomainRecord, PseudonymKeyRecord, PseudonymRepository};

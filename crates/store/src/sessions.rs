@@ -93,6 +93,13 @@ pub trait SessionRepository {
         at: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// The account of a challenge that exists and has not expired at `now`, leaving it in
+    /// place (a passkey second factor first asks for its options).
+    async fn find_login_challenge(
+        &mut self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError>;
     /// Consume a challenge: returns its account when it exists and has not expired at `now`.
     async fn take_login_challenge(
         &mut self,
@@ -268,6 +275,19 @@ impl SessionRepository for Transaction {
             .await
             .map(|_| ()))?;
         Ok(())
+    }
+
+    async fn find_login_challenge(
+        &mut self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError> {
+        let sql = "SELECT user_id, expires_at FROM login_challenges WHERE token_hash = $1";
+        let row: Option<(Uuid, OffsetDateTime)> = on_backend!(self.connection(), c =>
+            sqlx::query_as(sql).bind(token_hash).fetch_optional(&mut *c).await)?;
+        Ok(row
+            .filter(|(_, expires_at)| now < *expires_at)
+            .map(|(user_id, _)| UserId::from_uuid(user_id)))
     }
 
     async fn take_login_challenge(

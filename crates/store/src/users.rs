@@ -77,6 +77,8 @@ pub trait UserRepository {
     async fn erase_user_personal_data(&mut self, id: UserId) -> Result<(), StoreError>;
     /// Consume an account's one-time setup token (its email is now verified).
     async fn clear_setup_token(&mut self, id: UserId) -> Result<(), StoreError>;
+    /// Remove the password of an account that signs in with passkeys only.
+    async fn clear_user_password(&mut self, id: UserId) -> Result<(), StoreError>;
     /// Set the password hash and consume any outstanding setup token.
     async fn set_user_password(
         &mut self,
@@ -181,6 +183,19 @@ impl UserRepository for Transaction {
         let sql =
             "UPDATE users SET setup_token_hash = NULL, setup_token_expires_at = NULL WHERE id = $1";
         on_backend!(self.change()?, c => sqlx::query(sql).bind(id.as_uuid()).execute(&mut *c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn clear_user_password(&mut self, id: UserId) -> Result<(), StoreError> {
+        let sql = "UPDATE users SET password_hash = NULL WHERE id = $1";
+        let n_rows = on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(id.as_uuid())
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        if n_rows == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
         Ok(())
     }
 

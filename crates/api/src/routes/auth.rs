@@ -48,7 +48,7 @@ pub struct MfaRequired {
     pub methods: Vec<String>,
 }
 
-fn session_response(session: NewSession) -> Response {
+pub(crate) fn session_response(session: NewSession) -> Response {
     let cookie = format!(
         "{SESSION_COOKIE}={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age={}",
         session.token,
@@ -68,7 +68,7 @@ fn session_response(session: NewSession) -> Response {
     response
 }
 
-fn invalid_credentials() -> ApiError {
+pub(crate) fn invalid_credentials() -> ApiError {
     Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "invalid email, password or code")
         .into()
 }
@@ -104,19 +104,29 @@ pub struct SecondFactorInput {
     pub totp: Option<String>,
     /// One of the recovery codes.
     pub recovery_code: Option<String>,
+    /// A passkey: the `PublicKeyCredential` from `navigator.credentials.get()` (as JSON) with
+    /// the options of `POST /v1/auth/login/mfa/webauthn/options`.
+    #[schema(value_type = Option<Object>)]
+    pub webauthn: Option<serde_json::Value>,
 }
 
+/// The one factor given; `ceremony` names the state of a passkey's options.
 fn second_factor(
     totp: Option<String>,
     recovery_code: Option<String>,
+    webauthn: Option<serde_json::Value>,
+    ceremony: &str,
 ) -> Result<SecondFactor, ApiError> {
-    match (totp, recovery_code) {
-        (Some(code), None) => Ok(SecondFactor::Totp(code)),
-        (None, Some(code)) => Ok(SecondFactor::RecoveryCode(code)),
+    match (totp, recovery_code, webauthn) {
+        (Some(code), None, None) => Ok(SecondFactor::Totp(code)),
+        (None, Some(code), None) => Ok(SecondFactor::RecoveryCode(code)),
+        (None, None, Some(credential)) => {
+            Ok(SecondFactor::Passkey { ceremony: ceremony.to_owned(), credential })
+        }
         _ => Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "invalid_input",
-            "give exactly one of `totp` and `recovery_code`",
+            "give exactly one of `totp`, `recovery_code` and `webauthn`",
         )
         .into()),
     }
@@ -131,7 +141,7 @@ pub async fn login_mfa(
     Context(context): Context,
     ApiJson(input): ApiJson<SecondFactorInput>,
 ) -> Result<Response, ApiError> {
-    let factor = second_factor(input.totp, input.recovery_code)?;
+    let factor = second_factor(input.totp, input.recovery_code, input.webauthn, &input.mfa_token)?;
     match state.app.login_second_factor(&input.mfa_token, &factor, &context).await {
         Ok(session) => Ok(session_response(session)),
         Err(app::AppError::Unauthenticated) => Err(invalid_credentials()),
@@ -212,12 +222,19 @@ pub async fn end_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepUpInput {
-    pub password: String,
+    /// Required unless a passkey is given (a passkey verifies its user: it proves two factors).
+    pub password: Option<String>,
     pub totp: Option<String>,
     pub recovery_code: Option<String>,
+    /// The `ceremony` of `POST /v1/auth/step-up/webauthn/options`, with `webauthn`.
+    pub ceremony: Option<String>,
+    /// A passkey: the `PublicKeyCredential` from `navigator.credentials.get()`, as JSON.
+    #[schema(value_type = Option<Object>)]
+    pub webauthn: Option<serde_json::Value>,
 }
 
-/// Prove the password (and second factor) again: sensitive actions need it within 10 minutes.
+/// Prove the password (and second factor) again, or use a passkey: sensitive actions need it
+/// within 10 minutes.
 #[utoipa::path(post, path = "/v1/auth/step-up", tag = "auth", request_body = StepUpInput,
     security(("api_key" = [])),
     responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem)))]
@@ -227,11 +244,21 @@ pub async fn step_up(
     Context(context): Context,
     ApiJson(input): ApiJson<StepUpInput>,
 ) -> Result<StatusCode, ApiError> {
-    let factor = match (input.totp, input.recovery_code) {
-        (None, None) => None,
-        (totp, recovery) => Some(second_factor(totp, recovery)?),
+    if input.webauthn.is_some() != input.ceremony.is_some() {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            "a passkey step-up gives both `ceremony` and `webauthn`",
+        )
+        .into());
+    }
+    let ceremony = input.ceremony.unwrap_or_default();
+    let factor = match (input.totp, input.recovery_code, input.webauthn) {
+        (None, None, None) => None,
+        (totp, recovery, webauthn) => Some(second_factor(totp, recovery, webauthn, &ceremony)?),
     };
-    match state.app.step_up(&principal, &input.password, factor.as_ref(), &context).await {
+    let password = input.password.as_deref();
+    match state.app.step_up(&principal, password, factor.as_ref(), &context).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(app::AppError::Unauthenticated) => Err(invalid_credentials()),
         Err(other) => Err(other.into()),

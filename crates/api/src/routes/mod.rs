@@ -16,6 +16,7 @@ pub mod incidents;
 pub mod information_protection;
 pub mod notifications;
 pub mod organizations;
+pub mod passkeys;
 pub mod principals;
 pub mod privacy;
 pub mod projects;

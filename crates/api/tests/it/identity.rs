@@ -8,13 +8,13 @@ use time::Duration;
 
 use crate::harness::{Answer, Harness};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 
 fn body(value: serde_json::Value) -> Option<(&'static str, Vec<u8>)> {
     Some(("application/json", value.to_string().into_bytes()))
 }
 
-async fn post(
+pub async fn post(
     harness: &Harness,
     uri: &str,
     secret: Option<&str>,
@@ -24,7 +24,7 @@ async fn post(
 }
 
 /// Invite `email` into the provider organisation and accept; returns the new user's id.
-async fn join(harness: &Harness, email: &str) -> String {
+pub async fn join(harness: &Harness, email: &str) -> String {
     let uri = format!("/v1/organizations/{}/invitations", harness.provider_id);
     let invited = harness.owner(Method::POST, &uri, Some(json!({"email": email}))).await;
     assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.body);
@@ -60,11 +60,11 @@ async fn join(harness: &Harness, email: &str) -> String {
     accepted.body["user_id"].as_str().unwrap().to_owned()
 }
 
-async fn login(harness: &Harness, email: &str, password: &str) -> Answer {
+pub async fn login(harness: &Harness, email: &str, password: &str) -> Answer {
     post(harness, "/v1/auth/login", None, json!({"email": email, "password": password})).await
 }
 
-async fn session(harness: &Harness, email: &str) -> String {
+pub async fn session(harness: &Harness, email: &str) -> String {
     let answer = login(harness, email, PASSWORD).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.body["session_token"].as_str().unwrap().to_owned()
@@ -455,7 +455,7 @@ async fn staff_must_enrol_a_second_factor_after_the_grace_period() {
     );
 }
 
-fn mailed_token(harness: &Harness, to: &str, prefix: &str) -> String {
+pub fn mailed_token(harness: &Harness, to: &str, prefix: &str) -> String {
     let mail = harness.mailer.sent().into_iter().rev().find(|mail| mail.to == to).unwrap();
     mail.body
         .split('"')

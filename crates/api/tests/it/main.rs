@@ -6,6 +6,7 @@
 mod access_reviews;
 mod assets;
 mod audit;
+mod authenticator;
 mod authorization;
 mod bad_input;
 mod builtin_rules;
@@ -19,6 +20,7 @@ mod incidents;
 mod information_protection;
 mod notifications;
 mod organizations;
+mod passkeys;
 mod principals;
 mod privacy;
 mod provider_checks;

@@ -231,6 +231,8 @@ fn mfa_removal_matters_on_privileged_accounts_only() {
     );
     let failed = E::new("auth.mfa.remove", Outcome::Denied, Duration::ZERO).privileged();
     assert!(fired(&run(&[failed]), MFA_REMOVED).is_empty());
+    let passkey = E::new("auth.passkey.delete", Outcome::Success, Duration::ZERO).privileged();
+    assert_eq!(fired(&run(&[passkey]), MFA_REMOVED).len(), 1);
 }
 
 #[test]

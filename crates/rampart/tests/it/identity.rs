@@ -1,5 +1,6 @@
 //! Identity against the real binary: an invitation delivered to the mail outbox, accepted,
-//! then a password login whose session works and is refused after logout.
+//! then a password login whose session works and is refused after logout; passkeys bound to
+//! the configured relying party.
 
 use crate::testkit::{Instance, client};
 
@@ -162,4 +163,45 @@ async fn a_password_listed_in_the_configured_breach_ranges_is_refused() {
     assert!(refused.text().await.unwrap().contains("breached"));
     // The invitation is still usable with a password not in the ranges.
     assert_eq!(accept("correct horse battery staple").await.unwrap().status(), 201);
+}
+
+#[tokio::test]
+async fn passkeys_follow_the_configured_relying_party() {
+    let http = client();
+    let options = |server: &crate::testkit::Server| {
+        http.post(server.url("/v1/auth/passkey/options")).json(&serde_json::json!({})).send()
+    };
+
+    // The default public URL is an address: passkeys are off, and say so.
+    let instance = Instance::sqlite();
+    instance.init();
+    let server = instance.serve();
+    let off = options(&server).await.unwrap();
+    assert_eq!(off.status(), 409);
+    let problem: serde_json::Value = off.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("passkeys are not enabled"), "{problem}");
+    drop(server);
+
+    let instance = Instance::sqlite();
+    instance.init();
+    let server = instance.serve_with_config(
+        "[auth]\npublic_url = \"https://rampart.example.com\"\n\
+         [passkeys]\nrp_id = \"example.com\"\n",
+    );
+    let on = options(&server).await.unwrap();
+    assert_eq!(on.status(), 200);
+    let body: serde_json::Value = on.json().await.unwrap();
+    assert_eq!(body["options"]["publicKey"]["rpId"], "example.com", "{body}");
+
+    // An origin outside the relying party stops the start with a message naming the key.
+    let path = instance.directory.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[passkeys]\nrp_id = \"example.com\"\norigins = [\"https://evil.example\"]\n",
+    )
+    .unwrap();
+    let output = instance.run(&["serve", "--config", &path.display().to_string()], None);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`passkeys`"), "{stderr}");
 }

@@ -67,6 +67,13 @@ impl Instance {
     pub fn serve(&self) -> Server {
         Server::start(self.command(&["serve"]))
     }
+
+    /// `rampart serve --config <file holding config>`.
+    pub fn serve_with_config(&self, config: &str) -> Server {
+        let path = self.directory.path().join("rampart.toml");
+        std::fs::write(&path, config).unwrap();
+        Server::start(self.command(&["serve", "--config", &path.display().to_string()]))
+    }
 }
 
 /// A running `rampart serve`; killed when dropped.

@@ -12,5 +12,6 @@ mod identity;
 mod incidents;
 mod information_protection;
 mod notifications;
+mod passkeys;
 mod pseudonyms;
 mod vulnerabilities;
