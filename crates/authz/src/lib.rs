@@ -20,6 +20,7 @@
 //!   | list groups and members / create, add and remove members / delete | `iam:groups:read` / `:write` / `:delete` |
 //!   | policies and permission sets | `iam:policies:read` / `:write` |
 //!   | access reviews | `iam:reviews:read` / `:write` |
+//!   | list guests / invite and revoke guests | `iam:guests:read` / `:write` |
 //!   | the authorisation check API | `iam:authorization:check` |
 //!   | audit events / checkpoint / proofs / export | `audit:events:read`, `audit:checkpoints:read`, `audit:proofs:read`, `audit:export:read` |
 //!   | erase a personal field of an entry | `audit:entries:erase` |
@@ -56,7 +57,8 @@
 //! # Cedar schema
 //!
 //! Namespace `Rampart`. Entities: `Organization { kind }`; `Project in [Organization]`;
-//! `Group in [Organization]`; `User in [Group, Organization] { role, staff }`;
+//! `Group in [Organization]`; `User in [Group, Organization] { role, staff }` (`role` is
+//! `owner`, `member`, or `guest` for an account of another organisation let in as a guest);
 //! `Application in [Group, Organization]`; `Resource in [Project, Organization] { kind }` (any
 //! other object, id `<kind>/<id>`). Every action applies to principals `User` and
 //! `Application` and resources `Organization`, `Project` and `Resource`, with the context
