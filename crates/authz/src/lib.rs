@@ -118,7 +118,9 @@
 //! organisation is evaluated against the `builtin:staff` policy alone, which only an owner of
 //! the provider organisation satisfies; none of the organisation's own policies, raw ones
 //! included, applies to it. The caller evaluates a request with the compiled organisation
-//! that owns the resource.
+//! that owns the resource. A guest (an account of another organisation let into this one) is
+//! not such a stranger: the caller, which knows the memberships, presents it as a principal
+//! of this organisation with the role `guest`, which the owner built-in never matches.
 //!
 //! [Cedar]: https://www.cedarpolicy.com
 

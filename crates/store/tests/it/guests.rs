@@ -93,13 +93,16 @@ async fn a_membership_is_unique_ends_and_reopens() {
         );
         assert_eq!(
             transaction.list_guest_memberships(host_id).await.unwrap(),
-            [membership.clone()]
+            std::slice::from_ref(&membership)
         );
         assert_eq!(
             transaction.guest_memberships_of_user(guest.id).await.unwrap(),
-            [membership.clone()]
+            std::slice::from_ref(&membership)
         );
-        assert_eq!(transaction.expiring_guest_memberships().await.unwrap(), [membership.clone()]);
+        assert_eq!(
+            transaction.expiring_guest_memberships().await.unwrap(),
+            std::slice::from_ref(&membership)
+        );
         assert!(membership.is_open_at(T0));
         assert!(!membership.is_open_at(T0 + Duration::days(30)));
 
