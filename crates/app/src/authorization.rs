@@ -142,6 +142,18 @@ impl LoadedOrganization {
             .is_some_and(|expires_at| expires_at.is_none_or(|expires_at| now < expires_at))
     }
 
+    /// The facts of a current guest of the organisation: a user of the organisation with the
+    /// role `guest`, in no group; `None` for anyone else.
+    pub(crate) fn guest_facts(&self, user_id: Uuid, now: OffsetDateTime) -> Option<PrincipalFacts> {
+        self.is_guest(user_id, now).then(|| PrincipalFacts {
+            principal: PrincipalRef::User(user_id),
+            organization_id: *self.organization.id.as_uuid(),
+            role: Role::Guest,
+            groups: Vec::new(),
+            staff: false,
+        })
+    }
+
     /// The facts of one of the organisation's own members, `None` for a stranger.
     pub(crate) fn member_facts(&self, id: Uuid) -> Option<PrincipalFacts> {
         let (principal, role) = *self.members.get(&id)?;
@@ -435,15 +447,9 @@ impl App {
         // policies that name it, or guests, apply; the owner built-in never does.
         if principal.is_outsider_in(loaded.organization.id)
             && matches!(reference, PrincipalRef::User(_))
-            && loaded.is_guest(own_id, self.clock.now())
+            && let Some(facts) = loaded.guest_facts(own_id, self.clock.now())
         {
-            return PrincipalFacts {
-                principal: reference,
-                organization_id: *loaded.organization.id.as_uuid(),
-                role: Role::Guest,
-                groups: Vec::new(),
-                staff: false,
-            };
+            return facts;
         }
         let groups = if principal.organization_id == loaded.organization.id {
             loaded.groups.get(&own_id).cloned().unwrap_or_default()

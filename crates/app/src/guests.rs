@@ -64,15 +64,6 @@ impl Ending {
     }
 }
 
-impl Principal {
-    /// Acting in an organisation that is not its own, without the provider's staff role
-    /// there: as a guest, or as an outsider.
-    pub(crate) fn is_outsider_in(&self, organization_id: OrganizationId) -> bool {
-        self.organization_id != organization_id
-            && !(self.is_staff() && self.role == UserRole::Owner)
-    }
-}
-
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| at.to_string())
 }

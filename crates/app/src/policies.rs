@@ -472,9 +472,12 @@ impl App {
                     continue;
                 }
             };
-            let Some(facts) = loaded.member_facts(principal_id) else {
+            let now = question.context.time.unwrap_or_else(|| self.clock.now());
+            let facts =
+                loaded.member_facts(principal_id).or_else(|| loaded.guest_facts(principal_id, now));
+            let Some(facts) = facts else {
                 decisions.push(refusal(&format!(
-                    "{} is not an active member of organization {organization}",
+                    "{} is not an active member or guest of organization {organization}",
                     question.principal
                 )));
                 continue;
@@ -485,7 +488,7 @@ impl App {
             }
             let request_context = authz::Context {
                 source_ip: question.context.source_ip,
-                now: question.context.time.unwrap_or_else(|| self.clock.now()),
+                now,
                 user_agent: question.context.user_agent.clone(),
                 mfa: question.context.mfa,
                 authenticated_at: question.context.authenticated_at,

@@ -175,6 +175,25 @@ async fn a_guest_holds_only_what_the_host_grants_until_revoked() {
         assert_eq!(status(&harness, Method::GET, &projects, secret).await, StatusCode::OK);
         assert_eq!(status(&harness, Method::POST, &projects, secret).await, StatusCode::FORBIDDEN);
     }
+    // Other services asking the host's check API get the same answers.
+    for (action, decision) in
+        [("projects:projects:read", "allow"), ("projects:projects:write", "deny")]
+    {
+        let asked = call(
+            &harness,
+            Method::POST,
+            "/v1/authorize",
+            &world.host_owner,
+            Some(json!({
+                "principal": {"type": "user", "id": ada_id},
+                "action": action,
+                "resource": {"organization": world.host},
+            })),
+        )
+        .await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        assert_eq!(asked.body["decision"], decision, "{}", asked.body);
+    }
     // The host lists her, marked as a guest.
     let uri = format!("/v1/organizations/{}/guests", world.host);
     let guests = call(&harness, Method::GET, &uri, &world.host_owner, None).await;
@@ -446,4 +465,39 @@ async fn a_guest_leaves_and_a_membership_expires() {
         actions(&trail),
         ["iam.guest.accept", "iam.guest.expire", "iam.guest.invite", "iam.guest.leave"]
     );
+}
+
+#[tokio::test]
+async fn a_cedar_policy_grants_every_guest_and_only_guests() {
+    let harness = Harness::new().await;
+    let world = world(&harness).await;
+    member(&harness, &world.home, "ada@acme.example").await;
+    member(&harness, &world.home, "bob@acme.example").await;
+    member(&harness, &world.host, "carol@hosting.example").await;
+    let ada = session(&harness, "ada@acme.example").await;
+    let bob = session(&harness, "bob@acme.example").await;
+    let carol = session(&harness, "carol@hosting.example").await;
+    for (email, secret) in [("ada@acme.example", &ada), ("bob@acme.example", &bob)] {
+        let accepted = invite_and_accept(&harness, &world, email, secret).await;
+        assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.body);
+    }
+    let text = r#"permit (principal is Rampart::User, action == Rampart::Action::"projects:projects:read", resource) when { principal.role == "guest" };"#;
+    let created = call(
+        &harness,
+        Method::POST,
+        &format!("/v1/organizations/{}/cedar-policies", world.host),
+        &world.host_owner,
+        Some(json!({"text": text})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let projects = format!("/v1/organizations/{}/projects", world.host);
+    assert_eq!(status(&harness, Method::GET, &projects, &ada).await, StatusCode::OK);
+    assert_eq!(status(&harness, Method::GET, &projects, &bob).await, StatusCode::OK);
+    assert_eq!(status(&harness, Method::POST, &projects, &bob).await, StatusCode::FORBIDDEN);
+    // A member of the host is no guest.
+    assert_eq!(status(&harness, Method::GET, &projects, &carol).await, StatusCode::FORBIDDEN);
+    // Nor is anyone in their home organisation.
+    let home_projects = format!("/v1/organizations/{}/projects", world.home);
+    assert_eq!(status(&harness, Method::GET, &home_projects, &ada).await, StatusCode::FORBIDDEN);
 }
