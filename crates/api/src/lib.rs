@@ -299,6 +299,11 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::public_reports::dismiss))
         .routes(routes!(routes::public_reports::open_incident))
         .routes(routes!(routes::events::ingest, routes::events::search))
+        .routes(routes!(routes::guests::invite, routes::guests::list))
+        .routes(routes!(routes::guests::revoke))
+        .routes(routes!(routes::guests::accept))
+        .routes(routes!(routes::guests::my_organizations))
+        .routes(routes!(routes::guests::leave))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

@@ -121,6 +121,38 @@ pub struct ItemView {
     pub state: ItemState,
     /// Undecided in a campaign past its due date.
     pub overdue: bool,
+    /// The principal is a guest (an account of another organisation) of the organisation now,
+    /// with the end of its membership if it has one.
+    pub guest: Option<GuestMark>,
+}
+
+/// A guest's membership, as a review shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestMark {
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// The organisation's current guests, to mark the items of their rules.
+async fn guest_marks(
+    transaction: &mut Transaction,
+    organization_id: OrganizationId,
+    now: OffsetDateTime,
+) -> Result<HashMap<Uuid, GuestMark>, AppError> {
+    Ok(store::GuestRepository::list_guest_memberships(transaction, organization_id)
+        .await?
+        .into_iter()
+        .filter(|membership| membership.is_open_at(now))
+        .map(|membership| {
+            (*membership.user_id.as_uuid(), GuestMark { expires_at: membership.expires_at })
+        })
+        .collect())
+}
+
+fn guest_mark(guests: &HashMap<Uuid, GuestMark>, holder: PolicyHolder) -> Option<GuestMark> {
+    match holder {
+        PolicyHolder::User(id) => guests.get(&id).copied(),
+        PolicyHolder::Group(_) | PolicyHolder::Application(_) => None,
+    }
 }
 
 /// A campaign with its items.
@@ -707,6 +739,7 @@ impl App {
         let counts = read.review_campaign_counts(campaign_id).await?;
         let items = read.review_items(campaign_id).await?;
         let policies = read.authorization_settings(organization_id).await?.policies;
+        let guests = guest_marks(&mut read, organization_id, now).await?;
         read.commit().await?;
         let mut current: HashMap<Uuid, Vec<authz::Rule>> = HashMap::new();
         for policy in &policies {
@@ -725,7 +758,8 @@ impl App {
                 };
                 let state = item_state(&item, stale);
                 let overdue = overdue && item.decision.is_none();
-                Ok(ItemView { item, state, overdue })
+                let guest = guest_mark(&guests, item.principal);
+                Ok(ItemView { item, state, overdue, guest })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
         Ok(CampaignView { summary: CampaignSummary { campaign, counts, overdue }, items })
@@ -905,12 +939,14 @@ impl App {
             .get_review_item(campaign.id, item.id)
             .await?
             .ok_or(AppError::NotFound("access review item"))?;
+        let guests = guest_marks(&mut transaction, organization_id, now).await?;
         transaction.commit().await?;
         if policy_event.is_some() {
             self.authorization.invalidate(organization_id);
         }
         let state = item_state(&item, false);
-        Ok(ItemView { item, state, overdue: false })
+        let guest = guest_mark(&guests, item.principal);
+        Ok(ItemView { item, state, overdue: false, guest })
     }
 
     /// Nobody decides about their own access, directly or through a group they are in.
@@ -921,10 +957,14 @@ impl App {
         item: &ReviewItemRecord,
         context: &RequestContext,
     ) -> Result<(), AppError> {
-        if principal.organization_id != organization_id {
+        let loaded = self.loaded_authorization(organization_id).await?;
+        let guest = match principal.subject {
+            Subject::User(id) => loaded.is_guest(*id.as_uuid(), self.clock.now()),
+            Subject::Application(_) => false,
+        };
+        if principal.organization_id != organization_id && !guest {
             return Ok(());
         }
-        let loaded = self.loaded_authorization(organization_id).await?;
         let facts = self.principal_facts(principal, &loaded);
         let own = match principal.subject {
             Subject::User(id) => PolicyHolder::User(*id.as_uuid()),

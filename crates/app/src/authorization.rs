@@ -116,6 +116,9 @@ pub(crate) struct LoadedOrganization {
     members: HashMap<Uuid, (PrincipalRef, Role)>,
     /// Each member's groups.
     groups: HashMap<Uuid, Vec<Uuid>>,
+    /// Guests (accounts of other organisations) whose membership has not ended, with its
+    /// expiry: compared with the time of each request.
+    guests: HashMap<Uuid, Option<OffsetDateTime>>,
     /// The organisation's audit tree size when its inputs were read: a change anywhere in
     /// the organisation, on any replica, appends to it.
     audit_size: u64,
@@ -130,6 +133,25 @@ impl LoadedOrganization {
 
     fn mark_checked(&self, at: OffsetDateTime) {
         *self.checked_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+    }
+
+    /// Whether a user of another organisation is a guest of this one at `now`.
+    pub(crate) fn is_guest(&self, user_id: Uuid, now: OffsetDateTime) -> bool {
+        self.guests
+            .get(&user_id)
+            .is_some_and(|expires_at| expires_at.is_none_or(|expires_at| now < expires_at))
+    }
+
+    /// The facts of a current guest of the organisation: a user of the organisation with the
+    /// role `guest`, in no group; `None` for anyone else.
+    pub(crate) fn guest_facts(&self, user_id: Uuid, now: OffsetDateTime) -> Option<PrincipalFacts> {
+        self.is_guest(user_id, now).then(|| PrincipalFacts {
+            principal: PrincipalRef::User(user_id),
+            organization_id: *self.organization.id.as_uuid(),
+            role: Role::Guest,
+            groups: Vec::new(),
+            staff: false,
+        })
     }
 
     /// The facts of one of the organisation's own members, `None` for a stranger.
@@ -244,6 +266,7 @@ struct OrganizationInputs {
     projects: Vec<Uuid>,
     memberships: Vec<(Uuid, Uuid)>,
     members: Vec<(GroupMember, UserRole)>,
+    guests: Vec<store::GuestMembershipRecord>,
     /// The organisation's audit tree size when read: every change appends to it.
     audit_size: u64,
 }
@@ -262,6 +285,8 @@ async fn read_inputs(
         projects: transaction.project_ids(organization_id).await?,
         memberships: transaction.group_memberships(organization_id).await?,
         members: transaction.active_members(organization_id).await?,
+        guests: store::GuestRepository::list_guest_memberships(&mut *transaction, organization_id)
+            .await?,
         audit_size: transaction.audit_size(organization_id).await?,
     })
 }
@@ -272,8 +297,15 @@ fn compile_inputs(
     inputs: OrganizationInputs,
     checked_at: OffsetDateTime,
 ) -> Result<LoadedOrganization, AppError> {
-    let OrganizationInputs { organization, settings, projects, memberships, members, audit_size } =
-        inputs;
+    let OrganizationInputs {
+        organization,
+        settings,
+        projects,
+        memberships,
+        members,
+        guests,
+        audit_size,
+    } = inputs;
     let input = organization_policies(&organization, &settings, projects)?;
     let compiled = authz::compile(&input, &CATALOGUE).map_err(AppError::PolicyRejected)?;
     let mut groups: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
@@ -292,11 +324,16 @@ fn compile_inputs(
             (id, (principal, authz_role(role)))
         })
         .collect();
+    let guests = guests
+        .into_iter()
+        .map(|membership| (*membership.user_id.as_uuid(), membership.expires_at))
+        .collect();
     Ok(LoadedOrganization {
         organization,
         compiled,
         members,
         groups,
+        guests,
         audit_size,
         checked_at: Mutex::new(checked_at),
     })
@@ -406,6 +443,14 @@ impl App {
         let own_id = match reference {
             PrincipalRef::User(id) | PrincipalRef::Application(id) | PrincipalRef::Group(id) => id,
         };
+        // A guest acts in its host as the host's principal with the role `guest`: the host's
+        // policies that name it, or guests, apply; the owner built-in never does.
+        if principal.is_outsider_in(loaded.organization.id)
+            && matches!(reference, PrincipalRef::User(_))
+            && let Some(facts) = loaded.guest_facts(own_id, self.clock.now())
+        {
+            return facts;
+        }
         let groups = if principal.organization_id == loaded.organization.id {
             loaded.groups.get(&own_id).cloned().unwrap_or_default()
         } else {
@@ -525,6 +570,7 @@ mod tests {
             projects: Vec::new(),
             memberships: Vec::new(),
             members: Vec::new(),
+            guests: Vec::new(),
             audit_size: 0,
         };
         Arc::new(compile_inputs(inputs, at).unwrap())

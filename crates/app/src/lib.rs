@@ -20,6 +20,7 @@ mod detection;
 mod error;
 mod event_intake;
 mod factors;
+mod guests;
 mod incidents;
 mod mailer;
 mod notifications;
@@ -52,8 +53,8 @@ use store::Store;
 
 pub use access_reviews::{
     AccessReviewSummary, CampaignSummary, CampaignView, DEFAULT_DUE_IN_DAYS,
-    DEFAULT_UNUSED_AFTER_DAYS, DecisionInput, ItemDecision, ItemState, ItemView, ScheduleView,
-    StartReview,
+    DEFAULT_UNUSED_AFTER_DAYS, DecisionInput, GuestMark, ItemDecision, ItemState, ItemView,
+    ScheduleView, StartReview,
 };
 pub use api_keys::{ApiKeyRequest, IssuedApiKey};
 pub use assets::{
@@ -90,6 +91,7 @@ pub use event_intake::{
     run_event_detection_every,
 };
 pub use factors::TotpEnrolment;
+pub use guests::{Belonging, GuestView, MyOrganization};
 pub use incidents::{
     AlertLink, Article33Record, Article34Record, ClockView, CustomerNotification, IncidentDocument,
     IncidentPatch, IncidentTask, IncidentView, MAX_INCIDENT_ITEMS, MAX_INCIDENT_TEXT,

@@ -92,7 +92,8 @@ fn json_value(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
 }
 
-/// Make sure a policy's principal is a user, group or application of the organisation.
+/// Make sure a policy's principal is a user (a guest included), group or application of the
+/// organisation.
 async fn check_principal_exists(
     transaction: &mut Transaction,
     organization_id: OrganizationId,
@@ -100,9 +101,20 @@ async fn check_principal_exists(
 ) -> Result<(), AppError> {
     let exists = match principal {
         PrincipalRef::User(id) => {
-            transaction.get_user(base::UserId::from_uuid(id)).await?.is_some_and(|user| {
+            let user_id = base::UserId::from_uuid(id);
+            let member = transaction.get_user(user_id).await?.is_some_and(|user| {
                 user.organization_id == organization_id && user.status != UserStatus::Deleted
-            })
+            });
+            // A guest's membership, whether or not it has expired yet: policies for it are
+            // deleted when the membership ends.
+            member
+                || store::GuestRepository::get_guest_membership(
+                    &mut *transaction,
+                    organization_id,
+                    user_id,
+                )
+                .await?
+                .is_some_and(|membership| membership.revoked_at.is_none())
         }
         PrincipalRef::Group(id) => {
             transaction.get_group(organization_id, base::GroupId::from_uuid(id)).await?.is_some()
@@ -460,9 +472,12 @@ impl App {
                     continue;
                 }
             };
-            let Some(facts) = loaded.member_facts(principal_id) else {
+            let now = question.context.time.unwrap_or_else(|| self.clock.now());
+            let facts =
+                loaded.member_facts(principal_id).or_else(|| loaded.guest_facts(principal_id, now));
+            let Some(facts) = facts else {
                 decisions.push(refusal(&format!(
-                    "{} is not an active member of organization {organization}",
+                    "{} is not an active member or guest of organization {organization}",
                     question.principal
                 )));
                 continue;
@@ -473,7 +488,7 @@ impl App {
             }
             let request_context = authz::Context {
                 source_ip: question.context.source_ip,
-                now: question.context.time.unwrap_or_else(|| self.clock.now()),
+                now,
                 user_agent: question.context.user_agent.clone(),
                 mfa: question.context.mfa,
                 authenticated_at: question.context.authenticated_at,

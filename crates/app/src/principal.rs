@@ -67,4 +67,11 @@ impl Principal {
     pub fn is_staff(&self) -> bool {
         self.organization_kind == OrganizationKind::Provider
     }
+
+    /// Acting in an organisation that is not its own, without the provider's owner role
+    /// (which opens every organisation): as a guest of it, or as a stranger.
+    pub(crate) fn is_outsider_in(&self, organization_id: OrganizationId) -> bool {
+        self.organization_id != organization_id
+            && !(self.is_staff() && self.role == UserRole::Owner)
+    }
 }

@@ -58,6 +58,7 @@ impl App {
     ) -> Result<time::OffsetDateTime, AppError> {
         let email = validate_email(email)?;
         self.authorize_in(principal, organization_id, "iam:users:write", context).await?;
+        self.refuse_guests(principal, organization_id, "iam:users:write", context).await?;
         self.require_recent_authentication(principal).await?;
         let now = self.clock.now();
         let token = new_secret(INVITATION_PREFIX);
@@ -249,6 +250,16 @@ impl App {
             event.details.insert("sessions_ended".into(), n_sessions.into());
             event.details.insert("api_keys_revoked".into(), n_keys.into());
         }
+        let hosts = if status == UserStatus::Active {
+            Vec::new()
+        } else {
+            let reason = format!("home_account_{}", status.as_str());
+            let hosts = self.end_guest_memberships_of(&mut transaction, &user, &reason).await?;
+            if !hosts.is_empty() {
+                event.details.insert("guest_memberships_ended".into(), hosts.len().into());
+            }
+            hosts
+        };
         if status == UserStatus::Deleted {
             transaction.erase_user_personal_data(user.id).await?;
             let n_passkeys = transaction.delete_user_passkeys(user.id).await?;
@@ -262,6 +273,9 @@ impl App {
         transaction.commit().await?;
         self.credentials.evict_user(user.id);
         self.authorization.invalidate(organization_id);
+        for host in hosts {
+            self.authorization.invalidate(host);
+        }
         Ok(())
     }
 }

@@ -177,6 +177,12 @@ const RAMPART_ACTIONS: &[BuiltinAction] = &[
     ),
     action("detect:events:write", false, "Send events (NDJSON batches) to detection"),
     action("detect:events:read", false, "Search the events sent to detection"),
+    action("iam:guests:read", false, "List the organisation's guests (accounts of others)"),
+    action(
+        "iam:guests:write",
+        true,
+        "Invite accounts of other organisations as guests and end their membership",
+    ),
 ];
 
 /// One row of the built-in permission set table.
@@ -224,6 +230,8 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "iam:reviews:read",
             "iam:reviews:write",
             "iam:authorization:check",
+            "iam:guests:read",
+            "iam:guests:write",
         ],
     },
     BuiltinSet {
@@ -236,6 +244,7 @@ const BUILTIN_SETS: &[BuiltinSet] = &[
             "iam:groups:read",
             "iam:policies:read",
             "iam:reviews:read",
+            "iam:guests:read",
         ],
     },
     BuiltinSet {
@@ -713,6 +722,7 @@ mod tests {
         let c = Catalogue::rampart();
         for a in [
             "iam:users:write",
+            "iam:guests:write",
             "iam:policies:write",
             "audit:events:read",
             "audit:export:read",

@@ -20,6 +20,7 @@
 //!   | list groups and members / create, add and remove members / delete | `iam:groups:read` / `:write` / `:delete` |
 //!   | policies and permission sets | `iam:policies:read` / `:write` |
 //!   | access reviews | `iam:reviews:read` / `:write` |
+//!   | list guests / invite and revoke guests | `iam:guests:read` / `:write` |
 //!   | the authorisation check API | `iam:authorization:check` |
 //!   | audit events / checkpoint / proofs / export | `audit:events:read`, `audit:checkpoints:read`, `audit:proofs:read`, `audit:export:read` |
 //!   | erase a personal field of an entry | `audit:entries:erase` |
@@ -56,7 +57,8 @@
 //! # Cedar schema
 //!
 //! Namespace `Rampart`. Entities: `Organization { kind }`; `Project in [Organization]`;
-//! `Group in [Organization]`; `User in [Group, Organization] { role, staff }`;
+//! `Group in [Organization]`; `User in [Group, Organization] { role, staff }` (`role` is
+//! `owner`, `member`, or `guest` for an account of another organisation let in as a guest);
 //! `Application in [Group, Organization]`; `Resource in [Project, Organization] { kind }` (any
 //! other object, id `<kind>/<id>`). Every action applies to principals `User` and
 //! `Application` and resources `Organization`, `Project` and `Resource`, with the context
@@ -116,7 +118,9 @@
 //! organisation is evaluated against the `builtin:staff` policy alone, which only an owner of
 //! the provider organisation satisfies; none of the organisation's own policies, raw ones
 //! included, applies to it. The caller evaluates a request with the compiled organisation
-//! that owns the resource.
+//! that owns the resource. A guest (an account of another organisation let into this one) is
+//! not such a stranger: the caller, which knows the memberships, presents it as a principal
+//! of this organisation with the role `guest`, which the owner built-in never matches.
 //!
 //! [Cedar]: https://www.cedarpolicy.com
 

@@ -208,6 +208,10 @@ pub enum Role {
     Owner,
     /// Holds what policies grant.
     Member,
+    /// An account of another organisation let in as a guest: holds what policies grant, never
+    /// the owner built-in. Policies reach guests one by one (`principal == User::"…"`) or all
+    /// of them (`principal.role == "guest"` in a Cedar policy).
+    Guest,
 }
 
 impl Role {
@@ -215,6 +219,7 @@ impl Role {
         match self {
             Self::Owner => "owner",
             Self::Member => "member",
+            Self::Guest => "guest",
         }
     }
 }
@@ -227,7 +232,8 @@ pub struct PrincipalFacts {
     pub principal: PrincipalRef,
     /// The organisation the principal belongs to.
     pub organization_id: Uuid,
-    /// Owner or member of that organisation.
+    /// Owner or member of that organisation, or guest in it (then `organization_id` is the
+    /// host organisation's).
     pub role: Role,
     /// The groups the principal is a member of.
     #[serde(default)]

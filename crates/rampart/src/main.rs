@@ -416,8 +416,9 @@ async fn audit_housekeeping(app: App, config: config::AuditConfig) {
     }
 }
 
-/// Start the access reviews whose schedule is due, at start and then hourly; a task of its
-/// own, so that snapshotting a large organisation never delays checkpoint signing.
+/// Start the access reviews whose schedule is due and end the guest memberships past their
+/// expiry, at start and then hourly; a task of its own, so that snapshotting a large
+/// organisation never delays checkpoint signing.
 async fn access_review_schedules(app: App) {
     let mut reviewing = tokio::time::interval(Duration::from_secs(60 * 60));
     reviewing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -427,6 +428,11 @@ async fn access_review_schedules(app: App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "started scheduled access reviews"),
             Err(error) => tracing::error!(%error, "could not start scheduled access reviews"),
+        }
+        match app.expire_guests().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "ended expired guest memberships"),
+            Err(error) => tracing::error!(%error, "could not end expired guest memberships"),
         }
     }
 }

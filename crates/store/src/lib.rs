@@ -18,6 +18,7 @@ mod detection;
 mod error;
 mod events;
 mod factors;
+mod guests;
 mod incidents;
 mod information_protection;
 mod invitations;
@@ -59,6 +60,7 @@ pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepositor
 pub use error::StoreError;
 pub use events::{EventRepository, EventWindow, NewEvent, StoredEvent};
 pub use factors::FactorRepository;
+pub use guests::{GuestInvitationRecord, GuestMembershipRecord, GuestRepository};
 pub use incidents::{
     DeliveryRecord, IncidentRecord, IncidentRepository, PublicReportRecord, TimelineRecord,
 };

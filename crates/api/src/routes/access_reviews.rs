@@ -250,11 +250,18 @@ pub struct ItemResponse {
     pub state: String,
     pub overdue: bool,
     pub decision: Option<DecisionResponse>,
+    /// The principal is a guest of the organisation (an account of another one).
+    pub guest: bool,
+    /// When that guest's membership ends, if it does.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub guest_expires_at: Option<OffsetDateTime>,
 }
 
 impl From<ItemView> for ItemResponse {
     fn from(view: ItemView) -> Self {
         let item = view.item;
+        let guest_expires_at = view.guest.and_then(|guest| guest.expires_at);
         Self {
             id: item.id.to_string(),
             principal: principal_json(item.principal),
@@ -279,6 +286,8 @@ impl From<ItemView> for ItemResponse {
                 decided_by: decision.decided_by,
                 decided_at: decision.decided_at,
             }),
+            guest: view.guest.is_some(),
+            guest_expires_at,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod compliance_evidence;
 pub mod detection;
 pub mod events;
+pub mod guests;
 pub mod health;
 pub mod incidents;
 pub mod information_protection;

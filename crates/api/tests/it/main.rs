@@ -14,6 +14,7 @@ mod compliance;
 mod compliance_evidence;
 mod detection;
 mod events;
+mod guests;
 mod harness;
 mod identity;
 mod incidents;

@@ -2,8 +2,8 @@
 //! raw permits and forbids; the owner and staff built-ins; refusals before evaluation.
 
 use authz::{
-    CustomAction, CustomPermissionSet, OrganizationKind, PrincipalRef, RawPolicy, ResourceRef,
-    Role, Scope,
+    CustomAction, CustomPermissionSet, OrganizationKind, PrincipalFacts, PrincipalRef, RawPolicy,
+    ResourceRef, Role, Scope,
 };
 
 use crate::common::*;
@@ -522,5 +522,44 @@ fn raw_policies_may_name_permission_sets_as_action_groups() {
     assert_denied(
         &ask(&compiled, &alice, "iam:users:write", &org_resource(), &saturday),
         &[&weekend],
+    );
+}
+
+#[test]
+fn guests_hold_only_what_policies_grant_them() {
+    let mut input = customer();
+    input.policies.push(policy(
+        100,
+        PrincipalRef::User(id(CAROL)),
+        vec![rule(&["ReadOnly"], Scope::Organization)],
+    ));
+    input.raw_policies.push(RawPolicy {
+        id: id(900),
+        text: r#"permit (principal is Rampart::User, action == Rampart::Action::"projects:projects:read", resource)
+                 when { principal.role == "guest" };"#
+            .into(),
+    });
+    let compiled = build(&input);
+    let guest = |user| PrincipalFacts {
+        role: Role::Guest,
+        ..member(PrincipalRef::User(id(user)), id(ORG), &[])
+    };
+    let (carol, bob) = (guest(CAROL), guest(BOB));
+    // Never the owner built-in: no IAM, no write.
+    assert_denied(&ask(&compiled, &carol, "iam:guests:write", &org_resource(), &ctx()), &[]);
+    assert_denied(&ask(&compiled, &bob, "iam:users:read", &org_resource(), &ctx()), &[]);
+    // Granted one by one…
+    assert_allowed(
+        &ask(&compiled, &carol, "iam:users:read", &org_resource(), &ctx()),
+        &[&rule_id(100, 0)],
+    );
+    assert_denied(&ask(&compiled, &carol, "projects:projects:write", &project(P1), &ctx()), &[]);
+    // …or all together through their role.
+    let raw = format!("raw:{}", id(900));
+    assert_allowed(&ask(&compiled, &bob, "projects:projects:read", &project(P1), &ctx()), &[&raw]);
+    let member_bob = member(PrincipalRef::User(id(BOB)), id(ORG), &[]);
+    assert_denied(
+        &ask(&compiled, &member_bob, "projects:projects:read", &project(P1), &ctx()),
+        &[],
     );
 }

@@ -8,6 +8,7 @@ mod compliance_evidence;
 mod conformance;
 mod detection;
 mod events;
+mod guests;
 mod identity;
 mod incidents;
 mod information_protection;
