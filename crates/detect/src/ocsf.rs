@@ -23,7 +23,7 @@
 //! | `api.request.uid`, `metadata.correlation_uid` | `request_id` |
 //! | `actor.user.uid`, `actor.user.type`, `actor.user.email_addr`, `actor.user.credential_uid` | `actor_id`, `actor_kind`, `actor_label`, `credential` |
 //! | `user.uid` | the account acted on: the resource for `user` resources, else the actor for `auth.*` actions |
-//! | `user.email_addr` | for `auth.*` actions, `actor_label` (the sign-in name given, even for an unknown account) |
+//! | `user.email_addr` | for `auth.*` actions, `actor_label` in lower case (the sign-in name given, even for an unknown account) |
 //! | `src_endpoint.ip`, `http_request.user_agent` | `source_ip`, `user_agent` |
 //! | `resources` (`[{type, uid}]`) | `resource_type`, `resource_id` |
 //! | `metadata.uid`, `metadata.product.name` | `organization_id:index`, `Rampart` |
@@ -210,8 +210,10 @@ pub fn to_ocsf(entry: &Entry) -> Map<String, Value> {
         insert_opt(&mut user, "uid", entry.actor_id.as_deref());
     }
     if is_auth {
-        // The sign-in name typed, even for an account that does not exist.
-        insert_opt(&mut user, "email_addr", actor_label);
+        // The sign-in name typed, even for an account that does not exist, folded to lower
+        // case as sign-in folds it: "one account" is one name, known or not, however spelt.
+        let folded = actor_label.map(str::to_lowercase);
+        insert_opt(&mut user, "email_addr", folded.as_deref());
     }
     if !user.is_empty() {
         out.insert("user".into(), Value::Object(user));
