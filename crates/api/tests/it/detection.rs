@@ -107,7 +107,7 @@ async fn twenty_wrong_passwords_raise_the_brute_force_alert() {
     assert_eq!(alert["state"], "new");
     assert_eq!(alert["author"], "Rampart");
     assert!(alert["tags"].as_array().unwrap().contains(&json!("attack.t1110.001")));
-    assert_eq!(alert["group_key"], "user.email_addr=owner@acme.example");
+    assert_eq!(alert["group_key"], format!("user.uid={}", org.owner_id));
     assert_eq!(alert["summary"]["api.operation"], "auth.login.password");
     assert_eq!(alert["summary"]["status"], "Failure");
     assert!(!alert["events"].as_array().unwrap().is_empty());

@@ -129,7 +129,7 @@ async fn a_high_alert_reaches_matching_channels_signed_and_nothing_else() {
     assert_eq!(alert["attack"], json!(["T1110.001"]));
     assert_eq!(alert["organization"]["id"], org.id);
     assert_eq!(alert["organization"]["name"], "Acme");
-    assert_eq!(alert["group_key"], "user.email_addr=owner@acme.example");
+    assert_eq!(alert["group_key"], format!("user.uid={}", org.owner_id));
     assert!(alert["time"].as_str().unwrap().starts_with("2026-03-01T"));
     let alert_id = alert["alert_id"].as_str().unwrap();
     assert_eq!(
