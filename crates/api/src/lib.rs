@@ -115,7 +115,11 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::passkeys::registration_options))
         .routes(routes!(routes::passkeys::register, routes::passkeys::list))
         .routes(routes!(routes::passkeys::rename, routes::passkeys::delete))
-        .routes(routes!(routes::passkeys::remove_password))
+        .routes(routes!(routes::passkeys::remove_password, routes::auth::change_password))
+        .routes(routes!(
+            routes::organizations::password_policy,
+            routes::organizations::set_password_policy
+        ))
         .routes(routes!(routes::passkeys::login_options))
         .routes(routes!(routes::passkeys::login))
         .routes(routes!(routes::passkeys::second_factor_options))

@@ -6,7 +6,9 @@ use crate::AuditTrail as _;
 use base::{
     Actor, Name, Organization, OrganizationId, OrganizationKind, RequestContext, Resource, UserId,
 };
-use store::{OrganizationRepository, UserRecord, UserRepository, UserRole};
+use store::{
+    OrganizationRepository, PasswordPolicyRepository as _, UserRecord, UserRepository, UserRole,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::api_keys::unix_millis;
@@ -139,6 +141,7 @@ impl App {
         self.passwords.check_not_breached(password).await?;
         let password_hash = self.passwords.hash(password).await?;
         transaction.set_user_password(owner.id, &password_hash).await?;
+        transaction.record_password_change(owner.id, self.clock.now()).await?;
         let actor = Actor::User {
             user_id: owner.id,
             organization_id: owner.organization_id,

@@ -26,6 +26,7 @@ mod mailer;
 mod notifications;
 mod organizations;
 mod passkeys;
+mod password_age;
 mod passwords;
 mod policies;
 mod posture;
@@ -107,6 +108,7 @@ pub use notifications::{
 };
 pub use organizations::Page;
 pub use passkeys::{MAX_PASSKEY_NAME_CHARS, PasskeyChallenge, PasskeyView, RelyingParty};
+pub use password_age::MAX_PASSWORD_AGE_DAYS;
 pub use passwords::{PasswordHasher, Peppers, check_new_password};
 pub use policies::{
     AccessQuestion, AuthorizationView, MAX_CHECKS_PER_REQUEST, PolicyInput, QuestionContext,

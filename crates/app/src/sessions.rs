@@ -139,6 +139,14 @@ impl App {
             self.note_login_failure(email, context, now).await?;
             return Err(invalid_credentials());
         }
+        if self.password_expired(&user, now).await? {
+            self.record_login_failure(Some(&user), email, "password_expired", context).await;
+            return Err(AppError::Forbidden(
+                "this password is older than the organization allows: set a new one with the \
+                 link POST /v1/auth/password-reset sends by mail"
+                    .into(),
+            ));
+        }
         self.note_login_success(email, now).await?;
         if self.passwords.needs_rehash(&phc) {
             let rehashed = self.passwords.hash(password).await?;

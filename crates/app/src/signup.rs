@@ -6,8 +6,8 @@ use base::{
 };
 use iam::throttle::{Decision, IpBucket, IpBucketConfig};
 use store::{
-    OrganizationRepository, PasswordResetRepository, SessionRepository, UserRecord, UserRepository,
-    UserRole, UserStatus,
+    OrganizationRepository, PasswordPolicyRepository as _, PasswordResetRepository,
+    SessionRepository, UserRecord, UserRepository, UserRole, UserStatus,
 };
 use time::Duration;
 
@@ -258,6 +258,7 @@ impl App {
         self.passwords.check_not_breached(password).await?;
         let password_hash = self.passwords.hash(password).await?;
         transaction.set_user_password(user.id, &password_hash).await?;
+        transaction.record_password_change(user.id, now).await?;
         let n_sessions = transaction.end_user_sessions(user.id, now).await?;
         let mut event = self.user_event(&user, "user.password.reset", context);
         event.privileged = true;

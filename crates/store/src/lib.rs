@@ -25,6 +25,7 @@ mod invitations;
 mod notifications;
 mod organizations;
 mod passkeys;
+mod password_policies;
 mod principals;
 mod projects;
 mod pseudonyms;
@@ -74,6 +75,7 @@ pub use notifications::{
 };
 pub use organizations::OrganizationRepository;
 pub use passkeys::{CeremonyPurpose, CeremonyRecord, PasskeyRecord, PasskeyRepository};
+pub use password_policies::PasswordPolicyRepository;
 pub use principals::PrincipalRepository;
 pub use projects::ProjectRepository;
 pub use pseudonyms::{PseudonymDomainRecord, PseudonymKeyRecord, PseudonymRepository};

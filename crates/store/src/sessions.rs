@@ -86,6 +86,13 @@ pub trait SessionRepository {
         user_id: UserId,
         at: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+    /// End every open session of the account but `keep`; returns how many.
+    async fn end_other_user_sessions(
+        &mut self,
+        user_id: UserId,
+        keep: uuid::Uuid,
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
     async fn insert_login_challenge(
         &mut self,
         token_hash: &[u8],
@@ -238,6 +245,24 @@ impl SessionRepository for Transaction {
             return Err(StoreError::NotFound("session"));
         }
         Ok(())
+    }
+
+    async fn end_other_user_sessions(
+        &mut self,
+        user_id: UserId,
+        keep: uuid::Uuid,
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let sql = "UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND id <> $3 \
+                   AND ended_at IS NULL";
+        let n_rows = on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(at)
+            .bind(user_id.as_uuid())
+            .bind(keep)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(n_rows)
     }
 
     async fn end_user_sessions(

@@ -166,6 +166,32 @@ pub async fn logout(
     Ok(response)
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change the signed-in account's password (a session with a recent authentication). The
+/// account's other sessions end.
+#[utoipa::path(put, path = "/v1/auth/password", tag = "auth", request_body = PasswordChange,
+    security(("api_key" = [])),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn change_password(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiJson(input): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .change_password(&principal, &input.current_password, &input.new_password, &context)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionInfo {
     pub id: String,

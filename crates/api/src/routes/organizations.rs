@@ -150,6 +150,47 @@ pub async fn rename(
     Ok(Json(organization.into()))
 }
 
+/// An organisation's password policy beyond the built-in one.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicy {
+    /// Days after which a password no longer signs in (1 to 3650), or null for no maximum
+    /// (the default: NIST SP 800-63B advises against forced changes).
+    pub max_age_days: Option<u32>,
+}
+
+/// The organisation's maximum password age.
+#[utoipa::path(get, path = "/v1/organizations/{id}/password-policy", tag = "organizations",
+    params(("id" = String, Path, format = Uuid)), security(("api_key" = [])),
+    responses((status = 200, body = PasswordPolicy), (status = 403, body = Problem)))]
+pub async fn password_policy(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiPath(id): ApiPath<OrganizationId>,
+) -> Result<Json<PasswordPolicy>, ApiError> {
+    let max_age_days = state.app.password_max_age(&principal, id, &context).await?;
+    Ok(Json(PasswordPolicy { max_age_days }))
+}
+
+/// Set or remove the organisation's maximum password age (owners, recent authentication).
+#[utoipa::path(put, path = "/v1/organizations/{id}/password-policy", tag = "organizations",
+    params(("id" = String, Path, format = Uuid)), request_body = PasswordPolicy,
+    security(("api_key" = [])),
+    responses((status = 200, body = PasswordPolicy), (status = 400, body = Problem),
+        (status = 403, body = Problem)))]
+pub async fn set_password_policy(
+    State(state): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Context(context): Context,
+    ApiPath(id): ApiPath<OrganizationId>,
+    ApiJson(input): ApiJson<PasswordPolicy>,
+) -> Result<Json<PasswordPolicy>, ApiError> {
+    let max_age_days =
+        state.app.set_password_max_age(&principal, id, input.max_age_days, &context).await?;
+    Ok(Json(PasswordPolicy { max_age_days }))
+}
+
 /// Delete an empty customer organisation (provider owners only).
 #[utoipa::path(delete, path = "/v1/organizations/{id}", tag = "organizations",
     params(("id" = String, Path, format = Uuid)), security(("api_key" = [])),

@@ -22,6 +22,7 @@ mod information_protection;
 mod notifications;
 mod organizations;
 mod passkeys;
+mod password_age;
 mod principals;
 mod privacy;
 mod provider_checks;

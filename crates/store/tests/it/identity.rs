@@ -3,9 +3,9 @@
 use base::{Name, Organization, OrganizationId, OrganizationKind, UserId};
 use store::{
     ApiKeyRecord, ApiKeyRepository, AuditEntryRow, AuditLogRepository, FactorRepository,
-    InvitationRecord, InvitationRepository, OrganizationRepository, PasswordResetRepository,
-    SessionRecord, SessionRepository, ThrottleRepository, TotpRecord, Transaction, UserRecord,
-    UserRepository, UserRole, UserStatus,
+    InvitationRecord, InvitationRepository, OrganizationRepository, PasswordPolicyRepository,
+    PasswordResetRepository, SessionRecord, SessionRepository, ThrottleRepository, TotpRecord,
+    Transaction, UserRecord, UserRepository, UserRole, UserStatus,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -338,6 +338,33 @@ async fn applications_hold_keys_and_groups_hold_members() {
         transaction.delete_group(user.organization_id, group.id).await.unwrap();
         assert_eq!(transaction.list_groups(user.organization_id).await.unwrap(), vec![]);
         audited(&mut transaction, user.organization_id).await;
+        transaction.commit().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn password_ages_are_kept_per_account_and_maxima_per_organization() {
+    with_each_backend(|store| async move {
+        let mut transaction = store.begin().await.unwrap();
+        let user = setup(&mut transaction).await;
+        let organization_id = user.organization_id;
+        assert_eq!(transaction.password_max_age_days(organization_id).await.unwrap(), None);
+        assert_eq!(transaction.password_changed_at(user.id).await.unwrap(), None);
+        transaction.set_password_max_age_days(organization_id, Some(90), T0).await.unwrap();
+        transaction.set_password_max_age_days(organization_id, Some(30), T0).await.unwrap();
+        transaction.record_password_change(user.id, T0).await.unwrap();
+        let later = T0 + Duration::days(3);
+        transaction.record_password_change(user.id, later).await.unwrap();
+        audited(&mut transaction, organization_id).await;
+        transaction.commit().await.unwrap();
+
+        let mut transaction = store.begin().await.unwrap();
+        assert_eq!(transaction.password_max_age_days(organization_id).await.unwrap(), Some(30));
+        assert_eq!(transaction.password_changed_at(user.id).await.unwrap(), Some(later));
+        transaction.set_password_max_age_days(organization_id, None, later).await.unwrap();
+        assert_eq!(transaction.password_max_age_days(organization_id).await.unwrap(), None);
+        audited(&mut transaction, organization_id).await;
         transaction.commit().await.unwrap();
     })
     .await;
