@@ -304,7 +304,8 @@ mod tests {
         assert_eq!(e["actor"]["user"]["uid"], "u-1");
         assert_eq!(e["actor"]["user"]["credential_uid"], "session");
         assert_eq!(e["user"]["uid"], "u-1");
-        assert_eq!(e["user"]["email_addr"], "Alice@Example.COM");
+        assert_eq!(e["user"]["email_addr"], "alice@example.com", "folded as sign-in folds it");
+        assert_eq!(e["actor"]["user"]["email_addr"], "Alice@Example.COM", "as typed");
         assert_eq!(e["src_endpoint"]["ip"], "192.0.2.1");
         assert!(e.get("http_request").is_none(), "absent personal fields are left out");
         assert_eq!(e["unmapped"]["outcome"], "failed");
