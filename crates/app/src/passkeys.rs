@@ -548,12 +548,15 @@ impl App {
 
     /// Start a passwordless login: with an email, the options list that account's passkeys
     /// (or decoys: the answer never tells whether the address has an account); without, any
-    /// discoverable passkey of this relying party will do.
+    /// discoverable passkey of this relying party will do. Each call stores a ceremony, so it
+    /// draws on the source address's login bucket like the login it starts.
     pub async fn start_passkey_login(
         &self,
         email: Option<&str>,
+        context: &RequestContext,
     ) -> Result<PasskeyChallenge, AppError> {
         let relying_party = self.passkeys_enabled()?;
+        self.check_ip_throttle(context, self.clock.now())?;
         let (allowed, user_id) = match email.map(str::trim).filter(|email| !email.is_empty()) {
             None => (None, None),
             Some(email) if email.len() > 254 => (Some(self.decoy_credential_ids(email)), None),

@@ -186,12 +186,13 @@ pub struct PasskeyLoginOptionsInput {
 #[utoipa::path(post, path = "/v1/auth/passkey/options", tag = "auth",
     request_body = PasskeyLoginOptionsInput,
     responses((status = 200, body = CeremonyResponse), (status = 400, body = Problem),
-        (status = 409, body = Problem)))]
+        (status = 409, body = Problem), (status = 429, body = Problem)))]
 pub async fn login_options(
     State(state): State<ApiState>,
+    Context(context): Context,
     ApiJson(input): ApiJson<PasskeyLoginOptionsInput>,
 ) -> Result<Json<CeremonyResponse>, ApiError> {
-    Ok(Json(state.app.start_passkey_login(input.email.as_deref()).await?.into()))
+    Ok(Json(state.app.start_passkey_login(input.email.as_deref(), &context).await?.into()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -646,3 +646,30 @@ async fn registering_a_passkey_lifts_the_mandatory_mfa_restriction() {
     assert_eq!(answer.body["restricted"], false, "{}", answer.body);
     assert!(answer.body.get("mfa_enrolment_due_at").is_none(), "{}", answer.body);
 }
+
+/// `POST /v1/auth/passkey/options` from a given client address.
+async fn options_from(harness: &Harness, address: [u8; 4]) -> StatusCode {
+    use axum::extract::ConnectInfo;
+    use tower::ServiceExt as _;
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/v1/auth/passkey/options")
+        .header("content-type", "application/json")
+        .extension(ConnectInfo(std::net::SocketAddr::from((address, 40000))))
+        .body(axum::body::Body::from(json!({"email": "nobody@provider.example"}).to_string()))
+        .unwrap();
+    harness.router.clone().oneshot(request).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn passwordless_options_draw_on_the_addresss_login_bucket() {
+    let harness = Harness::new().await;
+    let mut answered = Vec::new();
+    for _ in 0..40 {
+        answered.push(options_from(&harness, [203, 0, 113, 5]).await);
+    }
+    let first_refusal = answered.iter().position(|status| *status == StatusCode::TOO_MANY_REQUESTS);
+    assert!(first_refusal.is_some_and(|n| n >= 10), "{answered:?}");
+    assert!(answered[..first_refusal.unwrap()].iter().all(|status| *status == StatusCode::OK));
+    assert_eq!(options_from(&harness, [203, 0, 113, 6]).await, StatusCode::OK, "another address");
+}
