@@ -210,10 +210,16 @@ pub fn to_ocsf(entry: &Entry) -> Map<String, Value> {
         insert_opt(&mut user, "uid", entry.actor_id.as_deref());
     }
     if is_auth {
-        // The sign-in name typed, even for an account that does not exist, folded to lower
-        // case as sign-in folds it: "one account" is one name, known or not, however spelt.
-        let folded = actor_label.map(str::to_lowercase);
-        insert_opt(&mut user, "email_addr", folded.as_deref());
+        // The sign-in name typed, folded to lower case as sign-in folds it: the actor's label,
+        // or for a name without an account (recorded by the system) the attempted email.
+        let attempted = clear(&entry.details)
+            .and_then(|details| serde_json::from_str::<Value>(details).ok())
+            .and_then(|details| details["attempted_email"].as_str().map(str::to_owned));
+        let name = match entry.actor_kind {
+            ActorKind::System => attempted,
+            _ => actor_label.map(str::to_owned),
+        };
+        insert_opt(&mut user, "email_addr", name.map(|name| name.to_lowercase()).as_deref());
     }
     if !user.is_empty() {
         out.insert("user".into(), Value::Object(user));
@@ -356,6 +362,23 @@ mod tests {
         created.resource_type = "api_key".into();
         created.resource_id = Some("k-6".into());
         assert_eq!(api_key_id(&created), Some("k-6"));
+    }
+
+    #[test]
+    fn a_failed_sign_in_without_an_account_names_the_attempted_email() {
+        let mut e = entry("auth.login.password", Outcome::Failed);
+        e.actor_kind = ActorKind::System;
+        e.actor_id = None;
+        e.actor_label = PersonalField::Absent;
+        e.resource_id = None;
+        e.details = PersonalField::details(
+            &serde_json::json!({"attempted_email": "Nobody@Example.com"}),
+            [1; 16],
+        )
+        .unwrap();
+        let event = to_ocsf(&e);
+        assert_eq!(event["user"]["email_addr"], "nobody@example.com");
+        assert!(event["user"].get("uid").is_none(), "{event:?}");
     }
 
     #[test]

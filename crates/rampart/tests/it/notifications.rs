@@ -153,7 +153,8 @@ async fn a_high_alert_is_posted_signed_to_a_webhook_and_mailed_over_smtp() {
         .unwrap();
     assert_eq!(created.status(), 201);
 
-    // Twenty wrong passwords: a password-guessing alert (ATT&CK T1110), high.
+    // Twenty wrong passwords on twenty names without an account, from one address: credential
+    // stuffing (ATT&CK T1110.004), high.
     for n in 0..20 {
         let answer = http
             .post(server.url("/v1/auth/login"))
