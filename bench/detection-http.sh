@@ -151,7 +151,10 @@ for file in "$WORK"/batches/*.ndjson; do
             -H "authorization: Bearer $SECRET" -H "content-type: application/x-ndjson" \
             --data-binary "@$file" "$BASE/v1/organizations/$ORG_ID/events")"
         [[ "$status" == 200 ]] && break
-        [[ "$status" == 429 ]] || die "POST answered $status: $(cat "$WORK/answer.json")"
+        [[ "$status" == 429 ]] || {
+            tail -n 20 "$WORK/serve.err" >&2
+            die "POST answered $status: $(cat "$WORK/answer.json")"
+        }
         refused=$((refused + 1))
         sleep 1
     done
