@@ -154,8 +154,11 @@ impl App {
             }
             for (organization_id, next, size) in pending {
                 let end = size.min(next.saturating_add(BATCH));
-                let mut transaction = self.store.begin().await?;
-                let rows = transaction.audit_entries_between(organization_id, next, end).await?;
+                // Read and evaluate outside the write transaction (see the ingested events'
+                // pass): the write holds only the alerts and the cursor.
+                let mut read = self.store.read().await?;
+                let rows = read.audit_entries_between(organization_id, next, end).await?;
+                read.commit().await?;
                 let mut detections = Vec::new();
                 for row in &rows {
                     let entry = entry_from_row(row).map_err(AppError::Internal)?;
@@ -163,6 +166,7 @@ impl App {
                     detections.extend(engine.evaluate(&event).into_iter().filter(raises_alert));
                 }
                 pass.evaluated += end - next;
+                let mut transaction = self.store.begin().await?;
                 for detection in &detections {
                     pass.detections += 1;
                     if self.record_detection(&mut transaction, organization_id, detection).await? {

@@ -450,8 +450,12 @@ impl App {
             }
             for (organization_id, next, size) in pending {
                 let end = size.min(next.saturating_add(DETECTION_BATCH));
-                let mut transaction = self.store.begin().await?;
-                let rows = transaction.events_between(organization_id, next, end).await?;
+                // Read and evaluate outside the write transaction, so that ingestion never
+                // waits on the rules: the write holds only the alerts and the cursor. One
+                // pass runs at a time (the engine's lock), and stored events do not change.
+                let mut read = self.store.read().await?;
+                let rows = read.events_between(organization_id, next, end).await?;
+                read.commit().await?;
                 let mut detections = Vec::new();
                 for stored in &rows {
                     let event = match engine_event(stored) {
@@ -470,6 +474,7 @@ impl App {
                         detections.push(detection);
                     }
                 }
+                let mut transaction = self.store.begin().await?;
                 for detection in &detections {
                     pass.detections += 1;
                     if self.record_detection(&mut transaction, organization_id, detection).await? {
