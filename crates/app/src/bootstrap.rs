@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 use crate::api_keys::unix_millis;
 use crate::secrets::{hash_secret, id_randomness, new_secret};
 use crate::users::validate_email;
-use crate::{App, AppError, IssuedApiKey, check_new_password};
+use crate::{App, AppError, IssuedApiKey};
 
 /// What `rampart init` asks for.
 #[derive(Debug, Clone)]
@@ -65,8 +65,8 @@ impl App {
         let email = validate_email(&request.owner_email)?;
         let password_hash = match &request.owner_password {
             Some(password) => {
-                check_new_password(password, &email, None, Some(name.as_str()))?;
-                self.passwords.check_not_breached(password).await?;
+                self.check_password_choice(password, &email, None, Some(name.as_str()), false)
+                    .await?;
                 Some(self.passwords.hash(password).await?)
             }
             None => None,
@@ -137,8 +137,7 @@ impl App {
             .await?
             .filter(|owner| owner.setup_token_expires_at.is_some_and(|at| self.clock.now() < at))
             .ok_or_else(invalid)?;
-        check_new_password(password, &owner.email, None, None)?;
-        self.passwords.check_not_breached(password).await?;
+        self.check_password_choice(password, &owner.email, None, None, false).await?;
         let password_hash = self.passwords.hash(password).await?;
         transaction.set_user_password(owner.id, &password_hash).await?;
         transaction.record_password_change(owner.id, self.clock.now()).await?;

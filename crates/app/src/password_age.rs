@@ -14,7 +14,6 @@ use store::{
 use time::{Duration, OffsetDateTime};
 
 use crate::AuditTrail as _;
-use crate::passwords::check_new_password_with;
 use crate::{App, AppError, Principal};
 
 /// The longest maximum age an organisation may set, days.
@@ -120,14 +119,14 @@ impl App {
         let mfa_enforced =
             organization.as_ref().is_some_and(|organization| organization.mfa_required);
         let name = (!user.display_name.is_empty()).then_some(user.display_name.as_str());
-        check_new_password_with(new, &user.email, name, organisation, mfa_enforced)
-            .map_err(|error| AppError::InvalidInput(format!("new_password: {error}")))?;
-        self.passwords.check_not_breached(new).await.map_err(|error| match error {
-            AppError::InvalidInput(message) => {
-                AppError::InvalidInput(format!("new_password: {message}"))
-            }
-            other => other,
-        })?;
+        self.check_password_choice(new, &user.email, name, organisation, mfa_enforced)
+            .await
+            .map_err(|error| match error {
+                AppError::InvalidInput(message) => {
+                    AppError::InvalidInput(format!("new_password: {message}"))
+                }
+                other => other,
+            })?;
         let password_hash = self.passwords.hash(new).await?;
         let now = self.clock.now();
         let mut transaction = self.store.begin().await?;

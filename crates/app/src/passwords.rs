@@ -113,6 +113,23 @@ impl Peppers {
     }
 }
 
+impl crate::App {
+    /// The whole check of a password someone chooses: the policy
+    /// ([`check_new_password_with`]), then the operator's breached-password ranges. Every
+    /// place that sets a chosen password goes through here.
+    pub(crate) async fn check_password_choice(
+        &self,
+        password: &str,
+        email: &str,
+        name: Option<&str>,
+        organisation: Option<&str>,
+        mfa_enforced: bool,
+    ) -> Result<(), AppError> {
+        check_new_password_with(password, email, name, organisation, mfa_enforced)?;
+        self.passwords.check_not_breached(password).await
+    }
+}
+
 /// argon2id with configurable cost; OWASP's minimum (m = 19 MiB, t = 2, p = 1) by default.
 #[derive(Clone)]
 pub struct PasswordHasher {

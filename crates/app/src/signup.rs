@@ -16,7 +16,7 @@ use crate::api_keys::unix_millis;
 use crate::mailer::Email;
 use crate::secrets::{hash_secret, id_randomness, new_secret};
 use crate::users::validate_email;
-use crate::{App, AppError, Principal, check_new_password};
+use crate::{App, AppError, Principal};
 
 const VERIFICATION_PREFIX: &str = "rampart_verify_";
 const RESET_PREFIX: &str = "rampart_reset_";
@@ -84,8 +84,7 @@ impl App {
         let name = Name::parse(organization_name)
             .map_err(|error| AppError::InvalidInput(format!("organization name: {error}")))?;
         let email = validate_email(email)?;
-        check_new_password(password, &email, None, Some(name.as_str()))?;
-        self.passwords.check_not_breached(password).await?;
+        self.check_password_choice(password, &email, None, Some(name.as_str()), false).await?;
         self.take_signup_token(context)?;
         let password_hash = self.passwords.hash(password).await?;
         let now = self.clock.now();
@@ -254,8 +253,8 @@ impl App {
             .await?
             .map(|organization| organization.name.as_str().to_owned());
         let name = (!user.display_name.is_empty()).then_some(user.display_name.as_str());
-        check_new_password(password, &user.email, name, organisation.as_deref())?;
-        self.passwords.check_not_breached(password).await?;
+        self.check_password_choice(password, &user.email, name, organisation.as_deref(), false)
+            .await?;
         let password_hash = self.passwords.hash(password).await?;
         transaction.set_user_password(user.id, &password_hash).await?;
         transaction.record_password_change(user.id, now).await?;

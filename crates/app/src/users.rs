@@ -138,14 +138,8 @@ impl App {
         let mfa_enforced =
             organization.as_ref().is_some_and(|organization| organization.mfa_required);
         let name = (!display_name.is_empty()).then_some(display_name.as_str());
-        crate::passwords::check_new_password_with(
-            password,
-            &invitation.email,
-            name,
-            organisation,
-            mfa_enforced,
-        )?;
-        self.passwords.check_not_breached(password).await?;
+        self.check_password_choice(password, &invitation.email, name, organisation, mfa_enforced)
+            .await?;
         let password_hash = self.passwords.hash(password).await?;
         if !transaction.accept_invitation(&invitation.token_hash, now).await? {
             return Err(invalid());
