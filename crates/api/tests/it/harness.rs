@@ -123,7 +123,25 @@ impl Harness {
         secret: Option<&str>,
         body: Option<(&str, Vec<u8>)>,
     ) -> Answer {
+        self.request_from(None, method, uri, secret, body).await
+    }
+
+    /// As [`Harness::request`], from a client address as the server's connection info gives
+    /// it (none: the request carries no address, as in most tests).
+    pub async fn request_from(
+        &self,
+        address: Option<[u8; 4]>,
+        method: Method,
+        uri: &str,
+        secret: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
         let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(address) = address {
+            builder = builder.extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                address, 40000,
+            ))));
+        }
         if let Some(secret) = secret {
             builder = builder.header("authorization", format!("Bearer {secret}"));
         }

@@ -661,18 +661,9 @@ async fn an_organization_can_require_a_second_factor_of_every_member() {
     assert_eq!(trail.body["items"][0]["privileged"], true);
 }
 
-/// A GET with a bearer secret from a given client address, as the server's connection info
-/// gives it.
+/// A GET with a bearer secret from a given client address.
 async fn get_from(harness: &Harness, address: [u8; 4], uri: &str, secret: &str) -> StatusCode {
-    use axum::extract::ConnectInfo;
-    use tower::ServiceExt as _;
-    let request = axum::http::Request::builder()
-        .uri(uri)
-        .header("authorization", format!("Bearer {secret}"))
-        .extension(ConnectInfo(std::net::SocketAddr::from((address, 40000))))
-        .body(axum::body::Body::empty())
-        .unwrap();
-    harness.router.clone().oneshot(request).await.unwrap().status()
+    harness.request_from(Some(address), Method::GET, uri, Some(secret), None).await.status
 }
 
 #[tokio::test]

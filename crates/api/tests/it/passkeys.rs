@@ -649,16 +649,17 @@ async fn registering_a_passkey_lifts_the_mandatory_mfa_restriction() {
 
 /// `POST /v1/auth/passkey/options` from a given client address.
 async fn options_from(harness: &Harness, address: [u8; 4]) -> StatusCode {
-    use axum::extract::ConnectInfo;
-    use tower::ServiceExt as _;
-    let request = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri("/v1/auth/passkey/options")
-        .header("content-type", "application/json")
-        .extension(ConnectInfo(std::net::SocketAddr::from((address, 40000))))
-        .body(axum::body::Body::from(json!({"email": "nobody@provider.example"}).to_string()))
-        .unwrap();
-    harness.router.clone().oneshot(request).await.unwrap().status()
+    let body = json!({"email": "nobody@provider.example"}).to_string().into_bytes();
+    harness
+        .request_from(
+            Some(address),
+            Method::POST,
+            "/v1/auth/passkey/options",
+            None,
+            Some(("application/json", body)),
+        )
+        .await
+        .status
 }
 
 #[tokio::test]
