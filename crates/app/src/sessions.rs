@@ -2,8 +2,8 @@
 
 use base::{Actor, Credential, Outcome, RequestContext, Resource};
 use store::{
-    AuthenticatedSession, OrganizationRepository, SessionRecord, SessionRepository, UserRecord,
-    UserRepository, UserStatus,
+    AuthenticatedSession, OrganizationRepository, SessionRecord, SessionRepository, Transaction,
+    UserRecord, UserRepository, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -18,6 +18,13 @@ pub(crate) const SESSION_PREFIX: &str = "rampart_session_";
 const CHALLENGE_PREFIX: &str = "rampart_mfa_";
 /// `last_seen_at` is written at most this often per session.
 const LAST_SEEN_RESOLUTION: Duration = Duration::minutes(1);
+
+/// A session about to be stored: its record, and the token only the client will hold.
+struct SessionOpening {
+    record: SessionRecord,
+    token: String,
+    mfa_enrolment_due_at: Option<OffsetDateTime>,
+}
 
 /// How long sessions and the steps of a login live.
 #[derive(Debug, Clone)]
@@ -127,16 +134,14 @@ impl App {
         let Some(user) = user.filter(|user| user.password_hash.is_some()) else {
             let dummy = self.dummy_password_hash().await?;
             let _ = self.passwords.verify(password, &dummy).await?;
-            self.record_login_failure(None, email, "unknown_account", context).await;
-            self.note_login_failure(email, context, now).await?;
+            self.fail_password_attempt(None, email, "unknown_account", context, now).await?;
             return Err(invalid_credentials());
         };
         let phc = user.password_hash.clone().unwrap_or_default();
         let correct = self.passwords.verify(password, &phc).await?;
         if !correct || user.status != UserStatus::Active {
             let reason = if correct { "account_not_active" } else { "wrong_password" };
-            self.record_login_failure(Some(&user), email, reason, context).await;
-            self.note_login_failure(email, context, now).await?;
+            self.fail_password_attempt(Some(&user), email, reason, context, now).await?;
             return Err(invalid_credentials());
         }
         if self.password_expired(&user, now).await? {
@@ -147,15 +152,11 @@ impl App {
                     .into(),
             ));
         }
-        self.note_login_success(email, now).await?;
-        if self.passwords.needs_rehash(&phc) {
-            let rehashed = self.passwords.hash(password).await?;
-            let mut transaction = self.store.begin().await?;
-            transaction.set_user_password(user.id, &rehashed).await?;
-            let event = self.user_event(&user, "auth.password.rehash", context);
-            transaction.append_audit_event(&event).await?;
-            transaction.commit().await?;
-        }
+        let rehashed = if self.passwords.needs_rehash(&phc) {
+            Some(self.passwords.hash(password).await?)
+        } else {
+            None
+        };
         let mut methods = Vec::new();
         if self.has_confirmed_totp(user.id).await? {
             methods.extend(["totp", "recovery_code"]);
@@ -163,9 +164,13 @@ impl App {
         if !self.user_passkeys(user.id).await?.is_empty() {
             methods.push("webauthn");
         }
+        // The throttle's success, a rehash, the session (or the second step) and their audit
+        // events commit together: one durable write per login.
         if !methods.is_empty() {
             let mfa_token = new_secret(CHALLENGE_PREFIX);
             let mut transaction = self.store.begin().await?;
+            self.note_password_verified_in(&mut transaction, &user, email, rehashed, context, now)
+                .await?;
             let expires_at = now + self.identity.policy.mfa_challenge_lifetime;
             transaction
                 .insert_login_challenge(&hash_secret(&mfa_token), user.id, now, expires_at)
@@ -176,8 +181,35 @@ impl App {
             transaction.commit().await?;
             return Ok(LoginOutcome::MfaRequired { mfa_token, methods });
         }
-        let session = self.open_session(&user, false, "auth.login.password", context).await?;
+        let opening = self.prepare_session(&user, false, context).await?;
+        let mut transaction = self.store.begin().await?;
+        self.note_password_verified_in(&mut transaction, &user, email, rehashed, context, now)
+            .await?;
+        let session = self
+            .write_session(&mut transaction, &user, opening, "auth.login.password", None, context)
+            .await?;
+        transaction.commit().await?;
         Ok(LoginOutcome::Session(session))
+    }
+
+    /// What a verified password changes: the throttle counts a success, and a hash made with
+    /// older parameters (or an older pepper) is replaced.
+    async fn note_password_verified_in(
+        &self,
+        transaction: &mut Transaction,
+        user: &UserRecord,
+        email: &str,
+        rehashed: Option<String>,
+        context: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<(), AppError> {
+        self.note_login_success_in(transaction, email, now).await?;
+        if let Some(rehashed) = rehashed {
+            transaction.set_user_password(user.id, &rehashed).await?;
+            let event = self.user_event(user, "auth.password.rehash", context);
+            transaction.append_audit_event(&event).await?;
+        }
+        Ok(())
     }
 
     /// MFA is mandatory for the provider's staff, for every owner (privileged roles), and for
@@ -263,6 +295,9 @@ impl App {
         event
     }
 
+    /// Audit a failed login that does not count against the account's throttle (an expired
+    /// password, a wrong second factor). An error is logged, not answered: the attempt has
+    /// already failed.
     async fn record_login_failure(
         &self,
         user: Option<&UserRecord>,
@@ -272,35 +307,66 @@ impl App {
     ) {
         let recorded = async {
             let mut transaction = self.store.begin().await?;
-            let mut event = match user {
-                Some(user) => self.user_event(user, "auth.login.password", context),
-                None => {
-                    // Attempts on no account go to the provider's trail, where the security
-                    // team watches for credential stuffing.
-                    let Some(provider) = transaction.provider_organization().await? else {
-                        return Ok(());
-                    };
-                    let mut event = self.event(
-                        &Actor::System,
-                        provider.id,
-                        "auth.login.password",
-                        Resource::kind_only("user"),
-                    );
-                    event.context = context.clone();
-                    event.details.insert("attempted_email".into(), email.into());
-                    event
-                }
-            };
-            if reason == "wrong_second_factor" {
-                event.action = "auth.login.mfa".into();
-            }
-            event.outcome = Outcome::Failed { reason: reason.to_owned() };
-            transaction.append_audit_event(&event).await?;
+            self.login_failure_event_in(&mut transaction, user, email, reason, context).await?;
             transaction.commit().await.map_err(AppError::from)
         };
         if let Err(error) = recorded.await {
             tracing::error!(%error, "could not record a failed login");
         }
+    }
+
+    /// A wrong password (or an unknown or inactive account): audited and counted against the
+    /// account's throttle in one transaction, with the lock it may start.
+    async fn fail_password_attempt(
+        &self,
+        user: Option<&UserRecord>,
+        email: &str,
+        reason: &str,
+        context: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<(), AppError> {
+        let mut transaction = self.store.begin().await?;
+        self.login_failure_event_in(&mut transaction, user, email, reason, context).await?;
+        if self.note_login_failure_in(&mut transaction, email, now).await? {
+            self.record_lock_in(&mut transaction, email, context).await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn login_failure_event_in(
+        &self,
+        transaction: &mut Transaction,
+        user: Option<&UserRecord>,
+        email: &str,
+        reason: &str,
+        context: &RequestContext,
+    ) -> Result<(), AppError> {
+        let mut event = match user {
+            Some(user) => self.user_event(user, "auth.login.password", context),
+            None => {
+                // Attempts on no account go to the provider's trail, where the security
+                // team watches for credential stuffing.
+                let Some(provider) = transaction.provider_organization().await? else {
+                    return Ok(());
+                };
+                let mut event = self.event(
+                    &Actor::System,
+                    provider.id,
+                    "auth.login.password",
+                    Resource::kind_only("user"),
+                );
+                event.context = context.clone();
+                event.details.insert("attempted_email".into(), email.into());
+                event
+            }
+        };
+        if reason == "wrong_second_factor" {
+            event.action = "auth.login.mfa".into();
+        }
+        event.outcome = Outcome::Failed { reason: reason.to_owned() };
+        transaction.append_audit_event(&event).await?;
+        Ok(())
     }
 
     async fn open_session(
@@ -322,12 +388,28 @@ impl App {
         passkey: Option<Uuid>,
         context: &RequestContext,
     ) -> Result<NewSession, AppError> {
+        let opening = self.prepare_session(user, with_mfa, context).await?;
+        let mut transaction = self.store.begin().await?;
+        let session =
+            self.write_session(&mut transaction, user, opening, action, passkey, context).await?;
+        transaction.commit().await?;
+        Ok(session)
+    }
+
+    /// A new session and its token, before anything is written; the reads it needs happen
+    /// here, outside the write transaction.
+    async fn prepare_session(
+        &self,
+        user: &UserRecord,
+        with_mfa: bool,
+        context: &RequestContext,
+    ) -> Result<SessionOpening, AppError> {
         let now = self.clock.now();
         let token = new_secret(SESSION_PREFIX);
         let mfa_enrolment_due_at =
             if with_mfa { None } else { self.mfa_enrolment_due_at(user).await? };
         let restricted = mfa_enrolment_due_at.is_some_and(|due| now >= due);
-        let session = SessionRecord {
+        let record = SessionRecord {
             id: base::UserId::new(unix_millis(now), id_randomness()).as_uuid().to_owned(),
             user_id: user.id,
             token_hash: hash_secret(&token),
@@ -340,7 +422,20 @@ impl App {
             restricted,
             ended_at: None,
         };
-        let mut transaction = self.store.begin().await?;
+        Ok(SessionOpening { record, token, mfa_enrolment_due_at })
+    }
+
+    /// Store a prepared session with its audit event, in `transaction`.
+    async fn write_session(
+        &self,
+        transaction: &mut Transaction,
+        user: &UserRecord,
+        opening: SessionOpening,
+        action: &str,
+        passkey: Option<Uuid>,
+        context: &RequestContext,
+    ) -> Result<NewSession, AppError> {
+        let SessionOpening { record: session, token, mfa_enrolment_due_at } = opening;
         transaction.insert_session(&session).await?;
         let mut event = self.user_event(user, action, context);
         event.details.insert("session".into(), session.id.to_string().into());
@@ -348,14 +443,13 @@ impl App {
             event.details.insert("passkey".into(), passkey.to_string().into());
         }
         transaction.append_audit_event(&event).await?;
-        transaction.commit().await?;
         Ok(NewSession {
             id: session.id,
             csrf_token: csrf_token_for(&token),
             token,
-            expires_at: now + self.identity.policy.absolute_lifetime,
+            expires_at: session.created_at + self.identity.policy.absolute_lifetime,
             mfa_enrolment_due_at,
-            restricted,
+            restricted: session.restricted,
         })
     }
 

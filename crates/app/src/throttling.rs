@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use base::RequestContext;
 use iam::throttle::{AccountThrottle, AccountThrottlePolicy, Decision, IpBucket, IpBucketConfig};
-use store::ThrottleRepository;
+use store::{ThrottleRepository, Transaction};
 use time::OffsetDateTime;
 
 use crate::{App, AppError};
@@ -47,6 +47,26 @@ fn retry_after(decision: Decision, now: OffsetDateTime) -> u64 {
     u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1)
 }
 
+async fn account_throttle_in(
+    transaction: &mut Transaction,
+    email: &str,
+) -> Result<AccountThrottle, AppError> {
+    let state = transaction.get_throttle(&account_key(email)).await?;
+    Ok(state.and_then(|state| serde_json::from_value(state).ok()).unwrap_or_default())
+}
+
+async fn save_account_throttle_in(
+    transaction: &mut Transaction,
+    email: &str,
+    state: &AccountThrottle,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let value =
+        serde_json::to_value(state).map_err(|error| AppError::Internal(error.to_string()))?;
+    transaction.put_throttle(&account_key(email), &value, now).await?;
+    Ok(())
+}
+
 impl App {
     fn account_policy(&self) -> AccountThrottlePolicy {
         AccountThrottlePolicy::default()
@@ -54,23 +74,9 @@ impl App {
 
     async fn account_throttle(&self, email: &str) -> Result<AccountThrottle, AppError> {
         let mut read = self.store.read_latest().await?;
-        let state = read.get_throttle(&account_key(email)).await?;
+        let state = account_throttle_in(&mut read, email).await?;
         read.commit().await?;
-        Ok(state.and_then(|state| serde_json::from_value(state).ok()).unwrap_or_default())
-    }
-
-    async fn save_account_throttle(
-        &self,
-        email: &str,
-        state: &AccountThrottle,
-        now: OffsetDateTime,
-    ) -> Result<(), AppError> {
-        let value =
-            serde_json::to_value(state).map_err(|error| AppError::Internal(error.to_string()))?;
-        let mut transaction = self.store.begin().await?;
-        transaction.put_throttle(&account_key(email), &value, now).await?;
-        transaction.commit().await?;
-        Ok(())
+        Ok(state)
     }
 
     /// Whether the source IP may make another login attempt (passwordless logins, which name
@@ -110,59 +116,64 @@ impl App {
         }
     }
 
-    pub(crate) async fn note_login_failure(
+    /// Count a failed attempt on `email`'s account, in the transaction that records it: the
+    /// state is read and written under the write lock, so concurrent attempts are all counted.
+    /// Returns whether this failure locked the account (the caller records the lock).
+    pub(crate) async fn note_login_failure_in(
         &self,
+        transaction: &mut Transaction,
         email: &str,
-        context: &RequestContext,
         now: OffsetDateTime,
-    ) -> Result<(), AppError> {
+    ) -> Result<bool, AppError> {
         let policy = self.account_policy();
-        let mut state = self.account_throttle(email).await?;
+        let mut state = account_throttle_in(transaction, email).await?;
         let was_locked = state.locked_until.is_some_and(|until| now < until);
         state.on_failure(&policy, now);
-        if !was_locked && state.locked_until.is_some_and(|until| now < until) {
-            self.record_lock(email, context).await;
-        }
-        self.save_account_throttle(email, &state, now).await
+        save_account_throttle_in(transaction, email, &state, now).await?;
+        Ok(!was_locked && state.locked_until.is_some_and(|until| now < until))
     }
 
-    pub(crate) async fn note_login_success(
+    /// Count a successful attempt, in the transaction that opens the session or the second
+    /// step, so that a login commits once.
+    pub(crate) async fn note_login_success_in(
         &self,
+        transaction: &mut Transaction,
         email: &str,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
-        let mut state = self.account_throttle(email).await?;
+        let mut state = account_throttle_in(transaction, email).await?;
         state.on_success(&self.account_policy(), now);
-        self.save_account_throttle(email, &state, now).await
+        save_account_throttle_in(transaction, email, &state, now).await
     }
 
-    async fn record_lock(&self, email: &str, context: &RequestContext) {
+    /// The audit event of an account lock, on the account's organisation (the provider's when
+    /// no account has this email).
+    pub(crate) async fn record_lock_in(
+        &self,
+        transaction: &mut Transaction,
+        email: &str,
+        context: &RequestContext,
+    ) -> Result<(), AppError> {
         use crate::AuditTrail as _;
         use store::{OrganizationRepository as _, UserRepository as _};
         let minutes = self.account_policy().lock_duration.whole_minutes();
-        let recorded = async {
-            let mut transaction = self.store.begin().await?;
-            let organization_id = match transaction.find_user_by_email(email).await? {
-                Some(user) => user.organization_id,
-                None => match transaction.provider_organization().await? {
-                    Some(provider) => provider.id,
-                    None => return Ok(()),
-                },
-            };
-            let mut event = self.event(
-                &base::Actor::System,
-                organization_id,
-                "auth.account.lock",
-                base::Resource::kind_only("user"),
-            );
-            event.context = context.clone();
-            event.details.insert("account".into(), email.into());
-            event.details.insert("minutes".into(), minutes.into());
-            transaction.append_audit_event(&event).await?;
-            transaction.commit().await.map_err(AppError::from)
+        let organization_id = match transaction.find_user_by_email(email).await? {
+            Some(user) => user.organization_id,
+            None => match transaction.provider_organization().await? {
+                Some(provider) => provider.id,
+                None => return Ok(()),
+            },
         };
-        if let Err(error) = recorded.await {
-            tracing::error!(%error, "could not record an account lock");
-        }
+        let mut event = self.event(
+            &base::Actor::System,
+            organization_id,
+            "auth.account.lock",
+            base::Resource::kind_only("user"),
+        );
+        event.context = context.clone();
+        event.details.insert("account".into(), email.into());
+        event.details.insert("minutes".into(), minutes.into());
+        transaction.append_audit_event(&event).await?;
+        Ok(())
     }
 }
