@@ -17,6 +17,8 @@ pub(crate) struct AuditState {
     pub(crate) deployment_name: String,
     pub(crate) master_key: crate::MasterKey,
     pub(crate) signer: tokio::sync::RwLock<Option<std::sync::Arc<audit::NoteSigner>>>,
+    /// Full tiles read for proofs.
+    pub(crate) tiles: crate::audit_tile_cache::TileCache,
 }
 
 /// One page of entries, newest first.
@@ -279,7 +281,7 @@ impl App {
         let mut ids = plan.node_ids();
         ids.push(last_leaf);
         let mut read = self.store.read_latest().await?;
-        let nodes = fetch_nodes(&mut read, organization_id, &ids).await?;
+        let nodes = self.audit.tiles.fetch_nodes(&mut read, organization_id, &ids).await?;
         read.commit().await?;
         if !nodes.contains_key(&last_leaf) {
             return Ok(None);

@@ -7,6 +7,7 @@ mod api_keys;
 mod assets;
 mod audit_keys;
 mod audit_log;
+mod audit_tile_cache;
 mod audit_trail;
 mod authorization;
 mod backups;
@@ -192,6 +193,7 @@ impl App {
             deployment_name: "rampart".to_owned(),
             master_key: MasterKey::generate(),
             signer: tokio::sync::RwLock::new(None),
+            tiles: audit_tile_cache::TileCache::new(audit_tile_cache::DEFAULT_CACHED_TILES),
         });
         let identity = Arc::new(IdentityState {
             policy: SessionPolicy::default(),
@@ -257,6 +259,7 @@ impl App {
             deployment_name: deployment_name.to_owned(),
             master_key,
             signer: tokio::sync::RwLock::new(None),
+            tiles: audit_tile_cache::TileCache::new(audit_tile_cache::DEFAULT_CACHED_TILES),
         });
         self
     }

@@ -79,6 +79,81 @@ async fn every_change_and_refusal_is_an_entry_and_reading_the_log_is_one_too() {
         .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
 }
 
+/// RFC 9162's tree hash of leaf hashes, written from its definition (section 2.1.1).
+fn rfc_root(leaves: &[[u8; 32]]) -> [u8; 32] {
+    if let [leaf] = leaves {
+        return *leaf;
+    }
+    let split = leaves.len().next_power_of_two() / 2;
+    audit::merkle::node_hash(&rfc_root(&leaves[..split]), &rfc_root(&leaves[split..]))
+}
+
+/// Proofs are served from full tiles kept in memory once read: past 1,024 entries both tile
+/// levels have full tiles, and every proof, first read or cached, must verify.
+#[tokio::test]
+async fn proofs_from_cached_tiles_verify_at_every_index_and_size() {
+    use app::AuditTrail as _;
+    use base::Clock as _;
+    let harness = Harness::new().await;
+    let provider = harness.provider_id.clone();
+    let key = audit::NoteVerifier::from_verifier_key(&public_key(&harness).await).unwrap();
+    let base = format!("/v1/organizations/{provider}/audit");
+    let events: Vec<base::AuditEvent> = (0..2_100)
+        .map(|n| base::AuditEvent {
+            organization_id: provider.parse().unwrap(),
+            time: harness.clock.now(),
+            actor: base::Actor::System,
+            action: "test.fill".into(),
+            resource: base::Resource::new("item", n),
+            outcome: base::Outcome::Success,
+            context: base::RequestContext::default(),
+            privileged: false,
+            details: serde_json::Map::new(),
+        })
+        .collect();
+    let mut transaction = harness.app.store().begin().await.unwrap();
+    transaction.append_audit_events(&events).await.unwrap();
+    transaction.commit().await.unwrap();
+
+    let export = harness.owner_text(&format!("{base}/export")).await.1;
+    let mut leaves = Vec::new();
+    for line in export.lines().filter(|line| line.contains("\"type\":\"entry\"")) {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        leaves.push(audit::merkle::leaf_hash(
+            &BASE64.decode(line["leaf"].as_str().unwrap()).unwrap(),
+        ));
+    }
+    let (_, note) = harness.owner_text(&format!("{base}/checkpoint")).await;
+    let checkpoint = audit::note::open(&note, &key, None).unwrap();
+    assert_eq!(leaves.len() as u64, checkpoint.size);
+    // Sizes on and off tile boundaries; each index twice, so the second is answered from
+    // the tiles the first kept.
+    for size in [33, 1_024, 1_057, 2_048, checkpoint.size] {
+        let root = rfc_root(&leaves[..size as usize]);
+        for index in (0..size).step_by(37).chain([size - 1]) {
+            for round in 0..2 {
+                let answer = harness
+                    .owner(
+                        Method::GET,
+                        &format!("{base}/proof/inclusion?index={index}&size={size}"),
+                        None,
+                    )
+                    .await;
+                let proof: Vec<[u8; 32]> =
+                    answer.body["proof"].as_array().unwrap().iter().map(hash).collect();
+                audit::merkle::verify_inclusion(
+                    index,
+                    size,
+                    &leaves[index as usize],
+                    &proof,
+                    &root,
+                )
+                .unwrap_or_else(|error| panic!("entry {index} of {size}, round {round}: {error}"));
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn inclusion_and_consistency_proofs_verify_against_signed_checkpoints() {
     let harness = Harness::new().await;
