@@ -159,8 +159,14 @@ fn entry_rows(
     events: &[AuditEvent],
     first: u64,
 ) -> Result<Vec<(AuditEntryRow, audit::Hash)>, AppError> {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    if events.len() < PARALLEL_FROM || threads < 2 {
+    if events.len() < PARALLEL_FROM {
+        return build_rows(organization_id, events, first);
+    }
+    // Asked once: the answer reads the cgroup files, which costs more than a small append.
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads = *THREADS
+        .get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    if threads < 2 {
         return build_rows(organization_id, events, first);
     }
     let chunk = events.len().div_ceil(threads);
