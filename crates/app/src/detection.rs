@@ -167,84 +167,17 @@ impl App {
                 }
                 pass.evaluated += end - next;
                 let mut transaction = self.store.begin().await?;
+                let mut recorder = AlertRecorder::new(organization_id);
                 for detection in &detections {
-                    pass.detections += 1;
-                    if self.record_detection(&mut transaction, organization_id, detection).await? {
-                        pass.alerts_opened += 1;
-                    }
+                    recorder.record(self, &mut transaction, detection).await?;
                 }
+                pass.detections += recorder.detections;
+                pass.alerts_opened += recorder.alerts_opened;
+                recorder.finish(self, &mut transaction).await?;
                 transaction.set_detection_cursor(organization_id, end).await?;
                 transaction.commit().await?;
             }
         }
-    }
-
-    /// Open an alert for a detection or count it into the open one of its rule and group;
-    /// true when an alert was opened.
-    pub(crate) async fn record_detection(
-        &self,
-        transaction: &mut Transaction,
-        organization_id: OrganizationId,
-        detection: &Detection,
-    ) -> Result<bool, AppError> {
-        let rule_id = detection.rule_key().to_owned();
-        let group_key = detection.group_key_text().unwrap_or_default();
-        let at = detection.time;
-        let reference = event_ref(&detection.event);
-        let existing = transaction.open_alert_for(organization_id, &rule_id, &group_key).await?;
-        if let Some(mut alert) = existing
-            .filter(|alert| at >= alert.first_seen && at - alert.first_seen < self.detection.window)
-        {
-            alert.count += 1;
-            alert.last_seen = alert.last_seen.max(at);
-            alert.summary = summary_of(&detection.event);
-            if let Some(reference) = reference
-                && alert.event_refs.len() < MAX_EVENT_REFS
-                && !alert.event_refs.contains(&reference)
-            {
-                alert.event_refs.push(reference);
-            }
-            transaction.update_alert(&alert).await?;
-            let mut event = self.alert_event(organization_id, "detect.alert.count", alert.id);
-            event.details.insert("count".into(), alert.count.into());
-            transaction.append_audit_event(&event).await?;
-            return Ok(false);
-        }
-        let alert = AlertRecord {
-            id: Uuid::now_v7(),
-            organization_id,
-            rule_id,
-            title: detection.title.clone(),
-            level: detection.level.clone().unwrap_or_default(),
-            tags: detection.tags.clone(),
-            author: detection.author.clone().unwrap_or_default(),
-            group_key,
-            event_refs: reference.into_iter().collect(),
-            summary: summary_of(&detection.event),
-            first_seen: at,
-            last_seen: at,
-            count: 1,
-            state: AlertState::New,
-            resolution: None,
-            assignee: None,
-            acknowledged_by: None,
-            acknowledged_at: None,
-            closed_by: None,
-            closed_at: None,
-            comment: String::new(),
-        };
-        transaction.insert_alert(&alert).await?;
-        // Queued with the alert: a raised alert is never without its notifications, also
-        // across a restart; a detection counted into an open alert above queues none.
-        let n_notifications = self.queue_alert_notifications(transaction, &alert).await?;
-        let mut event = self.alert_event(organization_id, "detect.alert.raise", alert.id);
-        event.details.insert("rule_id".into(), alert.rule_id.clone().into());
-        event.details.insert("level".into(), alert.level.clone().into());
-        if n_notifications > 0 {
-            event.details.insert("notifications".into(), n_notifications.into());
-        }
-        transaction.append_audit_event(&event).await?;
-        Ok(true)
     }
 
     fn alert_event(&self, organization_id: OrganizationId, action: &str, id: Uuid) -> AuditEvent {
@@ -481,5 +414,150 @@ pub async fn run_detection_every(app: App, every: std::time::Duration) {
             tracing::error!(%error, "detection pass failed");
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+/// The alerts one pass writes, in its transaction. Detections of the same rule and group
+/// within a pass are counted into one alert in memory, and the pass writes each alert it
+/// changed once, with one `detect.alert.count` entry saying how many detections it added;
+/// every audit entry of the pass is appended at once (one tree update).
+pub(crate) struct AlertRecorder {
+    organization_id: OrganizationId,
+    /// Open alerts read or raised in this pass, by rule and group, with the detections
+    /// counted into them here.
+    alerts: std::collections::HashMap<(String, String), (AlertRecord, u64)>,
+    /// Rule and group pairs with no open alert in the store (looked up once).
+    absent: std::collections::HashSet<(String, String)>,
+    events: Vec<AuditEvent>,
+    pub(crate) detections: u64,
+    pub(crate) alerts_opened: u64,
+}
+
+impl AlertRecorder {
+    pub(crate) fn new(organization_id: OrganizationId) -> Self {
+        Self {
+            organization_id,
+            alerts: std::collections::HashMap::new(),
+            absent: std::collections::HashSet::new(),
+            events: Vec::new(),
+            detections: 0,
+            alerts_opened: 0,
+        }
+    }
+
+    /// Open an alert for a detection or count it into the open one of its rule and group.
+    pub(crate) async fn record(
+        &mut self,
+        app: &App,
+        transaction: &mut Transaction,
+        detection: &Detection,
+    ) -> Result<(), AppError> {
+        self.detections += 1;
+        let key = (detection.rule_key().to_owned(), detection.group_key_text().unwrap_or_default());
+        let at = detection.time;
+        let reference = event_ref(&detection.event);
+        if !self.alerts.contains_key(&key) && !self.absent.contains(&key) {
+            match transaction.open_alert_for(self.organization_id, &key.0, &key.1).await? {
+                Some(alert) => {
+                    self.alerts.insert(key.clone(), (alert, 0));
+                }
+                None => {
+                    self.absent.insert(key.clone());
+                }
+            }
+        }
+        if let Some((alert, added)) = self.alerts.get_mut(&key)
+            && at >= alert.first_seen
+            && at - alert.first_seen < app.detection.window
+        {
+            alert.count += 1;
+            *added += 1;
+            alert.last_seen = alert.last_seen.max(at);
+            alert.summary = summary_of(&detection.event);
+            if let Some(reference) = reference
+                && alert.event_refs.len() < MAX_EVENT_REFS
+                && !alert.event_refs.contains(&reference)
+            {
+                alert.event_refs.push(reference);
+            }
+            return Ok(());
+        }
+        // An alert of this rule and group still open but past its window is left as it is
+        // (its pending count, if any, is written first); a new one starts.
+        if let Some((previous, added)) = self.alerts.remove(&key) {
+            self.write_count(transaction, app, &previous, added).await?;
+        }
+        self.absent.remove(&key);
+        let alert = AlertRecord {
+            id: Uuid::now_v7(),
+            organization_id: self.organization_id,
+            rule_id: key.0.clone(),
+            title: detection.title.clone(),
+            level: detection.level.clone().unwrap_or_default(),
+            tags: detection.tags.clone(),
+            author: detection.author.clone().unwrap_or_default(),
+            group_key: key.1.clone(),
+            event_refs: reference.into_iter().collect(),
+            summary: summary_of(&detection.event),
+            first_seen: at,
+            last_seen: at,
+            count: 1,
+            state: AlertState::New,
+            resolution: None,
+            assignee: None,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            closed_by: None,
+            closed_at: None,
+            comment: String::new(),
+        };
+        transaction.insert_alert(&alert).await?;
+        // Queued with the alert: a raised alert is never without its notifications, also
+        // across a restart; a detection counted into an open alert queues none.
+        let n_notifications = app.queue_alert_notifications(transaction, &alert).await?;
+        let mut event = app.alert_event(self.organization_id, "detect.alert.raise", alert.id);
+        event.details.insert("rule_id".into(), alert.rule_id.clone().into());
+        event.details.insert("level".into(), alert.level.clone().into());
+        if n_notifications > 0 {
+            event.details.insert("notifications".into(), n_notifications.into());
+        }
+        self.events.push(event);
+        self.alerts_opened += 1;
+        self.alerts.insert(key, (alert, 0));
+        Ok(())
+    }
+
+    /// Write an alert that counted `added` detections in this pass, with its audit entry.
+    async fn write_count(
+        &mut self,
+        transaction: &mut Transaction,
+        app: &App,
+        alert: &AlertRecord,
+        added: u64,
+    ) -> Result<(), AppError> {
+        if added == 0 {
+            return Ok(());
+        }
+        transaction.update_alert(alert).await?;
+        let mut event = app.alert_event(self.organization_id, "detect.alert.count", alert.id);
+        event.details.insert("count".into(), alert.count.into());
+        event.details.insert("added".into(), added.into());
+        self.events.push(event);
+        Ok(())
+    }
+
+    /// Write the alerts counted into and every audit entry of the pass.
+    pub(crate) async fn finish(
+        mut self,
+        app: &App,
+        transaction: &mut Transaction,
+    ) -> Result<(), AppError> {
+        let mut counted: Vec<(AlertRecord, u64)> = self.alerts.drain().map(|(_, v)| v).collect();
+        counted.sort_by_key(|(alert, _)| alert.id);
+        for (alert, added) in &counted {
+            self.write_count(transaction, app, alert, *added).await?;
+        }
+        transaction.append_audit_events(&self.events).await?;
+        Ok(())
     }
 }
