@@ -21,7 +21,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::audit_trail::AuditTrail;
-use crate::detection::raises_alert;
+use crate::detection::{AlertRecorder, raises_alert};
+use crate::fresh_events::{DEFAULT_FRESH_BYTES, FreshEvents};
 use crate::{App, AppError, Principal};
 
 /// Stored events of one organisation evaluated per transaction.
@@ -72,12 +73,18 @@ impl Default for IntakeSettings {
 pub(crate) struct IntakeState {
     settings: IntakeSettings,
     in_flight: tokio::sync::Semaphore,
+    /// Stored batches waiting for the rules, parsed.
+    fresh: FreshEvents,
 }
 
 impl IntakeState {
     pub(crate) fn new(settings: IntakeSettings) -> Self {
         let permits = settings.max_in_flight_bytes.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
-        Self { settings, in_flight: tokio::sync::Semaphore::new(permits) }
+        Self {
+            settings,
+            in_flight: tokio::sync::Semaphore::new(permits),
+            fresh: FreshEvents::new(DEFAULT_FRESH_BYTES),
+        }
     }
 }
 
@@ -310,22 +317,29 @@ impl App {
         let received_at = self.clock.now();
         let lines: Vec<&[u8]> = body.split(|b| *b == b'\n').collect();
         let mut rejected = batch.errors;
+        // What is stored (the lines as received) and what the rules will evaluate (the same
+        // events parsed, and mapped for Windows records), in the same order.
         let mut events = Vec::with_capacity(batch.events.len());
-        for (line, fields) in &batch.events {
+        let mut parsed = Vec::with_capacity(batch.events.len());
+        for (line, fields) in batch.events {
             let raw = lines.get(line - 1).copied().unwrap_or_default();
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
             let text = String::from_utf8_lossy(raw).trim().to_owned();
-            if is_windows_record(fields) {
-                match detect::windows::from_evtx_json(&Value::Object(fields.clone())) {
-                    Ok(event) => events.push(NewEvent {
-                        time: event.time.to_offset(time::UtcOffset::UTC),
-                        product: event.source.product,
-                        service: event.source.service,
-                        categories: event.source.categories,
-                        fields: text,
-                    }),
+            if is_windows_record(&fields) {
+                match detect::windows::from_evtx_json(&Value::Object(fields)) {
+                    Ok(mut event) => {
+                        event.time = event.time.to_offset(time::UtcOffset::UTC);
+                        events.push(NewEvent {
+                            time: event.time,
+                            product: event.source.product.clone(),
+                            service: event.source.service.clone(),
+                            categories: event.source.categories.clone(),
+                            fields: text,
+                        });
+                        parsed.push(event);
+                    }
                     Err(error) => rejected.push(LineError {
-                        line: *line,
+                        line,
                         problem: ndjson::LineProblem::Json {
                             column: 1,
                             reason: format!("not a Windows event record: {error}"),
@@ -334,13 +348,23 @@ impl App {
                 }
                 continue;
             }
-            events.push(NewEvent {
-                time: event_time(fields).unwrap_or(received_at),
+            let stored = NewEvent {
+                time: event_time(&fields).unwrap_or(received_at),
                 product: source.product.clone(),
                 service: source.service.clone(),
                 categories: source.category.iter().cloned().collect(),
                 fields: text,
+            };
+            parsed.push(Event {
+                source: EventSource {
+                    product: stored.product.clone(),
+                    service: stored.service.clone(),
+                    categories: stored.categories.clone(),
+                },
+                time: stored.time,
+                fields: Value::Object(fields),
             });
+            events.push(stored);
         }
         rejected.sort_by_key(|error| error.line);
         if events.is_empty() {
@@ -365,6 +389,8 @@ impl App {
         event.details.insert("rejected".into(), rejected.len().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
+        let stored_bytes = events.iter().map(|event| event.fields.len()).sum();
+        self.intake.fresh.offer(organization_id, first_seq, parsed, stored_bytes);
         Ok(IngestReport { accepted: events.len() as u64, rejected, first_seq, end_seq })
     }
 
@@ -449,38 +475,53 @@ impl App {
                 return Ok(pass);
             }
             for (organization_id, next, size) in pending {
-                let end = size.min(next.saturating_add(DETECTION_BATCH));
-                // Read and evaluate outside the write transaction, so that ingestion never
-                // waits on the rules: the write holds only the alerts and the cursor. One
-                // pass runs at a time (the engine's lock), and stored events do not change.
-                let mut read = self.store.read().await?;
-                let rows = read.events_between(organization_id, next, end).await?;
-                read.commit().await?;
+                // The batch at the cursor from memory when ingestion left it there, else the
+                // stored events, read and evaluated outside the write transaction so that
+                // ingestion never waits on the rules: the write holds only the alerts and the
+                // cursor. One pass runs at a time (the engine's lock).
+                let (events, end) = match self.intake.fresh.take(organization_id, next) {
+                    Some(batch) => {
+                        let end = batch.first_seq + batch.events.len() as u64;
+                        let numbered = (batch.first_seq..).zip(batch.events.into_iter().map(Ok));
+                        (numbered.collect::<Vec<_>>(), end)
+                    }
+                    None => {
+                        let end = size.min(next.saturating_add(DETECTION_BATCH));
+                        let mut read = self.store.read().await?;
+                        let rows = read.events_between(organization_id, next, end).await?;
+                        read.commit().await?;
+                        (
+                            rows.iter().map(|stored| (stored.seq, engine_event(stored))).collect(),
+                            end,
+                        )
+                    }
+                };
                 let mut detections = Vec::new();
-                for stored in &rows {
-                    let event = match engine_event(stored) {
+                for (seq, event) in events {
+                    let event = match event {
                         Ok(event) => event,
                         Err(error) => {
                             pass.unreadable += 1;
-                            tracing::warn!(%organization_id, seq = stored.seq, %error,
+                            tracing::warn!(%organization_id, seq, %error,
                                 "stored event is not readable; skipped");
                             continue;
                         }
                     };
                     pass.evaluated += 1;
-                    let reference = format!("event:{organization_id}:{}", stored.seq);
+                    let reference = format!("event:{organization_id}:{seq}");
                     for mut detection in engine.evaluate(&event).into_iter().filter(raises_alert) {
                         mark_reference(&mut detection.event, &reference);
                         detections.push(detection);
                     }
                 }
                 let mut transaction = self.store.begin().await?;
+                let mut recorder = AlertRecorder::new(organization_id);
                 for detection in &detections {
-                    pass.detections += 1;
-                    if self.record_detection(&mut transaction, organization_id, detection).await? {
-                        pass.alerts_opened += 1;
-                    }
+                    recorder.record(self, &mut transaction, detection).await?;
                 }
+                pass.detections += recorder.detections;
+                pass.alerts_opened += recorder.alerts_opened;
+                recorder.finish(self, &mut transaction).await?;
                 transaction.set_event_detection_cursor(organization_id, end).await?;
                 transaction.commit().await?;
             }
@@ -498,6 +539,9 @@ impl App {
         for (organization_id, _) in expired {
             let mut transaction = self.store.begin().await?;
             let deleted = transaction.purge_events_received_before(organization_id, cutoff).await?;
+            // Batches held for the rules may include what was just deleted: detection reads
+            // the store instead.
+            self.intake.fresh.forget(organization_id);
             if deleted == 0 {
                 transaction.rollback().await?;
                 continue;
@@ -534,8 +578,8 @@ fn mark_reference(event: &mut Value, reference: &str) {
     }
 }
 
-/// Used by the binary: evaluate stored events and purge expired ones until the task is
-/// dropped.
+/// Used by the binary: evaluate stored events (as they arrive, and at least every `every`)
+/// and purge expired ones until the task is dropped.
 pub async fn run_event_detection_every(app: App, every: std::time::Duration) {
     let mut last_purge: Option<std::time::Instant> = None;
     loop {
@@ -550,7 +594,11 @@ pub async fn run_event_detection_every(app: App, every: std::time::Duration) {
             }
             last_purge = Some(std::time::Instant::now());
         }
-        tokio::time::sleep(every).await;
+        // Every `every`, or as soon as a batch is stored.
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = app.intake.fresh.arrived.notified() => {}
+        }
     }
 }
 

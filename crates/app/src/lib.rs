@@ -21,6 +21,7 @@ mod detection;
 mod error;
 mod event_intake;
 mod factors;
+mod fresh_events;
 mod guests;
 mod incidents;
 mod mailer;

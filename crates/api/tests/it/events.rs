@@ -366,6 +366,88 @@ async fn an_event_matching_a_loaded_rule_raises_one_alert_once_even_after_a_rest
     assert_eq!(alerts.body.as_array().unwrap().len(), 1);
 }
 
+const LINUX_RULE: &str = r"
+title: Test Repeated Sudo Failure
+id: 6d1c2b0a-8e0f-4c1e-9a55-3b7d9f1e2c44
+status: test
+author: Rampart tests
+logsource:
+    product: linux
+    service: auth
+detection:
+    selection:
+        action: sudo_failed
+    condition: selection
+level: medium
+";
+
+/// Ingest one mixed batch into a fresh service and return its alerts after one detection
+/// pass, from the batch held in memory (`from_store`: false) or, as after a restart, from
+/// the store; organisation ids are replaced by `ORG` so two services can be compared.
+async fn alerts_after_one_pass(from_store: bool) -> Vec<Value> {
+    let harness = Harness::new().await;
+    let rules = detect::RuleSet::from_sources([
+        (PathBuf::from("local/shadow.yml"), TEST_RULE.to_owned()),
+        (PathBuf::from("local/sudo.yml"), LINUX_RULE.to_owned()),
+    ]);
+    assert_eq!(rules.report().loaded, 2, "{:?}", rules.report().failed);
+    let rules = detect::RuleSet::builtin().merged(&rules);
+    harness.app.set_detection_rules(rules.clone()).await;
+    let org = Org::new(&harness, "Acme").await;
+    let windows = [
+        sysmon_process("vssadmin delete shadows /all", "2026-03-01T08:50:00Z"),
+        sysmon_process("C:\\Windows\\system32\\cmd.exe /c dir", "2026-03-01T08:51:00Z"),
+        sysmon_process("vssadmin.exe Delete Shadows /Quiet", "2026-03-01T08:52:00Z"),
+    ];
+    let answer = send(&harness, &org, "", &(windows.join("\n") + "\n")).await;
+    assert_eq!(answer.body["accepted"], 3, "{}", answer.body);
+    let linux = [
+        json!({"action": "sudo_failed", "user": "ana", "time": 1_772_355_000_000_i64}),
+        json!({"action": "login", "user": "ana", "time": 1_772_355_010_000_i64}),
+        json!({"action": "sudo_failed", "user": "bo", "@timestamp": "2026-03-01T08:55:00Z"}),
+    ];
+    let body: String = linux.iter().map(|event| format!("{event}\n")).collect();
+    let answer = send(&harness, &org, "?product=linux&service=auth", &body).await;
+    assert_eq!(answer.body["accepted"], 3, "{}", answer.body);
+
+    let pass = if from_store {
+        let restarted = app::App::new(
+            harness.app.store().clone(),
+            harness.clock.clone(),
+            app::PasswordHasher::new(8 * 1024, 1, 1, 1).unwrap(),
+        );
+        restarted.set_detection_rules(rules).await;
+        restarted.run_event_detection_once().await.unwrap()
+    } else {
+        harness.app.run_event_detection_once().await.unwrap()
+    };
+    assert_eq!((pass.evaluated, pass.unreadable), (6, 0));
+    let alerts = call(&harness, Method::GET, &org.path("/alerts"), &org.owner, None).await;
+    let text = alerts.body.to_string().replace(&org.id, "ORG");
+    let mut alerts: Vec<Value> =
+        serde_json::from_str::<Value>(&text).unwrap().as_array().unwrap().clone();
+    for alert in &mut alerts {
+        let alert = alert.as_object_mut().unwrap();
+        alert.remove("id");
+    }
+    alerts.sort_by_key(|alert| alert["title"].as_str().unwrap_or_default().to_owned());
+    alerts
+}
+
+/// Ingested batches are evaluated from memory when the pass finds them there; the rules must
+/// see exactly what they would read back from the store.
+#[tokio::test]
+async fn events_evaluated_from_memory_raise_the_alerts_the_stored_events_raise() {
+    let from_memory = alerts_after_one_pass(false).await;
+    let from_store = alerts_after_one_pass(true).await;
+    let titles: Vec<&str> = from_memory.iter().map(|a| a["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Test Repeated Sudo Failure", "Test Shadow Copy Deletion"]);
+    assert_eq!(from_memory[0]["count"], 2);
+    assert_eq!(from_memory[1]["count"], 2);
+    assert_eq!(from_memory[1]["events"], json!(["event:ORG:0", "event:ORG:2"]));
+    assert_eq!(from_memory, from_store);
+}
+
 #[tokio::test]
 async fn the_retention_purge_removes_expired_events_with_an_audit_event() {
     let mut harness = Harness::new().await;

@@ -1,0 +1,172 @@
+//! Batches of events just stored, kept in memory until the rules have evaluated them.
+//!
+//! Ingestion parses every event (and maps Windows records) before storing it; reading the
+//! events back from the store and parsing them again would cost the detection pass more
+//! than evaluating them. So after a batch commits, its parsed events are offered here, and a
+//! detection pass whose cursor is exactly at a batch's first number evaluates that batch from
+//! memory. The store stays the truth: the cursor still moves only in the transaction that
+//! writes the alerts, a batch that is not here (memory full, a restart, another replica) is
+//! read from the store, and a batch the cursor has passed is dropped unread.
+//!
+//! Memory is bounded by the raw size of the batches held; past it a batch is simply not kept.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use base::OrganizationId;
+use detect::Event;
+
+/// Raw bytes of batches held by default.
+pub const DEFAULT_FRESH_BYTES: usize = 32 * 1024 * 1024;
+
+/// A stored batch: events numbered `first_seq..first_seq + events.len()`.
+pub(crate) struct FreshBatch {
+    pub(crate) first_seq: u64,
+    pub(crate) events: Vec<Event>,
+    bytes: usize,
+}
+
+#[derive(Default)]
+struct Held {
+    batches: BTreeMap<(OrganizationId, u64), FreshBatch>,
+    bytes: usize,
+}
+
+pub(crate) struct FreshEvents {
+    max_bytes: usize,
+    held: Mutex<Held>,
+    /// Woken when a batch is offered, so detection follows ingestion closely.
+    pub(crate) arrived: tokio::sync::Notify,
+}
+
+impl FreshEvents {
+    pub(crate) fn new(max_bytes: usize) -> Self {
+        Self { max_bytes, held: Mutex::new(Held::default()), arrived: tokio::sync::Notify::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keep a committed batch (`bytes`: its raw size) if there is room.
+    pub(crate) fn offer(
+        &self,
+        organization_id: OrganizationId,
+        first_seq: u64,
+        events: Vec<Event>,
+        bytes: usize,
+    ) {
+        {
+            let mut held = self.lock();
+            if held.bytes.saturating_add(bytes) <= self.max_bytes && !events.is_empty() {
+                held.bytes += bytes;
+                held.batches
+                    .insert((organization_id, first_seq), FreshBatch { first_seq, events, bytes });
+            }
+        }
+        self.arrived.notify_one();
+    }
+
+    /// The batch starting at `next` for the organisation, if held; batches it holds that
+    /// start before `next` were evaluated from the store and are dropped.
+    pub(crate) fn take(&self, organization_id: OrganizationId, next: u64) -> Option<FreshBatch> {
+        let mut held = self.lock();
+        let stale: Vec<(OrganizationId, u64)> = held
+            .batches
+            .range((organization_id, 0)..(organization_id, next))
+            .map(|(key, _)| *key)
+            .collect();
+        for key in stale {
+            if let Some(batch) = held.batches.remove(&key) {
+                held.bytes -= batch.bytes;
+            }
+        }
+        let batch = held.batches.remove(&(organization_id, next))?;
+        held.bytes -= batch.bytes;
+        Some(batch)
+    }
+
+    /// Drop every batch of the organisation (its stored events changed: a retention purge),
+    /// so that detection reads what the store holds.
+    pub(crate) fn forget(&self, organization_id: OrganizationId) {
+        let mut held = self.lock();
+        let keys: Vec<(OrganizationId, u64)> = held
+            .batches
+            .range((organization_id, 0)..=(organization_id, u64::MAX))
+            .map(|(key, _)| *key)
+            .collect();
+        for key in keys {
+            if let Some(batch) = held.batches.remove(&key) {
+                held.bytes -= batch.bytes;
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn held_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(n: usize) -> Vec<Event> {
+        (0..n)
+            .map(|i| Event {
+                source: detect::EventSource::default(),
+                time: time::OffsetDateTime::UNIX_EPOCH,
+                fields: serde_json::json!({ "n": i }),
+            })
+            .collect()
+    }
+
+    fn organization(n: u128) -> OrganizationId {
+        OrganizationId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn a_batch_is_taken_once_at_its_first_number() {
+        let fresh = FreshEvents::new(1_000);
+        fresh.offer(organization(1), 10, events(3), 100);
+        assert!(fresh.take(organization(1), 9).is_none());
+        assert!(fresh.take(organization(2), 10).is_none());
+        let batch = fresh.take(organization(1), 10).unwrap();
+        assert_eq!((batch.first_seq, batch.events.len()), (10, 3));
+        assert!(fresh.take(organization(1), 10).is_none());
+        assert_eq!(fresh.held_bytes(), 0);
+    }
+
+    #[test]
+    fn batches_the_cursor_passed_are_dropped() {
+        let fresh = FreshEvents::new(1_000);
+        fresh.offer(organization(1), 0, events(2), 100);
+        fresh.offer(organization(1), 2, events(2), 100);
+        fresh.offer(organization(2), 0, events(2), 100);
+        // The first two were read from the store; the cursor is at 4.
+        assert!(fresh.take(organization(1), 4).is_none());
+        assert_eq!(fresh.held_bytes(), 100, "only the other organisation's batch is left");
+        assert!(fresh.take(organization(2), 0).is_some());
+    }
+
+    #[test]
+    fn a_forgotten_organisation_is_read_from_the_store() {
+        let fresh = FreshEvents::new(1_000);
+        fresh.offer(organization(1), 0, events(2), 100);
+        fresh.offer(organization(2), 0, events(2), 100);
+        fresh.forget(organization(1));
+        assert!(fresh.take(organization(1), 0).is_none());
+        assert!(fresh.take(organization(2), 0).is_some());
+        assert_eq!(fresh.held_bytes(), 0);
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let fresh = FreshEvents::new(250);
+        fresh.offer(organization(1), 0, events(1), 200);
+        fresh.offer(organization(1), 1, events(1), 100);
+        assert_eq!(fresh.held_bytes(), 200);
+        assert!(fresh.take(organization(1), 1).is_none(), "the batch over the bound was not kept");
+    }
+}
