@@ -2,7 +2,8 @@
 # Detection benchmark: ingest-to-alert throughput over HTTP NDJSON with every SigmaHQ Windows
 # rule loaded (`rules.dir`), on a mostly benign Windows event mix (the regression events of
 # the shared data, each with nine benign variants: 90 % benign), against the bare engine on
-# the same rules and events (`cargo run -p detect --release --example throughput`).
+# the same rules and events (`cargo run -p detect --release --features mimalloc --example
+# throughput`: the allocator the server uses, so the ratio compares like with like).
 #
 # End to end = from the first `POST …/events` until the rules have evaluated the last stored
 # event (the backlog read from the SQLite file is zero). Per core = events over the server
@@ -182,8 +183,8 @@ PY
 stop_pid "$SERVER_PID"
 SERVER_PID=""
 
-say "the bare engine on the same rules and mix: cargo run -p detect --release --example throughput"
-cargo run -q -p detect --release --example throughput -- "$ENGINE_SECONDS" | tee "$WORK/engine.txt"
+say "the bare engine on the same rules and mix, with the server's allocator: cargo run -p detect --release --features mimalloc --example throughput"
+cargo run -q -p detect --release --features mimalloc --example throughput -- "$ENGINE_SECONDS" | tee "$WORK/engine.txt"
 python3 - "$WORK/end_to_end" "$WORK/engine.txt" <<'PY'
 import re, sys
 e2e = float(open(sys.argv[1]).read())
