@@ -19,6 +19,26 @@ pub(crate) struct AuditState {
     pub(crate) signer: tokio::sync::RwLock<Option<std::sync::Arc<audit::NoteSigner>>>,
     /// Full tiles read for proofs.
     pub(crate) tiles: crate::audit_tile_cache::TileCache,
+    /// On SQLite, where proofs read the tiles no cache holds (see `store::SqliteTileReader`).
+    pub(crate) tile_reader: Option<store::SqliteTileReader>,
+}
+
+impl AuditState {
+    pub(crate) fn new(
+        deployment_name: &str,
+        master_key: crate::MasterKey,
+        store: &store::Store,
+    ) -> Self {
+        Self {
+            deployment_name: deployment_name.to_owned(),
+            master_key,
+            signer: tokio::sync::RwLock::new(None),
+            tiles: crate::audit_tile_cache::TileCache::new(
+                crate::audit_tile_cache::DEFAULT_CACHED_TILES,
+            ),
+            tile_reader: store.sqlite_file().map(|path| store::SqliteTileReader::new(&path)),
+        }
+    }
 }
 
 /// One page of entries, newest first.
@@ -280,9 +300,15 @@ impl App {
         let last_leaf = NodeId::new(0, size - 1);
         let mut ids = plan.node_ids();
         ids.push(last_leaf);
-        let mut read = self.store.read_latest().await?;
-        let nodes = self.audit.tiles.fetch_nodes(&mut read, organization_id, &ids).await?;
-        read.commit().await?;
+        let nodes = match &self.audit.tile_reader {
+            Some(reader) => self.audit.tiles.read_nodes(reader, organization_id, &ids)?,
+            None => {
+                let mut read = self.store.read_latest().await?;
+                let nodes = self.audit.tiles.fetch_nodes(&mut read, organization_id, &ids).await?;
+                read.commit().await?;
+                nodes
+            }
+        };
         if !nodes.contains_key(&last_leaf) {
             return Ok(None);
         }

@@ -106,14 +106,12 @@ impl TileCache {
         self.lock().slots.len()
     }
 
-    /// The hashes of `nodes` (those that exist): full tiles from memory, the others read
-    /// from the store in one query and kept when full.
-    pub(crate) async fn fetch_nodes(
+    /// The tiles of `nodes` held here, and the nodes whose tiles are not.
+    fn cached(
         &self,
-        transaction: &mut Transaction,
         organization_id: OrganizationId,
         nodes: &[NodeId],
-    ) -> Result<HashMap<NodeId, audit::Hash>, AppError> {
+    ) -> (BTreeMap<TileId, Arc<Tile>>, Vec<NodeId>) {
         let mut tiles: BTreeMap<TileId, Arc<Tile>> = BTreeMap::new();
         let mut missing = Vec::new();
         for &node in nodes {
@@ -128,21 +126,75 @@ impl TileCache {
                 None => missing.push(node),
             }
         }
-        if !missing.is_empty() {
-            for (id, tile) in fetch_tiles(transaction, organization_id, &missing).await? {
-                let tile = Arc::new(tile);
-                self.insert((organization_id, id), Arc::clone(&tile));
-                tiles.insert(id, tile);
-            }
-        }
-        Ok(nodes
-            .iter()
-            .filter_map(|&node| {
-                let id = TileId::of(node);
-                Some((node, tiles.get(&id)?.get(id, node)?))
-            })
-            .collect())
+        (tiles, missing)
     }
+
+    /// Keep the full tiles just read and add them all to `tiles`.
+    fn add_read(
+        &self,
+        organization_id: OrganizationId,
+        tiles: &mut BTreeMap<TileId, Arc<Tile>>,
+        read: impl IntoIterator<Item = (TileId, Tile)>,
+    ) {
+        for (id, tile) in read {
+            let tile = Arc::new(tile);
+            self.insert((organization_id, id), Arc::clone(&tile));
+            tiles.insert(id, tile);
+        }
+    }
+
+    /// The hashes of `nodes` (those that exist): full tiles from memory, the others read
+    /// from the store in one query and kept when full.
+    pub(crate) async fn fetch_nodes(
+        &self,
+        transaction: &mut Transaction,
+        organization_id: OrganizationId,
+        nodes: &[NodeId],
+    ) -> Result<HashMap<NodeId, audit::Hash>, AppError> {
+        let (mut tiles, missing) = self.cached(organization_id, nodes);
+        if !missing.is_empty() {
+            let read = fetch_tiles(transaction, organization_id, &missing).await?;
+            self.add_read(organization_id, &mut tiles, read);
+        }
+        Ok(nodes_in(&tiles, nodes))
+    }
+
+    /// As [`TileCache::fetch_nodes`], reading what is missing through the SQLite tile
+    /// reader on this thread.
+    pub(crate) fn read_nodes(
+        &self,
+        reader: &store::SqliteTileReader,
+        organization_id: OrganizationId,
+        nodes: &[NodeId],
+    ) -> Result<HashMap<NodeId, audit::Hash>, AppError> {
+        let (mut tiles, missing) = self.cached(organization_id, nodes);
+        if !missing.is_empty() {
+            let keys: Vec<(u8, u64)> =
+                TileId::covering(&missing).into_iter().map(|id| (id.level, id.index)).collect();
+            let read = reader
+                .audit_tiles(organization_id.as_uuid(), &keys)?
+                .into_iter()
+                .map(|((level, index), bytes)| {
+                    let tile = Tile::from_bytes(&bytes).map_err(|error| {
+                        AppError::Internal(format!("audit tile ({level}, {index}): {error}"))
+                    })?;
+                    Ok((TileId { level, index }, tile))
+                })
+                .collect::<Result<Vec<_>, AppError>>()?;
+            self.add_read(organization_id, &mut tiles, read);
+        }
+        Ok(nodes_in(&tiles, nodes))
+    }
+}
+
+fn nodes_in(tiles: &BTreeMap<TileId, Arc<Tile>>, nodes: &[NodeId]) -> HashMap<NodeId, audit::Hash> {
+    nodes
+        .iter()
+        .filter_map(|&node| {
+            let id = TileId::of(node);
+            Some((node, tiles.get(&id)?.get(id, node)?))
+        })
+        .collect()
 }
 
 #[cfg(test)]

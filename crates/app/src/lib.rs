@@ -190,12 +190,7 @@ impl App {
     /// An application with no credential cache: every request checks its key in the store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, passwords: PasswordHasher) -> Self {
         let credentials = Arc::new(credential_cache::CredentialCache::new(time::Duration::ZERO));
-        let audit = Arc::new(audit_log::AuditState {
-            deployment_name: "rampart".to_owned(),
-            master_key: MasterKey::generate(),
-            signer: tokio::sync::RwLock::new(None),
-            tiles: audit_tile_cache::TileCache::new(audit_tile_cache::DEFAULT_CACHED_TILES),
-        });
+        let audit = Arc::new(audit_log::AuditState::new("rampart", MasterKey::generate(), &store));
         let identity = Arc::new(IdentityState {
             policy: SessionPolicy::default(),
             mailer: Arc::new(MemoryMailer::default()),
@@ -256,12 +251,7 @@ impl App {
     /// Name the deployment (the checkpoint signer, and the prefix of every log's origin) and
     /// give the master key that seals its signing keys.
     pub fn with_audit_signing(mut self, deployment_name: &str, master_key: MasterKey) -> Self {
-        self.audit = Arc::new(audit_log::AuditState {
-            deployment_name: deployment_name.to_owned(),
-            master_key,
-            signer: tokio::sync::RwLock::new(None),
-            tiles: audit_tile_cache::TileCache::new(audit_tile_cache::DEFAULT_CACHED_TILES),
-        });
+        self.audit = Arc::new(audit_log::AuditState::new(deployment_name, master_key, &self.store));
         self
     }
 

@@ -23,6 +23,9 @@ pub enum StoreError {
     Backup(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A read outside the pool (the SQLite tile reader) failed.
+    #[error("database read failed: {0}")]
+    Read(String),
 }
 
 impl StoreError {

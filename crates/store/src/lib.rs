@@ -32,6 +32,7 @@ mod pseudonyms;
 mod records;
 mod sessions;
 mod store;
+mod tile_reader;
 mod transaction;
 mod users;
 mod vulnerabilities;
@@ -86,6 +87,7 @@ pub use records::{
 };
 pub use sessions::SessionRepository;
 pub use store::{Backend, PoolStatus, Store, StoreOptions};
+pub use tile_reader::SqliteTileReader;
 pub use transaction::Transaction;
 pub use users::UserRepository;
 pub use vulnerabilities::{

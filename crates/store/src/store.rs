@@ -159,6 +159,22 @@ impl Store {
         Ok(Transaction::new(inner, true))
     }
 
+    /// The file of an embedded database (none for PostgreSQL or an in-memory database), for
+    /// readers that open it themselves.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Self::Sqlite(pool) => {
+                let path = pool.connect_options().get_filename().to_owned();
+                let in_memory = path.as_os_str().is_empty()
+                    || path.to_string_lossy().starts_with(':')
+                    || path.to_string_lossy().starts_with("file:")
+                    || path.to_string_lossy().contains("mode=memory");
+                (!in_memory).then_some(path)
+            }
+            Self::Postgres(_) => None,
+        }
+    }
+
     /// Check the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
