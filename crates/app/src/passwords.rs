@@ -142,7 +142,7 @@ pub struct PasswordHasher {
 }
 
 /// argon2's working memory (m KiB per hash), kept between hashes. Allocating it afresh makes
-/// the kernel fault in and zero 19 MiB per login, which costs a third as much CPU as the hash
+/// the kernel fault in and zero 19 MiB per login, which costs a quarter as much CPU as the hash
 /// itself; a buffer is taken per running hash (at most one per permit), wiped after each use
 /// so no password-derived block outlives its hash, and only buffers of the current size are
 /// kept.
