@@ -468,9 +468,12 @@ impl App {
         let mut pass = EventDetectionPass::default();
         let mut engine = self.detection.engine.lock().await;
         loop {
+            let generation = self.intake.fresh.generation();
             let mut read = self.store.read().await?;
             let pending = read.pending_event_detection().await?;
             read.commit().await?;
+            let organizations: Vec<OrganizationId> = pending.iter().map(|(id, _, _)| *id).collect();
+            self.intake.fresh.keep_pending(&organizations, generation);
             if pending.is_empty() {
                 return Ok(pass);
             }

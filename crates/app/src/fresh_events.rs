@@ -24,12 +24,16 @@ pub(crate) struct FreshBatch {
     pub(crate) first_seq: u64,
     pub(crate) events: Vec<Event>,
     bytes: usize,
+    /// The offer's number (see [`FreshEvents::generation`]).
+    offered: u64,
 }
 
 #[derive(Default)]
 struct Held {
     batches: BTreeMap<(OrganizationId, u64), FreshBatch>,
     bytes: usize,
+    /// Offers so far.
+    offers: u64,
 }
 
 pub(crate) struct FreshEvents {
@@ -58,10 +62,12 @@ impl FreshEvents {
     ) {
         {
             let mut held = self.lock();
+            held.offers += 1;
             if held.bytes.saturating_add(bytes) <= self.max_bytes && !events.is_empty() {
                 held.bytes += bytes;
-                held.batches
-                    .insert((organization_id, first_seq), FreshBatch { first_seq, events, bytes });
+                let offered = held.offers;
+                let batch = FreshBatch { first_seq, events, bytes, offered };
+                held.batches.insert((organization_id, first_seq), batch);
             }
         }
         self.arrived.notify_one();
@@ -96,6 +102,33 @@ impl FreshEvents {
             .map(|(key, _)| *key)
             .collect();
         for key in keys {
+            if let Some(batch) = held.batches.remove(&key) {
+                held.bytes -= batch.bytes;
+            }
+        }
+    }
+
+    /// How many batches were offered so far: read it before listing the organisations with
+    /// events to evaluate, and pass it to [`FreshEvents::keep_pending`].
+    pub(crate) fn generation(&self) -> u64 {
+        self.lock().offers
+    }
+
+    /// Drop the batches offered before `generation` of organisations that have nothing left
+    /// to evaluate: they were stored before the list was read, so their events have been
+    /// evaluated (by another replica, or from the store). Without this, batches another
+    /// replica evaluated would stay here.
+    pub(crate) fn keep_pending(&self, pending: &[OrganizationId], generation: u64) {
+        let mut held = self.lock();
+        let stale: Vec<(OrganizationId, u64)> = held
+            .batches
+            .iter()
+            .filter(|((organization_id, _), batch)| {
+                batch.offered <= generation && !pending.contains(organization_id)
+            })
+            .map(|(key, _)| *key)
+            .collect();
+        for key in stale {
             if let Some(batch) = held.batches.remove(&key) {
                 held.bytes -= batch.bytes;
             }
@@ -148,6 +181,20 @@ mod tests {
         assert!(fresh.take(organization(1), 4).is_none());
         assert_eq!(fresh.held_bytes(), 100, "only the other organisation's batch is left");
         assert!(fresh.take(organization(2), 0).is_some());
+    }
+
+    #[test]
+    fn batches_of_organisations_with_nothing_pending_are_dropped_unless_newer() {
+        let fresh = FreshEvents::new(1_000);
+        fresh.offer(organization(1), 0, events(1), 100);
+        fresh.offer(organization(2), 0, events(1), 100);
+        let generation = fresh.generation();
+        // Offered after the list of pending organisations was read: kept.
+        fresh.offer(organization(3), 0, events(1), 100);
+        fresh.keep_pending(&[organization(2)], generation);
+        assert!(fresh.take(organization(1), 0).is_none(), "evaluated elsewhere: dropped");
+        assert!(fresh.take(organization(2), 0).is_some());
+        assert!(fresh.take(organization(3), 0).is_some());
     }
 
     #[test]
