@@ -20,7 +20,7 @@ use base::OrganizationId;
 use store::Transaction;
 
 use crate::AppError;
-use crate::audit_trail::fetch_tiles;
+use crate::audit_trail::{fetch_tiles, parse_tile, tile_keys};
 
 /// Tiles kept by default: about 2 KiB each, so about 36 MiB.
 pub const DEFAULT_CACHED_TILES: usize = 16_384;
@@ -169,17 +169,10 @@ impl TileCache {
     ) -> Result<HashMap<NodeId, audit::Hash>, AppError> {
         let (mut tiles, missing) = self.cached(organization_id, nodes);
         if !missing.is_empty() {
-            let keys: Vec<(u8, u64)> =
-                TileId::covering(&missing).into_iter().map(|id| (id.level, id.index)).collect();
             let read = reader
-                .audit_tiles(organization_id.as_uuid(), &keys)?
+                .audit_tiles(organization_id.as_uuid(), &tile_keys(&missing))?
                 .into_iter()
-                .map(|((level, index), bytes)| {
-                    let tile = Tile::from_bytes(&bytes).map_err(|error| {
-                        AppError::Internal(format!("audit tile ({level}, {index}): {error}"))
-                    })?;
-                    Ok((TileId { level, index }, tile))
-                })
+                .map(parse_tile)
                 .collect::<Result<Vec<_>, AppError>>()?;
             self.add_read(organization_id, &mut tiles, read);
         }

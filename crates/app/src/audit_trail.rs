@@ -50,19 +50,22 @@ pub(crate) async fn fetch_tiles(
     organization_id: OrganizationId,
     nodes: &[NodeId],
 ) -> Result<BTreeMap<TileId, Tile>, AppError> {
-    let keys: Vec<(u8, u64)> =
-        TileId::covering(nodes).into_iter().map(|id| (id.level, id.index)).collect();
-    transaction
-        .audit_tiles(organization_id, &keys)
-        .await?
-        .into_iter()
-        .map(|((level, index), bytes)| {
-            let tile = Tile::from_bytes(&bytes).map_err(|error| {
-                AppError::Internal(format!("audit tile ({level}, {index}): {error}"))
-            })?;
-            Ok((TileId { level, index }, tile))
-        })
-        .collect()
+    let keys = tile_keys(nodes);
+    transaction.audit_tiles(organization_id, &keys).await?.into_iter().map(parse_tile).collect()
+}
+
+/// The stored keys (level, index) of the tiles holding `nodes`.
+pub(crate) fn tile_keys(nodes: &[NodeId]) -> Vec<(u8, u64)> {
+    TileId::covering(nodes).into_iter().map(|id| (id.level, id.index)).collect()
+}
+
+/// A stored tile, parsed.
+pub(crate) fn parse_tile(
+    ((level, index), bytes): ((u8, u64), Vec<u8>),
+) -> Result<(TileId, Tile), AppError> {
+    let tile = Tile::from_bytes(&bytes)
+        .map_err(|error| AppError::Internal(format!("audit tile ({level}, {index}): {error}")))?;
+    Ok((TileId { level, index }, tile))
 }
 
 /// The hash of a node from the tiles that hold it.
