@@ -143,29 +143,52 @@ pub struct PasswordHasher {
 
 /// argon2's working memory (m KiB per hash), kept between hashes. Allocating it afresh makes
 /// the kernel fault in and zero 19 MiB per login, which costs a quarter as much CPU as the hash
-/// itself; a buffer is taken per running hash (at most one per permit), wiped after each use
-/// so no password-derived block outlives its hash, and only buffers of the current size are
-/// kept.
-#[derive(Default)]
+/// itself; a buffer is taken per running hash (the hashing task holds its permit, so at most
+/// one per permit), wiped after each use so no password-derived block outlives its hash, and
+/// only buffers of the current size are kept.
 struct Scratch {
     buffers: std::sync::Mutex<Vec<Vec<Block>>>,
+    /// The pool's size: no more buffers than hashes can run at once.
+    max_kept: usize,
+}
+
+/// Working memory that is wiped when dropped, also when the hash panics.
+struct WipedOnDrop(Vec<Block>);
+
+impl Drop for WipedOnDrop {
+    fn drop(&mut self) {
+        self.0.fill(Block::default());
+        // The buffer is freed next: keep the wipe from being optimised away.
+        std::hint::black_box(&self.0);
+    }
 }
 
 impl Scratch {
+    fn new(max_kept: usize) -> Self {
+        Self { buffers: std::sync::Mutex::default(), max_kept }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
         self.buffers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Run `hash` on `blocks` blocks of wiped memory; `keep` is the size worth keeping.
+    /// Run `hash` on `blocks` blocks of wiped memory; `keep` is the size worth keeping (the
+    /// current parameters'; a hash with older ones gets memory of its own).
     fn with<R>(&self, blocks: usize, keep: usize, hash: impl FnOnce(&mut [Block]) -> R) -> R {
-        let mut buffer = self.lock().pop().unwrap_or_default();
-        if buffer.len() != blocks {
-            buffer = vec![Block::default(); blocks];
-        }
-        let result = hash(&mut buffer);
-        buffer.fill(Block::default());
-        if blocks == keep {
-            self.lock().push(buffer);
+        let reuse = blocks == keep;
+        let kept = if reuse { self.lock().pop() } else { None };
+        let mut memory = WipedOnDrop(
+            kept.filter(|buffer| buffer.len() == blocks)
+                .unwrap_or_else(|| vec![Block::default(); blocks]),
+        );
+        let result = hash(&mut memory.0);
+        if reuse {
+            memory.0.fill(Block::default());
+            let buffer = std::mem::take(&mut memory.0);
+            let mut kept = self.lock();
+            if kept.len() < self.max_kept {
+                kept.push(buffer);
+            }
         }
         result
     }
@@ -198,7 +221,7 @@ impl PasswordHasher {
             peppers: Peppers::default(),
             breached_ranges: None,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
-            scratch: Arc::default(),
+            scratch: Arc::new(Scratch::new(max_concurrent.max(1))),
         })
     }
 
@@ -208,7 +231,7 @@ impl PasswordHasher {
             peppers: Peppers::default(),
             breached_ranges: None,
             permits: Arc::new(Semaphore::new(2)),
-            scratch: Arc::default(),
+            scratch: Arc::new(Scratch::new(2)),
         }
     }
 
@@ -271,12 +294,15 @@ impl PasswordHasher {
 
     /// The PHC string of `password`.
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
-        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        // Held by the hashing task itself: a caller that gives up (a timeout, a closed
+        // connection) does not free its slot while the hash still runs.
+        let permit = Arc::clone(&self.permits).acquire_owned().await.map_err(|_| closed())?;
         let params = self.params.clone();
         let pepper = self.pepper_of(params.keyid())?;
         let password = password.to_owned();
         let scratch = Arc::clone(&self.scratch);
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             let output = argon2_output(
                 &scratch,
@@ -323,7 +349,9 @@ impl PasswordHasher {
     /// are read from it). A hash made with a pepper that is no longer configured is an error
     /// that names the pepper, not a wrong password.
     pub async fn verify(&self, password: &str, phc: &str) -> Result<bool, AppError> {
-        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        // Held by the hashing task itself: a caller that gives up (a timeout, a closed
+        // connection) does not free its slot while the hash still runs.
+        let permit = Arc::clone(&self.permits).acquire_owned().await.map_err(|_| closed())?;
         let parsed = PasswordHash::new(phc)
             .map_err(|error| AppError::Internal(format!("stored password hash: {error}")))?;
         let params = Params::try_from(&parsed)
@@ -332,6 +360,7 @@ impl PasswordHasher {
         let (password, phc) = (password.to_owned(), phc.to_owned());
         let (scratch, current) = (Arc::clone(&self.scratch), self.params.clone());
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let parsed = PasswordHash::new(&phc)
                 .map_err(|error| AppError::Internal(format!("stored password hash: {error}")))?;
             let stored_error =
