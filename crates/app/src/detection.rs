@@ -165,17 +165,22 @@ impl App {
                     let event = detect::ocsf::event_from_entry(&entry);
                     detections.extend(engine.evaluate(&event).into_iter().filter(raises_alert));
                 }
-                pass.evaluated += end - next;
                 let mut transaction = self.store.begin().await?;
                 let mut recorder = AlertRecorder::new(organization_id);
                 for detection in &detections {
                     recorder.record(self, &mut transaction, detection).await?;
                 }
-                pass.detections += recorder.detections;
-                pass.alerts_opened += recorder.alerts_opened;
+                let (detections, alerts_opened) = (recorder.detections, recorder.alerts_opened);
                 recorder.finish(self, &mut transaction).await?;
-                transaction.set_detection_cursor(organization_id, end).await?;
+                if !transaction.advance_detection_cursor(organization_id, next, end).await? {
+                    // Another pass (another replica) evaluated these entries first.
+                    transaction.rollback().await?;
+                    continue;
+                }
                 transaction.commit().await?;
+                pass.evaluated += end - next;
+                pass.detections += detections;
+                pass.alerts_opened += alerts_opened;
             }
         }
     }
@@ -482,11 +487,10 @@ impl AlertRecorder {
             }
             return Ok(());
         }
-        // An alert of this rule and group still open but past its window is left as it is
-        // (its pending count, if any, is written first); a new one starts.
-        if let Some((previous, added)) = self.alerts.remove(&key) {
-            self.write_count(transaction, app, &previous, added).await?;
-        }
+        // Outside the open alert's window (or no open alert): a new alert starts. Later
+        // detections go to the newest open alert by first sighting, as `open_alert_for`
+        // chooses it, so a new alert older than the one held (events out of order) is
+        // written and left, and the one held stays.
         self.absent.remove(&key);
         let alert = AlertRecord {
             id: Uuid::now_v7(),
@@ -523,7 +527,16 @@ impl AlertRecorder {
         }
         self.events.push(event);
         self.alerts_opened += 1;
-        self.alerts.insert(key, (alert, 0));
+        let held_is_newer = self
+            .alerts
+            .get(&key)
+            .is_some_and(|(held, _)| (held.first_seen, held.id) > (alert.first_seen, alert.id));
+        if !held_is_newer {
+            if let Some((previous, added)) = self.alerts.remove(&key) {
+                self.write_count(transaction, app, &previous, added).await?;
+            }
+            self.alerts.insert(key, (alert, 0));
+        }
         Ok(())
     }
 
@@ -538,7 +551,8 @@ impl AlertRecorder {
         if added == 0 {
             return Ok(());
         }
-        transaction.update_alert(alert).await?;
+        // Only the counted fields: a triager may have changed the alert meanwhile.
+        transaction.count_into_alert(alert, added).await?;
         let mut event = app.alert_event(self.organization_id, "detect.alert.count", alert.id);
         event.details.insert("count".into(), alert.count.into());
         event.details.insert("added".into(), added.into());

@@ -202,6 +202,13 @@ fn event_time(fields: &Map<String, Value>) -> Option<OffsetDateTime> {
     })
 }
 
+/// A time as the store keeps it (UTC, whole microseconds), so that an event evaluated from
+/// memory carries the time it would be read back with.
+fn stored_precision(at: OffsetDateTime) -> OffsetDateTime {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.replace_nanosecond(at.nanosecond() / 1_000 * 1_000).unwrap_or(at)
+}
+
 /// The field at `path`: a member named exactly so, else the dotted path through objects.
 fn field_at<'a>(fields: &'a Value, path: &str) -> Option<&'a Value> {
     if let Some(value) = fields.get(path) {
@@ -328,7 +335,7 @@ impl App {
             if is_windows_record(&fields) {
                 match detect::windows::from_evtx_json(&Value::Object(fields)) {
                     Ok(mut event) => {
-                        event.time = event.time.to_offset(time::UtcOffset::UTC);
+                        event.time = stored_precision(event.time);
                         events.push(NewEvent {
                             time: event.time,
                             product: event.source.product.clone(),
@@ -349,7 +356,7 @@ impl App {
                 continue;
             }
             let stored = NewEvent {
-                time: event_time(&fields).unwrap_or(received_at),
+                time: stored_precision(event_time(&fields).unwrap_or(received_at)),
                 product: source.product.clone(),
                 service: source.service.clone(),
                 categories: source.category.iter().cloned().collect(),
@@ -389,8 +396,8 @@ impl App {
         event.details.insert("rejected".into(), rejected.len().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        let stored_bytes = events.iter().map(|event| event.fields.len()).sum();
-        self.intake.fresh.offer(organization_id, first_seq, parsed, stored_bytes);
+        let raw_bytes = events.iter().map(|event| event.fields.len()).sum();
+        self.intake.fresh.offer(organization_id, first_seq, parsed, raw_bytes);
         Ok(IngestReport { accepted: events.len() as u64, rejected, first_seq, end_seq })
     }
 
@@ -500,17 +507,18 @@ impl App {
                     }
                 };
                 let mut detections = Vec::new();
+                let (mut evaluated, mut unreadable) = (0, 0);
                 for (seq, event) in events {
                     let event = match event {
                         Ok(event) => event,
                         Err(error) => {
-                            pass.unreadable += 1;
+                            unreadable += 1;
                             tracing::warn!(%organization_id, seq, %error,
                                 "stored event is not readable; skipped");
                             continue;
                         }
                     };
-                    pass.evaluated += 1;
+                    evaluated += 1;
                     let reference = format!("event:{organization_id}:{seq}");
                     for mut detection in engine.evaluate(&event).into_iter().filter(raises_alert) {
                         mark_reference(&mut detection.event, &reference);
@@ -522,11 +530,18 @@ impl App {
                 for detection in &detections {
                     recorder.record(self, &mut transaction, detection).await?;
                 }
-                pass.detections += recorder.detections;
-                pass.alerts_opened += recorder.alerts_opened;
+                let (found, opened) = (recorder.detections, recorder.alerts_opened);
                 recorder.finish(self, &mut transaction).await?;
-                transaction.set_event_detection_cursor(organization_id, end).await?;
+                if !transaction.advance_event_detection_cursor(organization_id, next, end).await? {
+                    // Another pass (another replica) evaluated these events first.
+                    transaction.rollback().await?;
+                    continue;
+                }
                 transaction.commit().await?;
+                pass.evaluated += evaluated;
+                pass.unreadable += unreadable;
+                pass.detections += found;
+                pass.alerts_opened += opened;
             }
         }
     }

@@ -166,11 +166,22 @@ pub trait DetectionRepository {
     /// organisation, the next index to evaluate and the trail's size.
     async fn pending_detection(&mut self) -> Result<Vec<(OrganizationId, u64, u64)>, StoreError>;
     /// Bookkeeping: the rules have evaluated the organisation's entries below `next_index`.
-    async fn set_detection_cursor(
+    /// Move the organisation's cursor from `from` to `to`; false (and nothing changed) when
+    /// it is no longer at `from`: another pass evaluated those entries first.
+    async fn advance_detection_cursor(
         &mut self,
         organization_id: OrganizationId,
-        next_index: u64,
-    ) -> Result<(), StoreError>;
+        from: u64,
+        to: u64,
+    ) -> Result<bool, StoreError>;
+    /// Count `added` more detections into an alert, with its latest sighting, summary and
+    /// references; its state, assignee and comment are left as they are. False when the
+    /// alert does not exist.
+    async fn count_into_alert(
+        &mut self,
+        alert: &AlertRecord,
+        added: u64,
+    ) -> Result<bool, StoreError>;
     async fn insert_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError>;
     /// Replace an alert's mutable fields (everything but its id, organisation, rule and
     /// first sighting); false when it does not exist.
@@ -215,21 +226,46 @@ impl DetectionRepository for Transaction {
             .collect()
     }
 
-    async fn set_detection_cursor(
+    async fn advance_detection_cursor(
         &mut self,
         organization_id: OrganizationId,
-        next_index: u64,
-    ) -> Result<(), StoreError> {
-        let sql = "INSERT INTO detection_cursors (organization_id, next_index) VALUES ($1, $2) \
-                   ON CONFLICT (organization_id) DO UPDATE SET next_index = excluded.next_index";
-        let next_index = to_i64(next_index)?;
-        on_backend!(self.connection(), c => sqlx::query(sql)
+        from: u64,
+        to: u64,
+    ) -> Result<bool, StoreError> {
+        let sql = "INSERT INTO detection_cursors (organization_id, next_index) VALUES ($1, $3) \
+                   ON CONFLICT (organization_id) DO UPDATE SET next_index = excluded.next_index \
+                   WHERE detection_cursors.next_index = $2";
+        let (from, to) = (to_i64(from)?, to_i64(to)?);
+        let changed = on_backend!(self.connection(), c => sqlx::query(sql)
             .bind(organization_id.as_uuid())
-            .bind(next_index)
+            .bind(from)
+            .bind(to)
             .execute(&mut *c)
             .await
-            .map(|_| ()))?;
-        Ok(())
+            .map(|done| done.rows_affected()))?;
+        Ok(changed == 1)
+    }
+
+    async fn count_into_alert(
+        &mut self,
+        alert: &AlertRecord,
+        added: u64,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE alerts SET count = count + $3, last_seen = $4, summary = $5, \
+                   event_refs = $6 WHERE id = $1 AND organization_id = $2";
+        let event_refs = json_text(&alert.event_refs)?;
+        let summary = json_text(&alert.summary)?;
+        let changed = on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(alert.id)
+            .bind(alert.organization_id.as_uuid())
+            .bind(to_i64(added)?)
+            .bind(alert.last_seen)
+            .bind(&summary)
+            .bind(&event_refs)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(changed == 1)
     }
 
     async fn insert_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError> {

@@ -138,11 +138,14 @@ pub trait EventRepository {
     /// Events stored in the organisation that the rules have not evaluated yet.
     async fn event_backlog(&mut self, organization_id: OrganizationId) -> Result<u64, StoreError>;
     /// Bookkeeping: the rules have evaluated the organisation's events below `next_seq`.
-    async fn set_event_detection_cursor(
+    /// Move the organisation's cursor from `from` to `to`; false (and nothing changed) when
+    /// it is no longer at `from`: another pass evaluated those events first.
+    async fn advance_event_detection_cursor(
         &mut self,
         organization_id: OrganizationId,
-        next_seq: u64,
-    ) -> Result<(), StoreError>;
+        from: u64,
+        to: u64,
+    ) -> Result<bool, StoreError>;
     /// Per organisation, how many stored events were received before `cutoff`.
     async fn count_events_received_before(
         &mut self,
@@ -287,22 +290,25 @@ impl EventRepository for Transaction {
         row.map_or(Ok(0), |(backlog,)| to_u64(backlog.max(0), "event backlog"))
     }
 
-    async fn set_event_detection_cursor(
+    async fn advance_event_detection_cursor(
         &mut self,
         organization_id: OrganizationId,
-        next_seq: u64,
-    ) -> Result<(), StoreError> {
+        from: u64,
+        to: u64,
+    ) -> Result<bool, StoreError> {
         let sql = "INSERT INTO event_detection_cursors (organization_id, next_seq) \
-                   VALUES ($1, $2) \
-                   ON CONFLICT (organization_id) DO UPDATE SET next_seq = excluded.next_seq";
-        let next_seq = to_i64(next_seq)?;
-        on_backend!(self.connection(), c => sqlx::query(sql)
+                   VALUES ($1, $3) \
+                   ON CONFLICT (organization_id) DO UPDATE SET next_seq = excluded.next_seq \
+                   WHERE event_detection_cursors.next_seq = $2";
+        let (from, to) = (to_i64(from)?, to_i64(to)?);
+        let changed = on_backend!(self.connection(), c => sqlx::query(sql)
             .bind(organization_id.as_uuid())
-            .bind(next_seq)
+            .bind(from)
+            .bind(to)
             .execute(&mut *c)
             .await
-            .map(|_| ()))?;
-        Ok(())
+            .map(|done| done.rows_affected()))?;
+        Ok(changed == 1)
     }
 
     async fn count_events_received_before(

@@ -448,6 +448,42 @@ async fn events_evaluated_from_memory_raise_the_alerts_the_stored_events_raise()
     assert_eq!(from_memory, from_store);
 }
 
+/// Events out of time order: a detection older than the open alert starts an alert of its
+/// own, and later detections still count into the newest open alert, as when each detection
+/// was recorded on its own.
+#[tokio::test]
+async fn a_pass_counts_detections_into_the_newest_open_alert_whatever_their_order() {
+    let harness = Harness::new().await;
+    let loaded =
+        detect::RuleSet::from_sources([(PathBuf::from("local/shadow.yml"), TEST_RULE.to_owned())]);
+    harness.app.set_detection_rules(detect::RuleSet::builtin().merged(&loaded)).await;
+    let org = Org::new(&harness, "Acme").await;
+    let body = [
+        sysmon_process("vssadmin delete shadows /all", "2026-03-01T09:00:00Z"),
+        sysmon_process("vssadmin delete shadows /all", "2026-03-01T08:00:00Z"),
+        sysmon_process("vssadmin delete shadows /all", "2026-03-01T09:50:00Z"),
+    ]
+    .join("\n");
+    assert_eq!(send(&harness, &org, "", &body).await.body["accepted"], 3);
+    let pass = harness.app.run_event_detection_once().await.unwrap();
+    assert_eq!((pass.evaluated, pass.detections, pass.alerts_opened), (3, 3, 2));
+    let alerts = call(&harness, Method::GET, &org.path("/alerts"), &org.owner, None).await;
+    let mut seen: Vec<(String, u64)> = alerts
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["first_seen"].as_str().unwrap().to_owned(), a["count"].as_u64().unwrap()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [("2026-03-01T08:00:00Z".to_owned(), 1), ("2026-03-01T09:00:00Z".to_owned(), 2)],
+        "{}",
+        alerts.body
+    );
+}
+
 #[tokio::test]
 async fn the_retention_purge_removes_expired_events_with_an_audit_event() {
     let mut harness = Harness::new().await;

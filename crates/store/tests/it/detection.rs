@@ -56,9 +56,12 @@ async fn the_cursor_follows_the_trail() {
         let before = pending(&mut transaction).await;
         let size = before.iter().find(|(id, _, _)| *id == organization_id).unwrap().2;
         assert!(before.contains(&(organization_id, 0, size)), "{before:?}");
-        transaction.set_detection_cursor(organization_id, 1).await.unwrap();
+        assert!(transaction.advance_detection_cursor(organization_id, 0, 1).await.unwrap());
         assert!(pending(&mut transaction).await.contains(&(organization_id, 1, size)));
-        transaction.set_detection_cursor(organization_id, size).await.unwrap();
+        // From where it no longer is: nothing moves.
+        assert!(!transaction.advance_detection_cursor(organization_id, 0, size).await.unwrap());
+        assert!(pending(&mut transaction).await.contains(&(organization_id, 1, size)));
+        assert!(transaction.advance_detection_cursor(organization_id, 1, size).await.unwrap());
         // Moving the cursor is bookkeeping: the transaction commits without an audit event.
         transaction.commit().await.unwrap();
 
@@ -119,6 +122,25 @@ async fn alerts_round_trip_and_the_open_one_is_found() {
         );
         let open = transaction.open_alert_for(organization_id, "rule-1", "user.uid=u-1").await;
         assert_eq!(open.unwrap(), Some(first.clone()), "a closed alert is never counted into");
+
+        // Counting into an alert adds to the stored count and leaves what a triager set.
+        let counted = AlertRecord {
+            count: 99,
+            last_seen: T0 + Duration::minutes(45),
+            event_refs: vec!["audit:x:1".into(), "audit:x:2".into()],
+            state: AlertState::New,
+            comment: String::new(),
+            ..closed.clone()
+        };
+        assert!(transaction.count_into_alert(&counted, 3).await.unwrap());
+        let stored = transaction.get_alert(organization_id, second.id).await.unwrap().unwrap();
+        assert_eq!(stored.count, closed.count + 3);
+        assert_eq!(stored.last_seen, counted.last_seen);
+        assert_eq!(stored.event_refs, counted.event_refs);
+        assert_eq!((stored.state, stored.comment.as_str()), (AlertState::Closed, "expected"));
+        let missing = AlertRecord { id: Uuid::from_bytes([8; 16]), ..counted };
+        assert!(!transaction.count_into_alert(&missing, 1).await.unwrap());
+        audited(&mut transaction, organization_id).await;
         assert_eq!(
             transaction.open_alert_for(organization_id, "rule-2", "user.uid=u-1").await.unwrap(),
             None

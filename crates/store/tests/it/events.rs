@@ -59,12 +59,18 @@ async fn events_are_numbered_read_back_and_followed_by_the_cursor() {
         assert!(pending.contains(&(other, 0, 1)), "{pending:?}");
         read.commit().await.unwrap();
 
-        // Moving the cursor is bookkeeping: it commits without an audit event.
+        // Moving the cursor is bookkeeping: it commits without an audit event. It moves only
+        // from where it is: a pass that finds it moved (another replica's) changes nothing.
         let mut transaction = store.begin().await.unwrap();
-        transaction.set_event_detection_cursor(organization_id, 1000).await.unwrap();
+        assert!(
+            transaction.advance_event_detection_cursor(organization_id, 0, 1000).await.unwrap()
+        );
         transaction.commit().await.unwrap();
         let mut transaction = store.begin().await.unwrap();
-        transaction.set_event_detection_cursor(organization_id, 1203).await.unwrap();
+        assert!(!transaction.advance_event_detection_cursor(organization_id, 0, 20).await.unwrap());
+        assert!(
+            transaction.advance_event_detection_cursor(organization_id, 1000, 1203).await.unwrap()
+        );
         transaction.commit().await.unwrap();
         let mut read = store.read().await.unwrap();
         assert_eq!(read.event_backlog(organization_id).await.unwrap(), 0);

@@ -302,7 +302,7 @@ async fn event_and_report_sweeps_take_only_what_is_old_and_done_with() {
             .append_events(organization_id, T0 + Duration::days(30), &[event])
             .await
             .unwrap();
-        transaction.set_event_detection_cursor(organization_id, 2).await.unwrap();
+        assert!(transaction.advance_event_detection_cursor(organization_id, 0, 2).await.unwrap());
         for (n, state, days) in [(1_u8, "dismissed", 0), (2, "new", 0), (3, "opened", 30)] {
             let report = PublicReportRecord {
                 id: Uuid::from_bytes([n; 16]),
