@@ -47,12 +47,17 @@ fn retry_after(decision: Decision, now: OffsetDateTime) -> u64 {
     u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1)
 }
 
-async fn account_throttle_in(
+/// The account's throttle, read to be changed in `transaction` (its row locked until it ends).
+async fn account_throttle_for_update(
     transaction: &mut Transaction,
     email: &str,
 ) -> Result<AccountThrottle, AppError> {
-    let state = transaction.get_throttle(&account_key(email)).await?;
-    Ok(state.and_then(|state| serde_json::from_value(state).ok()).unwrap_or_default())
+    let state = transaction.get_throttle_for_update(&account_key(email)).await?;
+    Ok(parse_throttle(state))
+}
+
+fn parse_throttle(state: Option<serde_json::Value>) -> AccountThrottle {
+    state.and_then(|state| serde_json::from_value(state).ok()).unwrap_or_default()
 }
 
 async fn save_account_throttle_in(
@@ -74,9 +79,9 @@ impl App {
 
     async fn account_throttle(&self, email: &str) -> Result<AccountThrottle, AppError> {
         let mut read = self.store.read_latest().await?;
-        let state = account_throttle_in(&mut read, email).await?;
+        let state = read.get_throttle(&account_key(email)).await?;
         read.commit().await?;
-        Ok(state)
+        Ok(parse_throttle(state))
     }
 
     /// Whether the source IP may make another login attempt (passwordless logins, which name
@@ -117,7 +122,8 @@ impl App {
     }
 
     /// Count a failed attempt on `email`'s account, in the transaction that records it: the
-    /// state is read and written under the write lock, so concurrent attempts are all counted.
+    /// state is read with its row locked and written in the same transaction, so concurrent
+    /// attempts are all counted.
     /// Returns whether this failure locked the account (the caller records the lock).
     pub(crate) async fn note_login_failure_in(
         &self,
@@ -126,7 +132,7 @@ impl App {
         now: OffsetDateTime,
     ) -> Result<bool, AppError> {
         let policy = self.account_policy();
-        let mut state = account_throttle_in(transaction, email).await?;
+        let mut state = account_throttle_for_update(transaction, email).await?;
         let was_locked = state.locked_until.is_some_and(|until| now < until);
         state.on_failure(&policy, now);
         save_account_throttle_in(transaction, email, &state, now).await?;
@@ -141,7 +147,7 @@ impl App {
         email: &str,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
-        let mut state = account_throttle_in(transaction, email).await?;
+        let mut state = account_throttle_for_update(transaction, email).await?;
         state.on_success(&self.account_policy(), now);
         save_account_throttle_in(transaction, email, &state, now).await
     }

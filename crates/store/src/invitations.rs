@@ -111,6 +111,13 @@ pub trait ThrottleRepository {
         &mut self,
         account: &str,
     ) -> Result<Option<serde_json::Value>, StoreError>;
+    /// The account's state, read to be changed in this (write) transaction: its row stays
+    /// locked until the transaction ends, so concurrent attempts are counted one after the
+    /// other (on SQLite the transaction already holds the write lock).
+    async fn get_throttle_for_update(
+        &mut self,
+        account: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
     /// Bookkeeping: the attempts themselves are audited.
     async fn put_throttle(
         &mut self,
@@ -133,6 +140,20 @@ impl ThrottleRepository for Transaction {
                 .map_err(|error| StoreError::Corrupt(format!("throttle state: {error}")))
         })
         .transpose()
+    }
+
+    async fn get_throttle_for_update(
+        &mut self,
+        account: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        // A no-op update takes the row lock on PostgreSQL, and is portable.
+        let sql = "UPDATE login_throttles SET updated_at = updated_at WHERE account = $1";
+        on_backend!(self.connection(), c => sqlx::query(sql)
+            .bind(account)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))?;
+        self.get_throttle(account).await
     }
 
     async fn put_throttle(

@@ -259,6 +259,41 @@ async fn invitations_work_once_and_throttle_state_round_trips() {
     .await;
 }
 
+/// A throttle read for update holds the account until its transaction ends: a second
+/// attempt's read waits, so neither count is lost.
+#[tokio::test]
+async fn a_throttle_read_for_update_waits_for_the_one_before() {
+    with_each_backend(|store| async move {
+        let account = "ada@acme.example";
+        let mut transaction = store.begin().await.unwrap();
+        transaction.put_throttle(account, &serde_json::json!({"n": 0}), T0).await.unwrap();
+        transaction.commit().await.unwrap();
+
+        let mut first = store.begin().await.unwrap();
+        assert!(first.get_throttle_for_update(account).await.unwrap().is_some());
+        let second = tokio::spawn({
+            let store = store.clone();
+            async move {
+                let mut second = store.begin().await.unwrap();
+                let state = second.get_throttle_for_update(account).await.unwrap().unwrap();
+                let n = state["n"].as_i64().unwrap() + 1;
+                second.put_throttle(account, &serde_json::json!({"n": n}), T0).await.unwrap();
+                second.commit().await.unwrap();
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!second.is_finished(), "the second attempt read while the first held the row");
+        first.put_throttle(account, &serde_json::json!({"n": 1}), T0).await.unwrap();
+        first.commit().await.unwrap();
+        second.await.unwrap();
+        let mut read = store.read().await.unwrap();
+        let state = read.get_throttle(account).await.unwrap().unwrap();
+        assert_eq!(state["n"], 2, "both attempts counted");
+        read.commit().await.unwrap();
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn applications_hold_keys_and_groups_hold_members() {
     with_each_backend(|store| async move {
