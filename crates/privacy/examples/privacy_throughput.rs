@@ -3,9 +3,9 @@
 //! CPU-time measuring shell (`time`) and divide the bytes printed by the user time:
 //!
 //! ```text
-//! cargo build --release --example throughput -p privacy
-//! time target/release/examples/throughput pii 20
-//! time target/release/examples/throughput mask 5
+//! cargo build --release --example privacy_throughput -p privacy
+//! time target/release/examples/privacy_throughput pii 20
+//! time target/release/examples/privacy_throughput mask 5
 //! ```
 #![allow(clippy::expect_used, reason = "a measurement tool fails loudly on bad set-up")]
 
@@ -49,6 +49,6 @@ fn main() {
             }
             println!("mask: {} bytes masked", input.len() * rounds);
         }
-        _ => eprintln!("usage: throughput pii|mask [rounds]"),
+        _ => eprintln!("usage: privacy_throughput pii|mask [rounds]"),
     }
 }
