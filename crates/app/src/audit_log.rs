@@ -300,19 +300,36 @@ impl App {
         let last_leaf = NodeId::new(0, size - 1);
         let mut ids = plan.node_ids();
         ids.push(last_leaf);
-        let nodes = match &self.audit.tile_reader {
-            Some(reader) => self.audit.tiles.read_nodes(reader, organization_id, &ids)?,
-            None => {
-                let mut read = self.store.read_latest().await?;
-                let nodes = self.audit.tiles.fetch_nodes(&mut read, organization_id, &ids).await?;
-                read.commit().await?;
-                nodes
+        // The direct read on SQLite; the pool when there is none, or when the direct read
+        // could not answer at once (the database busy), so that no request waits on it.
+        let direct = self
+            .audit
+            .tile_reader
+            .as_ref()
+            .map(|reader| self.audit.tiles.read_nodes(reader, organization_id, &ids));
+        let nodes = match direct {
+            Some(Ok(nodes)) => nodes,
+            Some(Err(error)) => {
+                tracing::debug!(%error, "direct audit tile read failed; reading through the pool");
+                self.pooled_nodes(organization_id, &ids).await?
             }
+            None => self.pooled_nodes(organization_id, &ids).await?,
         };
         if !nodes.contains_key(&last_leaf) {
             return Ok(None);
         }
         plan.assemble(|id| nodes.get(&id).copied()).map(Some).map_err(internal("audit proof"))
+    }
+
+    async fn pooled_nodes(
+        &self,
+        organization_id: OrganizationId,
+        ids: &[audit::NodeId],
+    ) -> Result<std::collections::HashMap<audit::NodeId, audit::Hash>, AppError> {
+        let mut read = self.store.read_latest().await?;
+        let nodes = self.audit.tiles.fetch_nodes(&mut read, organization_id, ids).await?;
+        read.commit().await?;
+        Ok(nodes)
     }
 
     /// Prepare an export of entries `from..to` (default: all, up to a checkpoint signed now).
@@ -535,5 +552,66 @@ impl App {
             }
         }
         Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use base::Clock as _;
+
+    use super::*;
+    use crate::{InitializeRequest, MasterKey, PasswordHasher};
+
+    /// A proof is answered through the pool when the direct tile read cannot answer (here its
+    /// file does not exist), and it is the same proof.
+    #[tokio::test]
+    async fn proofs_fall_back_to_the_pool_when_the_direct_read_fails() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = store::Store::open_sqlite(
+            &directory.path().join("rampart.db"),
+            &store::StoreOptions::default(),
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let clock = Arc::new(base::ManualClock::new(time::macros::datetime!(2026-03-01 9:00 UTC)));
+        let app = App::new(store, clock.clone(), PasswordHasher::new(1024, 1, 1, 1).unwrap());
+        let done = app
+            .initialize(InitializeRequest {
+                organization_name: "Provider".into(),
+                owner_email: "owner@provider.example".into(),
+                owner_password: None,
+            })
+            .await
+            .unwrap();
+        let organization_id = done.organization.id;
+        let events: Vec<base::AuditEvent> = (0..100)
+            .map(|n| base::AuditEvent {
+                organization_id,
+                time: clock.now(),
+                actor: base::Actor::System,
+                action: "test.fill".into(),
+                resource: Resource::new("item", n),
+                outcome: Outcome::Success,
+                context: RequestContext::default(),
+                privileged: false,
+                details: serde_json::Map::new(),
+            })
+            .collect();
+        let mut transaction = app.store.begin().await.unwrap();
+        transaction.append_audit_events(&events).await.unwrap();
+        transaction.commit().await.unwrap();
+        let size = app.tree_size(organization_id).await.unwrap();
+        let plan = inclusion_proof_plan(7, size).unwrap();
+        let direct = app.proof_within(organization_id, &plan, size).await.unwrap().unwrap();
+
+        let mut broken = AuditState::new("rampart", MasterKey::generate(), &app.store);
+        broken.tile_reader =
+            Some(store::SqliteTileReader::new(&directory.path().join("missing").join("x.db")));
+        let app = App { audit: Arc::new(broken), ..app };
+        let pooled = app.proof_within(organization_id, &plan, size).await.unwrap().unwrap();
+        assert_eq!(pooled, direct);
     }
 }

@@ -44,7 +44,9 @@ impl SqliteTileReader {
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = Connection::open_with_flags(&self.path, flags).map_err(|e| failed(&e))?;
-        connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| failed(&e))?;
+        // Readers of a WAL database are rarely busy; when one is, the caller reads through
+        // the pool instead of holding its thread.
+        connection.busy_timeout(std::time::Duration::from_millis(20)).map_err(|e| failed(&e))?;
         Ok(connection)
     }
 
