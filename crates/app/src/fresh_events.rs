@@ -19,9 +19,9 @@ use detect::Event;
 
 /// Estimated bytes of parsed batches held by default.
 pub const DEFAULT_FRESH_BYTES: usize = 96 * 1024 * 1024;
-/// Parsed JSON takes several times its text: an object member is a key string, a value and
-/// an index entry, and a Windows record is kept twice (as received and mapped). Measured on
-/// the detection bench's mix, five times the text is an upper estimate.
+/// Parsed JSON takes several times its text: each object member is a key string, a value
+/// and an index entry, each string its own allocation. Five times the text is an estimate
+/// chosen to err on the large side, not a measurement.
 pub const PARSED_PER_RAW_BYTE: usize = 5;
 
 /// A stored batch: events numbered `first_seq..first_seq + events.len()`.

@@ -1,11 +1,11 @@
 //! Audit tiles read straight from the SQLite file, on the calling thread.
 //!
 //! sqlx runs each SQLite connection on a worker thread: a query is a message to that thread
-//! and its rows come back as messages, two thread hand-overs that cost tens of microseconds,
-//! more than the B-tree lookup itself. An inclusion proof needs one tile that no cache holds,
-//! so on SQLite the proof's read goes through a small pool of read-only connections of its
-//! own (rusqlite, on the same library and file) and runs where it is called: one indexed
-//! point read in a WAL snapshot, a few microseconds when the page is cached.
+//! and its rows come back as messages, two thread hand-overs that cost tens of microseconds.
+//! An inclusion proof needs one tile that no cache holds, so on SQLite the proof's read goes
+//! through a small pool of read-only connections of its own (rusqlite, on the same library
+//! and file) and runs where it is called: one indexed point read in a WAL snapshot, with no
+//! hand-over (`docs/design/0006-proof-reads.md` has the figures).
 //!
 //! Only reads of tiles go this way. Writes, and every other read, stay on the pool, and
 //! PostgreSQL has no such path.
