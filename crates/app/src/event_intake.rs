@@ -235,7 +235,7 @@ fn value_is(value: &Value, expected: &str) -> bool {
 fn engine_event(stored: &StoredEvent) -> Result<Event, String> {
     let fields: Value = serde_json::from_str(&stored.fields).map_err(|e| e.to_string())?;
     if fields.as_object().is_some_and(is_windows_record) {
-        return detect::windows::from_evtx_json(&fields).map_err(|e| e.to_string());
+        return detect::windows::from_evtx_value(fields).map_err(|e| e.to_string());
     }
     let source = EventSource {
         product: stored.product.clone(),
@@ -333,7 +333,7 @@ impl App {
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
             let text = String::from_utf8_lossy(raw).trim().to_owned();
             if is_windows_record(&fields) {
-                match detect::windows::from_evtx_json(&Value::Object(fields)) {
+                match detect::windows::from_evtx_value(Value::Object(fields)) {
                     Ok(mut event) => {
                         event.time = stored_precision(event.time);
                         events.push(NewEvent {

@@ -149,10 +149,17 @@ pub fn is_supported_channel(channel: &str) -> bool {
 
 /// Maps one parsed record.
 pub fn from_evtx_json(record: &Value) -> Result<Event, WindowsEventError> {
+    from_evtx_value(record.clone())
+}
+
+/// Maps one parsed record, moving its values rather than copying them (ingestion owns the
+/// record it has just parsed, and the event data is most of it).
+pub fn from_evtx_value(mut record: Value) -> Result<Event, WindowsEventError> {
     let event = record
-        .get("Event")
-        .and_then(Value::as_object)
+        .get_mut("Event")
+        .and_then(Value::as_object_mut)
         .ok_or(WindowsEventError::Shape { path: "Event", reason: "missing or not an object" })?;
+    let (data, user_data) = (event.remove("EventData"), event.remove("UserData"));
     let system =
         event.get("System").and_then(Value::as_object).ok_or(WindowsEventError::Shape {
             path: "Event.System",
@@ -194,12 +201,12 @@ pub fn from_evtx_json(record: &Value) -> Result<Event, WindowsEventError> {
                 reason: "SystemTime is not an RFC 3339 time",
             })
         })?;
-    if let Some(data) = event.get("EventData") {
+    if let Some(data) = data {
         lift_members(data, &mut fields);
     }
-    if let Some(Value::Object(user_data)) = event.get("UserData") {
+    if let Some(Value::Object(user_data)) = user_data {
         // UserData wraps its members in one element named after the event.
-        for child in user_data.values() {
+        for (_, child) in user_data {
             lift_members(child, &mut fields);
         }
     }
@@ -238,20 +245,30 @@ fn text_of(value: &Value) -> &Value {
     value.get("#text").unwrap_or(value)
 }
 
-fn lift_members(data: &Value, fields: &mut Map<String, Value>) {
+/// As [`text_of`], taking the value.
+fn into_text(value: Value) -> Value {
+    match value {
+        Value::Object(mut element) if element.contains_key("#text") => {
+            element.remove("#text").unwrap_or(Value::Null)
+        }
+        other => other,
+    }
+}
+
+fn lift_members(data: Value, fields: &mut Map<String, Value>) {
     let Value::Object(members) = data else { return };
     for (name, value) in members {
         if name == "#attributes" {
             continue;
         }
-        let value = text_of(value);
+        let value = into_text(value);
         // Some providers (Windows Defender) render member names with spaces
         // ("Threat Name"); Sigma rules name them without ("ThreatName").
         if name.contains(' ') {
             let compact: String = name.chars().filter(|c| *c != ' ').collect();
             fields.entry(compact).or_insert_with(|| value.clone());
         }
-        fields.insert(name.clone(), value.clone());
+        fields.insert(name, value);
     }
 }
 
