@@ -422,17 +422,20 @@ pub async fn run_detection_every(app: App, every: std::time::Duration) {
     }
 }
 
-/// The alerts one pass writes, in its transaction. Detections of the same rule and group
-/// within a pass are counted into one alert in memory, and the pass writes each alert it
-/// changed once, with one `detect.alert.count` entry saying how many detections it added;
-/// every audit entry of the pass is appended at once (one tree update).
+/// The open alerts of a rule and group a pass looks at: the newest ones, first.
+const OPEN_ALERTS_CONSIDERED: u32 = 32;
+
+/// The alerts one pass writes, in its transaction. A detection is counted into the open
+/// alert of its rule and group whose window covers the detection's time (the newest such),
+/// else it raises a new alert: events that arrive out of time order are still counted into
+/// the alert of their time. Within a pass this happens in memory, and the pass writes each
+/// alert it changed once, with one `detect.alert.count` entry saying how many detections it
+/// added; every audit entry of the pass is appended at once (one tree update).
 pub(crate) struct AlertRecorder {
     organization_id: OrganizationId,
-    /// Open alerts read or raised in this pass, by rule and group, with the detections
-    /// counted into them here.
-    alerts: std::collections::HashMap<(String, String), (AlertRecord, u64)>,
-    /// Rule and group pairs with no open alert in the store (looked up once).
-    absent: std::collections::HashSet<(String, String)>,
+    /// By rule and group, the open alerts read or raised in this pass, newest first, each
+    /// with the detections counted into it here.
+    alerts: std::collections::HashMap<(String, String), Vec<(AlertRecord, u64)>>,
     events: Vec<AuditEvent>,
     pub(crate) detections: u64,
     pub(crate) alerts_opened: u64,
@@ -443,14 +446,13 @@ impl AlertRecorder {
         Self {
             organization_id,
             alerts: std::collections::HashMap::new(),
-            absent: std::collections::HashSet::new(),
             events: Vec::new(),
             detections: 0,
             alerts_opened: 0,
         }
     }
 
-    /// Open an alert for a detection or count it into the open one of its rule and group.
+    /// Open an alert for a detection or count it into the open one whose window covers it.
     pub(crate) async fn record(
         &mut self,
         app: &App,
@@ -461,19 +463,18 @@ impl AlertRecorder {
         let key = (detection.rule_key().to_owned(), detection.group_key_text().unwrap_or_default());
         let at = detection.time;
         let reference = event_ref(&detection.event);
-        if !self.alerts.contains_key(&key) && !self.absent.contains(&key) {
-            match transaction.open_alert_for(self.organization_id, &key.0, &key.1).await? {
-                Some(alert) => {
-                    self.alerts.insert(key.clone(), (alert, 0));
-                }
-                None => {
-                    self.absent.insert(key.clone());
-                }
-            }
+        if !self.alerts.contains_key(&key) {
+            let open = transaction
+                .open_alerts_for(self.organization_id, &key.0, &key.1, OPEN_ALERTS_CONSIDERED)
+                .await?;
+            self.alerts.insert(key.clone(), open.into_iter().map(|alert| (alert, 0)).collect());
         }
-        if let Some((alert, added)) = self.alerts.get_mut(&key)
-            && at >= alert.first_seen
-            && at - alert.first_seen < app.detection.window
+        let window = app.detection.window;
+        let open = self.alerts.entry(key.clone()).or_default();
+        // Newest first: the first alert whose window covers `at`.
+        if let Some((alert, added)) = open
+            .iter_mut()
+            .find(|(alert, _)| at >= alert.first_seen && at - alert.first_seen < window)
         {
             alert.count += 1;
             *added += 1;
@@ -487,11 +488,6 @@ impl AlertRecorder {
             }
             return Ok(());
         }
-        // Outside the open alert's window (or no open alert): a new alert starts. Later
-        // detections go to the newest open alert by first sighting, as `open_alert_for`
-        // chooses it, so a new alert older than the one held (events out of order) is
-        // written and left, and the one held stays.
-        self.absent.remove(&key);
         let alert = AlertRecord {
             id: Uuid::now_v7(),
             organization_id: self.organization_id,
@@ -527,16 +523,12 @@ impl AlertRecorder {
         }
         self.events.push(event);
         self.alerts_opened += 1;
-        let held_is_newer = self
-            .alerts
-            .get(&key)
-            .is_some_and(|(held, _)| (held.first_seen, held.id) > (alert.first_seen, alert.id));
-        if !held_is_newer {
-            if let Some((previous, added)) = self.alerts.remove(&key) {
-                self.write_count(transaction, app, &previous, added).await?;
-            }
-            self.alerts.insert(key, (alert, 0));
-        }
+        let open = self.alerts.entry(key).or_default();
+        let position = open
+            .iter()
+            .position(|(held, _)| (held.first_seen, held.id) < (alert.first_seen, alert.id))
+            .unwrap_or(open.len());
+        open.insert(position, (alert, 0));
         Ok(())
     }
 
@@ -566,7 +558,8 @@ impl AlertRecorder {
         app: &App,
         transaction: &mut Transaction,
     ) -> Result<(), AppError> {
-        let mut counted: Vec<(AlertRecord, u64)> = self.alerts.drain().map(|(_, v)| v).collect();
+        let mut counted: Vec<(AlertRecord, u64)> =
+            self.alerts.drain().flat_map(|(_, v)| v).collect();
         counted.sort_by_key(|(alert, _)| alert.id);
         for (alert, added) in &counted {
             self.write_count(transaction, app, alert, *added).await?;

@@ -191,6 +191,14 @@ pub trait DetectionRepository {
         organization_id: OrganizationId,
         id: Uuid,
     ) -> Result<Option<AlertRecord>, StoreError>;
+    /// The newest `limit` alerts of a rule and group that are not closed, newest first.
+    async fn open_alerts_for(
+        &mut self,
+        organization_id: OrganizationId,
+        rule_id: &str,
+        group_key: &str,
+        limit: u32,
+    ) -> Result<Vec<AlertRecord>, StoreError>;
     /// The newest alert of a rule and group that is not closed.
     async fn open_alert_for(
         &mut self,
@@ -358,6 +366,29 @@ impl DetectionRepository for Transaction {
             .fetch_optional(&mut *c)
             .await)?;
         row.map(alert_of).transpose()
+    }
+
+    async fn open_alerts_for(
+        &mut self,
+        organization_id: OrganizationId,
+        rule_id: &str,
+        group_key: &str,
+        limit: u32,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE organization_id = $1 AND rule_id = $2 AND group_key = $3 \
+             AND state <> 'closed' ORDER BY first_seen DESC, id DESC LIMIT $4"
+        );
+        let rows: Vec<AlertRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
+            .bind(organization_id.as_uuid())
+            .bind(rule_id)
+            .bind(group_key)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
+            .await)?;
+        rows.into_iter().map(alert_of).collect()
     }
 
     async fn open_alert_for(

@@ -448,11 +448,10 @@ async fn events_evaluated_from_memory_raise_the_alerts_the_stored_events_raise()
     assert_eq!(from_memory, from_store);
 }
 
-/// Events out of time order: a detection older than the open alert starts an alert of its
-/// own, and later detections still count into the newest open alert, as when each detection
-/// was recorded on its own.
+/// Events out of time order: a detection counts into the open alert whose window (an hour
+/// from its first sighting) covers its time, and starts one of its own when none does.
 #[tokio::test]
-async fn a_pass_counts_detections_into_the_newest_open_alert_whatever_their_order() {
+async fn a_pass_counts_each_detection_into_the_alert_whose_window_covers_it() {
     let harness = Harness::new().await;
     let loaded =
         detect::RuleSet::from_sources([(PathBuf::from("local/shadow.yml"), TEST_RULE.to_owned())]);
@@ -462,11 +461,12 @@ async fn a_pass_counts_detections_into_the_newest_open_alert_whatever_their_orde
         sysmon_process("vssadmin delete shadows /all", "2026-03-01T09:00:00Z"),
         sysmon_process("vssadmin delete shadows /all", "2026-03-01T08:00:00Z"),
         sysmon_process("vssadmin delete shadows /all", "2026-03-01T09:50:00Z"),
+        sysmon_process("vssadmin delete shadows /all", "2026-03-01T08:30:00Z"),
     ]
     .join("\n");
-    assert_eq!(send(&harness, &org, "", &body).await.body["accepted"], 3);
+    assert_eq!(send(&harness, &org, "", &body).await.body["accepted"], 4);
     let pass = harness.app.run_event_detection_once().await.unwrap();
-    assert_eq!((pass.evaluated, pass.detections, pass.alerts_opened), (3, 3, 2));
+    assert_eq!((pass.evaluated, pass.detections, pass.alerts_opened), (4, 4, 2));
     let alerts = call(&harness, Method::GET, &org.path("/alerts"), &org.owner, None).await;
     let mut seen: Vec<(String, u64)> = alerts
         .body
@@ -478,9 +478,35 @@ async fn a_pass_counts_detections_into_the_newest_open_alert_whatever_their_orde
     seen.sort();
     assert_eq!(
         seen,
-        [("2026-03-01T08:00:00Z".to_owned(), 1), ("2026-03-01T09:00:00Z".to_owned(), 2)],
+        [("2026-03-01T08:00:00Z".to_owned(), 2), ("2026-03-01T09:00:00Z".to_owned(), 2)],
         "{}",
         alerts.body
+    );
+    // A later pass reads the open alerts back from the store and does the same.
+    let body = [
+        sysmon_process("vssadmin delete shadows /all", "2026-03-01T08:59:00Z"),
+        sysmon_process("vssadmin delete shadows /all", "2026-03-01T11:00:00Z"),
+    ]
+    .join("\n");
+    assert_eq!(send(&harness, &org, "", &body).await.body["accepted"], 2);
+    let pass = harness.app.run_event_detection_once().await.unwrap();
+    assert_eq!((pass.detections, pass.alerts_opened), (2, 1));
+    let alerts = call(&harness, Method::GET, &org.path("/alerts"), &org.owner, None).await;
+    let mut counts: Vec<(String, u64)> = alerts
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["first_seen"].as_str().unwrap().to_owned(), a["count"].as_u64().unwrap()))
+        .collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            ("2026-03-01T08:00:00Z".to_owned(), 3),
+            ("2026-03-01T09:00:00Z".to_owned(), 2),
+            ("2026-03-01T11:00:00Z".to_owned(), 1)
+        ]
     );
 }
 

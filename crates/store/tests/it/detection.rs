@@ -98,6 +98,12 @@ async fn alerts_round_trip_and_the_open_one_is_found() {
         assert_eq!(transaction.get_alert(stranger, first.id).await.unwrap(), None);
         let open = transaction.open_alert_for(organization_id, "rule-1", "user.uid=u-1").await;
         assert_eq!(open.unwrap(), Some(second.clone()), "the newest open one");
+        let all_open =
+            transaction.open_alerts_for(organization_id, "rule-1", "user.uid=u-1", 10).await;
+        assert_eq!(all_open.unwrap(), vec![second.clone(), first.clone()], "newest first");
+        let newest =
+            transaction.open_alerts_for(organization_id, "rule-1", "user.uid=u-1", 1).await;
+        assert_eq!(newest.unwrap(), vec![second.clone()]);
 
         let closed = AlertRecord {
             state: AlertState::Closed,
