@@ -448,6 +448,20 @@ async fn events_evaluated_from_memory_raise_the_alerts_the_stored_events_raise()
     assert_eq!(from_memory, from_store);
 }
 
+/// The organisation's alerts as (first sighting, count), in time order.
+async fn alert_counts(harness: &Harness, org: &Org) -> Vec<(String, u64)> {
+    let alerts = call(harness, Method::GET, &org.path("/alerts"), &org.owner, None).await;
+    let mut counts: Vec<(String, u64)> = alerts
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["first_seen"].as_str().unwrap().to_owned(), a["count"].as_u64().unwrap()))
+        .collect();
+    counts.sort();
+    counts
+}
+
 /// Events out of time order: a detection counts into the open alert whose window (an hour
 /// from its first sighting) covers its time, and starts one of its own when none does.
 #[tokio::test]
@@ -467,20 +481,9 @@ async fn a_pass_counts_each_detection_into_the_alert_whose_window_covers_it() {
     assert_eq!(send(&harness, &org, "", &body).await.body["accepted"], 4);
     let pass = harness.app.run_event_detection_once().await.unwrap();
     assert_eq!((pass.evaluated, pass.detections, pass.alerts_opened), (4, 4, 2));
-    let alerts = call(&harness, Method::GET, &org.path("/alerts"), &org.owner, None).await;
-    let mut seen: Vec<(String, u64)> = alerts
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["first_seen"].as_str().unwrap().to_owned(), a["count"].as_u64().unwrap()))
-        .collect();
-    seen.sort();
     assert_eq!(
-        seen,
-        [("2026-03-01T08:00:00Z".to_owned(), 2), ("2026-03-01T09:00:00Z".to_owned(), 2)],
-        "{}",
-        alerts.body
+        alert_counts(&harness, &org).await,
+        [("2026-03-01T08:00:00Z".to_owned(), 2), ("2026-03-01T09:00:00Z".to_owned(), 2)]
     );
     // A later pass reads the open alerts back from the store and does the same.
     let body = [
@@ -491,17 +494,8 @@ async fn a_pass_counts_each_detection_into_the_alert_whose_window_covers_it() {
     assert_eq!(send(&harness, &org, "", &body).await.body["accepted"], 2);
     let pass = harness.app.run_event_detection_once().await.unwrap();
     assert_eq!((pass.detections, pass.alerts_opened), (2, 1));
-    let alerts = call(&harness, Method::GET, &org.path("/alerts"), &org.owner, None).await;
-    let mut counts: Vec<(String, u64)> = alerts
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["first_seen"].as_str().unwrap().to_owned(), a["count"].as_u64().unwrap()))
-        .collect();
-    counts.sort();
     assert_eq!(
-        counts,
+        alert_counts(&harness, &org).await,
         [
             ("2026-03-01T08:00:00Z".to_owned(), 3),
             ("2026-03-01T09:00:00Z".to_owned(), 2),
