@@ -13,7 +13,8 @@
 use base::{Actor, AuditEvent, OrganizationId, RequestContext, Resource};
 use detect::{Detection, Engine, EngineConfig, RuleSet};
 use store::{
-    AlertRecord, AlertResolution, AlertState, AuditLogRepository, DetectionRepository, Transaction,
+    AlertRecord, AlertResolution, AlertState, AuditLogRepository, DetectionRepository,
+    EventRepository, Transaction,
 };
 use time::Duration;
 use uuid::Uuid;
@@ -165,24 +166,51 @@ impl App {
                     let event = detect::ocsf::event_from_entry(&entry);
                     detections.extend(engine.evaluate(&event).into_iter().filter(raises_alert));
                 }
-                let mut transaction = self.store.begin().await?;
-                let mut recorder = AlertRecorder::new(organization_id);
-                for detection in &detections {
-                    recorder.record(self, &mut transaction, detection).await?;
-                }
-                let (detections, alerts_opened) = (recorder.detections, recorder.alerts_opened);
-                recorder.finish(self, &mut transaction).await?;
-                if !transaction.advance_detection_cursor(organization_id, next, end).await? {
-                    // Another pass (another replica) evaluated these entries first.
-                    transaction.rollback().await?;
+                let range = (next, end);
+                let cursor = DetectionCursor::AuditTrail;
+                let Some((detections, alerts_opened)) =
+                    self.record_pass(organization_id, cursor, range, &detections).await?
+                else {
                     continue;
-                }
-                transaction.commit().await?;
+                };
                 pass.evaluated += end - next;
                 pass.detections += detections;
                 pass.alerts_opened += alerts_opened;
             }
         }
+    }
+
+    /// Store one organisation's detections of a pass over `from..to` and move its cursor, in
+    /// one transaction: (detections, alerts opened), or `None` when another pass (another
+    /// replica) moved the cursor first, and nothing was written.
+    pub(crate) async fn record_pass(
+        &self,
+        organization_id: OrganizationId,
+        cursor: DetectionCursor,
+        (from, to): (u64, u64),
+        detections: &[Detection],
+    ) -> Result<Option<(u64, u64)>, AppError> {
+        let mut transaction = self.store.begin().await?;
+        let mut recorder = AlertRecorder::new(organization_id);
+        for detection in detections {
+            recorder.record(self, &mut transaction, detection).await?;
+        }
+        let counts = (recorder.detections, recorder.alerts_opened);
+        recorder.finish(self, &mut transaction).await?;
+        let moved = match cursor {
+            DetectionCursor::AuditTrail => {
+                transaction.advance_detection_cursor(organization_id, from, to).await?
+            }
+            DetectionCursor::IngestedEvents => {
+                transaction.advance_event_detection_cursor(organization_id, from, to).await?
+            }
+        };
+        if !moved {
+            transaction.rollback().await?;
+            return Ok(None);
+        }
+        transaction.commit().await?;
+        Ok(Some(counts))
     }
 
     fn alert_event(&self, organization_id: OrganizationId, action: &str, id: Uuid) -> AuditEvent {
@@ -422,6 +450,13 @@ pub async fn run_detection_every(app: App, every: std::time::Duration) {
     }
 }
 
+/// Whose cursor a detection pass moves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DetectionCursor {
+    AuditTrail,
+    IngestedEvents,
+}
+
 /// The open alerts of a rule and group a pass looks at: the newest ones, first.
 const OPEN_ALERTS_CONSIDERED: u32 = 32;
 
@@ -431,18 +466,18 @@ const OPEN_ALERTS_CONSIDERED: u32 = 32;
 /// the alert of their time. Within a pass this happens in memory, and the pass writes each
 /// alert it changed once, with one `detect.alert.count` entry saying how many detections it
 /// added; every audit entry of the pass is appended at once (one tree update).
-pub(crate) struct AlertRecorder {
+struct AlertRecorder {
     organization_id: OrganizationId,
     /// By rule and group, the open alerts read or raised in this pass, newest first, each
     /// with the detections counted into it here.
     alerts: std::collections::HashMap<(String, String), Vec<(AlertRecord, u64)>>,
     events: Vec<AuditEvent>,
-    pub(crate) detections: u64,
-    pub(crate) alerts_opened: u64,
+    detections: u64,
+    alerts_opened: u64,
 }
 
 impl AlertRecorder {
-    pub(crate) fn new(organization_id: OrganizationId) -> Self {
+    fn new(organization_id: OrganizationId) -> Self {
         Self {
             organization_id,
             alerts: std::collections::HashMap::new(),
@@ -453,7 +488,7 @@ impl AlertRecorder {
     }
 
     /// Open an alert for a detection or count it into the open one whose window covers it.
-    pub(crate) async fn record(
+    async fn record(
         &mut self,
         app: &App,
         transaction: &mut Transaction,
@@ -553,11 +588,7 @@ impl AlertRecorder {
     }
 
     /// Write the alerts counted into and every audit entry of the pass.
-    pub(crate) async fn finish(
-        mut self,
-        app: &App,
-        transaction: &mut Transaction,
-    ) -> Result<(), AppError> {
+    async fn finish(mut self, app: &App, transaction: &mut Transaction) -> Result<(), AppError> {
         let mut counted: Vec<(AlertRecord, u64)> =
             self.alerts.drain().flat_map(|(_, v)| v).collect();
         counted.sort_by_key(|(alert, _)| alert.id);

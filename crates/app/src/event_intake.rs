@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::audit_trail::AuditTrail;
-use crate::detection::{AlertRecorder, raises_alert};
+use crate::detection::{DetectionCursor, raises_alert};
 use crate::fresh_events::{DEFAULT_FRESH_BYTES, FreshEvents};
 use crate::{App, AppError, Principal};
 
@@ -525,19 +525,12 @@ impl App {
                         detections.push(detection);
                     }
                 }
-                let mut transaction = self.store.begin().await?;
-                let mut recorder = AlertRecorder::new(organization_id);
-                for detection in &detections {
-                    recorder.record(self, &mut transaction, detection).await?;
-                }
-                let (found, opened) = (recorder.detections, recorder.alerts_opened);
-                recorder.finish(self, &mut transaction).await?;
-                if !transaction.advance_event_detection_cursor(organization_id, next, end).await? {
-                    // Another pass (another replica) evaluated these events first.
-                    transaction.rollback().await?;
+                let cursor = DetectionCursor::IngestedEvents;
+                let Some((found, opened)) =
+                    self.record_pass(organization_id, cursor, (next, end), &detections).await?
+                else {
                     continue;
-                }
-                transaction.commit().await?;
+                };
                 pass.evaluated += evaluated;
                 pass.unreadable += unreadable;
                 pass.detections += found;

@@ -41,6 +41,14 @@ struct Held {
     offers: u64,
 }
 
+impl Held {
+    fn remove(&mut self, key: (OrganizationId, u64)) -> Option<FreshBatch> {
+        let batch = self.batches.remove(&key)?;
+        self.bytes -= batch.bytes;
+        Some(batch)
+    }
+}
+
 pub(crate) struct FreshEvents {
     max_bytes: usize,
     held: Mutex<Held>,
@@ -89,13 +97,9 @@ impl FreshEvents {
             .map(|(key, _)| *key)
             .collect();
         for key in stale {
-            if let Some(batch) = held.batches.remove(&key) {
-                held.bytes -= batch.bytes;
-            }
+            held.remove(key);
         }
-        let batch = held.batches.remove(&(organization_id, next))?;
-        held.bytes -= batch.bytes;
-        Some(batch)
+        held.remove((organization_id, next))
     }
 
     /// Drop every batch of the organisation (its stored events changed: a retention purge),
@@ -108,9 +112,7 @@ impl FreshEvents {
             .map(|(key, _)| *key)
             .collect();
         for key in keys {
-            if let Some(batch) = held.batches.remove(&key) {
-                held.bytes -= batch.bytes;
-            }
+            held.remove(key);
         }
     }
 
@@ -135,9 +137,7 @@ impl FreshEvents {
             .map(|(key, _)| *key)
             .collect();
         for key in stale {
-            if let Some(batch) = held.batches.remove(&key) {
-                held.bytes -= batch.bytes;
-            }
+            held.remove(key);
         }
     }
 
