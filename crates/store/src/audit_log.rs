@@ -446,7 +446,7 @@ impl AuditLogRepository for Transaction {
             if let Some(privileged) = filter.privileged {
                 query.push(" AND privileged = ").push_bind(privileged);
             }
-            query.push(" ORDER BY idx DESC LIMIT ").push_bind(i64::from(filter.limit));
+            query.push(" ORDER BY idx DESC LIMIT CAST(").push_bind(i64::from(filter.limit)).push(" AS BIGINT)");
             query.build_query_as().fetch_all(&mut *c).await
         })?;
         rows.into_iter().map(decode_entry).collect()
@@ -519,7 +519,7 @@ impl AuditLogRepository for Transaction {
         limit: u32,
     ) -> Result<Vec<CheckpointRow>, StoreError> {
         let sql = "SELECT organization_id, size, root, note, created_at FROM audit_checkpoints \
-                   WHERE organization_id = $1 ORDER BY size DESC LIMIT $2";
+                   WHERE organization_id = $1 ORDER BY size DESC LIMIT CAST($2 AS BIGINT)";
         let rows: Vec<(Uuid, i64, Vec<u8>, String, OffsetDateTime)> = on_backend!(self.connection(), c => sqlx::query_as(sql)
             .bind(organization_id.as_uuid())
             .bind(i64::from(limit))

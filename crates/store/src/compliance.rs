@@ -312,8 +312,9 @@ impl ComplianceRepository for Transaction {
                 .push_bind(organization_id.as_uuid())
                 .push(" AND check_id = ")
                 .push_bind(check_id.to_owned())
-                .push(" ORDER BY ran_at DESC, id DESC LIMIT ")
-                .push_bind(i64::from(limit));
+                .push(" ORDER BY ran_at DESC, id DESC LIMIT CAST(")
+                .push_bind(i64::from(limit))
+                .push(" AS BIGINT)");
             query.build_query_as().fetch_all(&mut *c).await
         })?;
         Ok(rows.into_iter().map(result_of).collect())

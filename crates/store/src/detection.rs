@@ -379,7 +379,7 @@ impl DetectionRepository for Transaction {
             "SELECT ",
             alert_columns!(),
             " FROM alerts WHERE organization_id = $1 AND rule_id = $2 AND group_key = $3 \
-             AND state <> 'closed' ORDER BY first_seen DESC, id DESC LIMIT $4"
+             AND state <> 'closed' ORDER BY first_seen DESC, id DESC LIMIT CAST($4 AS BIGINT)"
         );
         let rows: Vec<AlertRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
             .bind(organization_id.as_uuid())
@@ -428,7 +428,7 @@ impl DetectionRepository for Transaction {
             if let Some(state) = state {
                 query.push(" AND state = ").push_bind(state.as_str());
             }
-            query.push(" ORDER BY first_seen DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+            query.push(" ORDER BY first_seen DESC, id DESC LIMIT CAST(").push_bind(i64::from(limit)).push(" AS BIGINT)");
             query.build_query_as().fetch_all(&mut *c).await
         })?;
         rows.into_iter().map(alert_of).collect()

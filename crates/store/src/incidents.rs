@@ -328,7 +328,7 @@ impl IncidentRepository for Transaction {
             if let Some(status) = status {
                 query.push(" AND status = ").push_bind(status.to_owned());
             }
-            query.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+            query.push(" ORDER BY created_at DESC, id DESC LIMIT CAST(").push_bind(i64::from(limit)).push(" AS BIGINT)");
             query.build_query_as().fetch_all(&mut *c).await
         })?;
         Ok(rows.into_iter().map(incident_of).collect())
@@ -523,7 +523,7 @@ impl IncidentRepository for Transaction {
             if let Some(state) = state {
                 query.push(" AND state = ").push_bind(state.to_owned());
             }
-            query.push(" ORDER BY received_at, id LIMIT ").push_bind(i64::from(limit));
+            query.push(" ORDER BY received_at, id LIMIT CAST(").push_bind(i64::from(limit)).push(" AS BIGINT)");
             query.build_query_as().fetch_all(&mut *c).await
         })?;
         Ok(rows.into_iter().map(report_of).collect())
@@ -556,7 +556,7 @@ impl IncidentRepository for Transaction {
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
         let sql = "SELECT id, organization_id, alert_id, channel, target, attempts, delivered, \
                    last_error, at FROM notification_deliveries WHERE organization_id = $1 \
-                   ORDER BY at DESC, id DESC LIMIT $2";
+                   ORDER BY at DESC, id DESC LIMIT CAST($2 AS BIGINT)";
         let rows: Vec<DeliveryRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
             .bind(organization_id.as_uuid())
             .bind(i64::from(limit))

@@ -5,6 +5,10 @@
 //! with one implementation per backend (`sqlite/`, `postgres/`). A transaction that changed
 //! state refuses to commit unless it also recorded an audit event: the invariant "nothing
 //! changes unlogged" is enforced here, not left to each caller's memory.
+//!
+//! A bound `LIMIT` is written `LIMIT CAST($n AS BIGINT)`. When the limit is a bare parameter,
+//! SQLite reads its value while planning, so it prepares the statement again every time the
+//! value is bound, which is every execution: a cached statement cost as much as a new one.
 
 mod access_reviews;
 mod api_keys;
@@ -93,3 +97,25 @@ pub use users::UserRepository;
 pub use vulnerabilities::{
     AdvisorySourceRecord, ComponentRecord, FindingRecord, SlaRecord, VulnerabilityRepository,
 };
+
+#[cfg(test)]
+mod conventions {
+    /// No statement binds a bare `LIMIT` (see the crate documentation).
+    #[test]
+    fn no_limit_is_a_bare_parameter() {
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(source).unwrap() {
+            let path = entry.unwrap().path();
+            // Whitespace collapsed, so that a limit bound on the next line is seen too.
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            // Spelt in parts so that this file does not match itself.
+            for pattern in [concat!("LIMIT ", "$"), concat!("LIMIT ", "\")")] {
+                assert!(!text.contains(pattern), "{}: a bare {pattern}", path.display());
+            }
+            checked += 1;
+        }
+        assert!(checked > 20, "only {checked} files read");
+    }
+}

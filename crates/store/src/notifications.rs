@@ -335,7 +335,7 @@ impl NotificationRepository for Transaction {
             "SELECT ",
             queue_columns!(),
             " FROM notification_queue WHERE next_attempt_at <= $1 \
-             ORDER BY next_attempt_at, id LIMIT $2"
+             ORDER BY next_attempt_at, id LIMIT CAST($2 AS BIGINT)"
         );
         let rows: Vec<QueueRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
             .bind(now)

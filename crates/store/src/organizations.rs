@@ -106,7 +106,7 @@ impl OrganizationRepository for Transaction {
         limit: u32,
     ) -> Result<Vec<Organization>, StoreError> {
         let after = after.map(|id| *id.as_uuid()).unwrap_or(Uuid::nil());
-        let sql = select!("WHERE id > $1 ORDER BY id LIMIT $2");
+        let sql = select!("WHERE id > $1 ORDER BY id LIMIT CAST($2 AS BIGINT)");
         let rows: Vec<OrganizationRow> = on_backend!(self.connection(), c =>
             sqlx::query_as(sql).bind(after).bind(i64::from(limit)).fetch_all(&mut *c).await)?;
         rows.into_iter().map(decode).collect()

@@ -98,7 +98,8 @@ impl ProjectRepository for Transaction {
         limit: u32,
     ) -> Result<Vec<Project>, StoreError> {
         let after = after.map(|id| *id.as_uuid()).unwrap_or(Uuid::nil());
-        let sql = select!("WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+        let sql =
+            select!("WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT CAST($3 AS BIGINT)");
         let rows: Vec<ProjectRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
             .bind(organization_id.as_uuid())
             .bind(after)

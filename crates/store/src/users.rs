@@ -140,7 +140,8 @@ impl UserRepository for Transaction {
         after: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<UserRecord>, StoreError> {
-        let sql = select!("WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+        let sql =
+            select!("WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT CAST($3 AS BIGINT)");
         let after = after.map(|id| *id.as_uuid()).unwrap_or(Uuid::nil());
         let rows: Vec<UserRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
             .bind(organization_id.as_uuid())
