@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::transaction::on_backend;
 use crate::{StoreError, Transaction};
 
-/// Rows per multi-row insert: 8 columns each, well under both backends' bind limits.
-const INSERT_CHUNK: usize = 500;
+/// Batches read per query while searching, newest first.
+const SEARCH_BATCHES: i64 = 4;
 
 /// An event to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,22 +54,32 @@ pub struct EventWindow {
 }
 
 #[derive(sqlx::FromRow)]
-struct EventRow {
+struct BatchRow {
     organization_id: Uuid,
-    seq: i64,
-    event_time_us: i64,
+    first_seq: i64,
+    end_seq: i64,
     received_us: i64,
-    product: Option<String>,
-    service: Option<String>,
-    categories: String,
-    fields: String,
+    sources: String,
+    entries: String,
+    events: String,
 }
 
-macro_rules! event_columns {
+macro_rules! batch_columns {
     () => {
-        "organization_id, seq, event_time_us, received_us, product, service, categories, fields"
+        "organization_id, first_seq, end_seq, received_us, sources, entries, events"
     };
 }
+
+/// The logsource of events of a batch, stored once per distinct value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+struct BatchSource {
+    product: Option<String>,
+    service: Option<String>,
+    categories: Vec<String>,
+}
+
+/// A batch's columns as stored: (sources, entries, events, earliest time, latest time).
+type EncodedBatch = (String, String, String, i64, i64);
 
 /// Unix microseconds of a time.
 fn micros(at: OffsetDateTime) -> Result<i64, StoreError> {
@@ -90,18 +100,84 @@ fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
 }
 
-fn event_of(row: EventRow) -> Result<StoredEvent, StoreError> {
-    Ok(StoredEvent {
-        organization_id: OrganizationId::from_uuid(row.organization_id),
-        seq: to_u64(row.seq, "event seq")?,
-        time: from_micros(row.event_time_us)?,
-        received_at: from_micros(row.received_us)?,
-        categories: serde_json::from_str(&row.categories)
-            .map_err(|_| StoreError::Corrupt(format!("event {}: invalid categories", row.seq)))?,
-        product: row.product,
-        service: row.service,
-        fields: row.fields,
-    })
+/// The columns of a batch of events: the distinct logsources, per event its time, logsource
+/// and length, the texts one after the other (each followed by a newline, for a reader of
+/// the raw row; lengths delimit them), and the earliest and latest time.
+fn encode_batch(events: &[NewEvent]) -> Result<EncodedBatch, StoreError> {
+    let mut sources: Vec<BatchSource> = Vec::new();
+    let mut entries = Vec::with_capacity(events.len());
+    let mut text = String::with_capacity(events.iter().map(|e| e.fields.len() + 1).sum());
+    let (mut earliest, mut latest) = (i64::MAX, i64::MIN);
+    for event in events {
+        let time = micros(event.time)?;
+        earliest = earliest.min(time);
+        latest = latest.max(time);
+        let source = sources
+            .iter()
+            .position(|s| {
+                s.product == event.product
+                    && s.service == event.service
+                    && s.categories == event.categories
+            })
+            .unwrap_or_else(|| {
+                sources.push(BatchSource {
+                    product: event.product.clone(),
+                    service: event.service.clone(),
+                    categories: event.categories.clone(),
+                });
+                sources.len() - 1
+            });
+        entries.push((time, source, event.fields.len()));
+        text.push_str(&event.fields);
+        text.push('\n');
+    }
+    let encode = |what: &str, value: Result<String, serde_json::Error>| {
+        value.map_err(|error| StoreError::Corrupt(format!("event batch {what}: {error}")))
+    };
+    let sources = encode("sources", serde_json::to_string(&sources))?;
+    let entries = encode("entries", serde_json::to_string(&entries))?;
+    Ok((sources, entries, text, earliest, latest))
+}
+
+/// The events of a stored batch numbered in `from..to`, in order.
+fn decode_batch(row: BatchRow, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError> {
+    let first = to_u64(row.first_seq, "event batch start")?;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("event batch at {first}: {what}"));
+    let sources: Vec<BatchSource> =
+        serde_json::from_str(&row.sources).map_err(|_| corrupt("invalid sources"))?;
+    let entries: Vec<(i64, usize, usize)> =
+        serde_json::from_str(&row.entries).map_err(|_| corrupt("invalid entries"))?;
+    if first.checked_add(entries.len() as u64) != Some(to_u64(row.end_seq, "event batch end")?) {
+        return Err(corrupt("entries do not match its numbers"));
+    }
+    let organization_id = OrganizationId::from_uuid(row.organization_id);
+    let received_at = from_micros(row.received_us)?;
+    let mut events = Vec::new();
+    let mut at = 0;
+    for (seq, (time, source, length)) in (first..).zip(entries) {
+        let end = at + length;
+        let fields = row
+            .events
+            .get(at..end)
+            .filter(|_| row.events.as_bytes().get(end) == Some(&b'\n'))
+            .ok_or_else(|| corrupt("event texts do not match their lengths"))?;
+        at = end + 1;
+        if seq < from || seq >= to {
+            continue;
+        }
+        let source = sources.get(source).ok_or_else(|| corrupt("unknown source"))?;
+        events.push(StoredEvent {
+            organization_id,
+            seq,
+            time: from_micros(time)?,
+            received_at,
+            product: source.product.clone(),
+            service: source.service.clone(),
+            categories: source.categories.clone(),
+            fields: fields.to_owned(),
+        });
+    }
+    Ok(events)
 }
 
 /// Storage of ingested events and of how far detection has evaluated them.
@@ -178,32 +254,28 @@ impl EventRepository for Transaction {
             .await)?;
         let end = to_u64(end, "event head")?;
         let first = end.saturating_sub(events.len() as u64);
-        let mut rows = Vec::with_capacity(events.len());
-        for (offset, event) in events.iter().enumerate() {
-            let categories = serde_json::to_string(&event.categories)
-                .map_err(|error| StoreError::Corrupt(format!("event categories: {error}")))?;
-            rows.push((to_i64(first + offset as u64)?, micros(event.time)?, categories, event));
+        if events.is_empty() {
+            return Ok((first, end));
         }
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            on_backend!(self.change()?, c => {
-                let mut query = sqlx::QueryBuilder::new(concat!(
-                    "INSERT INTO ingested_events (",
-                    event_columns!(),
-                    ") "
-                ));
-                query.push_values(chunk, |mut row, (seq, time_us, categories, event)| {
-                    row.push_bind(organization_id.as_uuid())
-                        .push_bind(*seq)
-                        .push_bind(*time_us)
-                        .push_bind(received_us)
-                        .push_bind(event.product.as_deref())
-                        .push_bind(event.service.as_deref())
-                        .push_bind(categories.as_str())
-                        .push_bind(event.fields.as_str());
-                });
-                query.build().execute(&mut *c).await.map(|_| ())
-            })?;
-        }
+        let (sources, entries, text, earliest, latest) = encode_batch(events)?;
+        let sql = concat!(
+            "INSERT INTO event_batches (organization_id, first_seq, end_seq, received_us, \
+             min_time_us, max_time_us, sources, entries, events) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        );
+        on_backend!(self.change()?, c => sqlx::query(sql)
+            .bind(organization_id.as_uuid())
+            .bind(to_i64(first)?)
+            .bind(to_i64(end)?)
+            .bind(received_us)
+            .bind(earliest)
+            .bind(latest)
+            .bind(&sources)
+            .bind(&entries)
+            .bind(&text)
+            .execute(&mut *c)
+            .await
+            .map(drop))?;
         Ok((first, end))
     }
 
@@ -213,19 +285,28 @@ impl EventRepository for Transaction {
         from: u64,
         to: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        // From the batch holding `from` (the last one starting at or before it) on.
         let sql = concat!(
             "SELECT ",
-            event_columns!(),
-            " FROM ingested_events WHERE organization_id = $1 AND seq >= $2 AND seq < $3 \
-             ORDER BY seq"
+            batch_columns!(),
+            " FROM event_batches WHERE organization_id = $1 AND first_seq < $3 AND end_seq > $2 \
+             AND first_seq >= COALESCE((SELECT MAX(first_seq) FROM event_batches \
+             WHERE organization_id = $1 AND first_seq <= $2), 0) ORDER BY first_seq"
         );
-        let rows: Vec<EventRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
+        let rows: Vec<BatchRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
             .bind(organization_id.as_uuid())
             .bind(to_i64(from)?)
             .bind(to_i64(to)?)
             .fetch_all(&mut *c)
             .await)?;
-        rows.into_iter().map(event_of).collect()
+        let mut events = Vec::new();
+        for row in rows {
+            events.extend(decode_batch(row, from, to)?);
+        }
+        Ok(events)
     }
 
     async fn search_events(
@@ -236,27 +317,46 @@ impl EventRepository for Transaction {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let from = window.from.map(micros).transpose()?;
         let to = window.to.map(micros).transpose()?;
-        let before = window.before_seq.map(to_i64).transpose()?;
-        let rows: Vec<EventRow> = on_backend!(self.connection(), c => {
-            let mut query = sqlx::QueryBuilder::new(concat!(
-                "SELECT ",
-                event_columns!(),
-                " FROM ingested_events WHERE organization_id = "
-            ));
-            query.push_bind(organization_id.as_uuid());
-            if let Some(from) = from {
-                query.push(" AND event_time_us >= ").push_bind(from);
+        let in_window = |event: &StoredEvent| -> Result<bool, StoreError> {
+            let time = micros(event.time)?;
+            Ok(from.is_none_or(|from| time >= from) && to.is_none_or(|to| time < to))
+        };
+        let mut below = window.before_seq.map_or(Ok(i64::MAX), to_i64)?;
+        let mut found = Vec::new();
+        while found.len() < limit as usize {
+            let rows: Vec<BatchRow> = on_backend!(self.connection(), c => {
+                let mut query = sqlx::QueryBuilder::new(concat!(
+                    "SELECT ",
+                    batch_columns!(),
+                    " FROM event_batches WHERE organization_id = "
+                ));
+                query.push_bind(organization_id.as_uuid());
+                query.push(" AND first_seq < ").push_bind(below);
+                if let Some(from) = from {
+                    query.push(" AND max_time_us >= ").push_bind(from);
+                }
+                if let Some(to) = to {
+                    query.push(" AND min_time_us < ").push_bind(to);
+                }
+                query.push(" ORDER BY first_seq DESC LIMIT CAST(").push_bind(SEARCH_BATCHES).push(" AS BIGINT)");
+                query.build_query_as().fetch_all(&mut *c).await
+            })?;
+            let exhausted = rows.len() < SEARCH_BATCHES as usize;
+            for row in rows {
+                let first = row.first_seq;
+                let end = window.before_seq.unwrap_or(u64::MAX);
+                for event in decode_batch(row, 0, end)?.into_iter().rev() {
+                    if found.len() < limit as usize && in_window(&event)? {
+                        found.push(event);
+                    }
+                }
+                below = first;
             }
-            if let Some(to) = to {
-                query.push(" AND event_time_us < ").push_bind(to);
+            if exhausted {
+                break;
             }
-            if let Some(before) = before {
-                query.push(" AND seq < ").push_bind(before);
-            }
-            query.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(limit));
-            query.build_query_as().fetch_all(&mut *c).await
-        })?;
-        rows.into_iter().map(event_of).collect()
+        }
+        Ok(found)
     }
 
     async fn pending_event_detection(
@@ -315,7 +415,7 @@ impl EventRepository for Transaction {
         &mut self,
         cutoff: OffsetDateTime,
     ) -> Result<Vec<(OrganizationId, u64)>, StoreError> {
-        let sql = "SELECT organization_id, COUNT(*) FROM ingested_events \
+        let sql = "SELECT organization_id, CAST(SUM(end_seq - first_seq) AS BIGINT) FROM event_batches \
                    WHERE received_us < $1 GROUP BY organization_id ORDER BY organization_id";
         let rows: Vec<(Uuid, i64)> = on_backend!(self.connection(), c => sqlx::query_as(sql)
             .bind(micros(cutoff)?)
@@ -331,14 +431,142 @@ impl EventRepository for Transaction {
         organization_id: OrganizationId,
         cutoff: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let sql = "DELETE FROM ingested_events WHERE organization_id = $1 AND received_us < $2";
+        let sql = "DELETE FROM event_batches WHERE organization_id = $1 AND received_us < $2 \
+                   RETURNING end_seq - first_seq";
         let cutoff = micros(cutoff)?;
-        let deleted = on_backend!(self.change()?, c => sqlx::query(sql)
+        let deleted: Vec<(i64,)> = on_backend!(self.change()?, c => sqlx::query_as(sql)
             .bind(organization_id.as_uuid())
             .bind(cutoff)
-            .execute(&mut *c)
-            .await
-            .map(|result| result.rows_affected()))?;
-        Ok(deleted)
+            .fetch_all(&mut *c)
+            .await)?;
+        deleted.into_iter().try_fold(0, |total, (n,)| Ok(total + to_u64(n, "event batch size")?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_772_355_600_000_000;
+
+    fn row_of(first: i64, received_us: i64, events: &[NewEvent]) -> BatchRow {
+        let (sources, entries, events, _, _) = encode_batch(events).unwrap();
+        BatchRow {
+            organization_id: Uuid::from_bytes([7; 16]),
+            first_seq: first,
+            end_seq: first + i64::try_from(events.lines().count()).unwrap(),
+            received_us,
+            sources,
+            entries,
+            events,
+        }
+    }
+
+    fn new_event(minute: i64, product: Option<&str>, fields: &str) -> NewEvent {
+        NewEvent {
+            time: from_micros(T0 + minute * 60_000_000).unwrap(),
+            product: product.map(str::to_owned),
+            service: Some("sysmon".into()),
+            categories: vec!["process_creation".into()],
+            fields: fields.into(),
+        }
+    }
+
+    #[test]
+    fn a_batch_reads_back_each_event_with_its_own_time_and_source() {
+        let events = [
+            new_event(2, Some("windows"), r#"{"a":"é"}"#),
+            new_event(1, None, r#"{"b":2}"#),
+            new_event(3, Some("windows"), r#"{"c":"x\ny"}"#),
+        ];
+        let (sources, _, _, earliest, latest) = encode_batch(&events).unwrap();
+        assert_eq!(sources.matches("categories").count(), 2, "distinct sources once: {sources}");
+        assert_eq!((earliest, latest), (T0 + 60_000_000, T0 + 180_000_000));
+        let read = decode_batch(row_of(10, T0, &events), 0, u64::MAX).unwrap();
+        assert_eq!(read.iter().map(|e| e.seq).collect::<Vec<_>>(), [10, 11, 12]);
+        for (stored, sent) in read.iter().zip(&events) {
+            assert_eq!(stored.fields, sent.fields);
+            assert_eq!(stored.time, sent.time);
+            assert_eq!(stored.product, sent.product);
+            assert_eq!(stored.categories, sent.categories);
+            assert_eq!(stored.received_at, from_micros(T0).unwrap());
+        }
+        let middle = decode_batch(row_of(10, T0, &events), 11, 12).unwrap();
+        assert_eq!(middle.iter().map(|e| e.seq).collect::<Vec<_>>(), [11]);
+    }
+
+    #[test]
+    fn a_damaged_batch_is_reported_not_misread() {
+        let events = [new_event(0, None, r#"{"a":1}"#), new_event(1, None, r#"{"b":2}"#)];
+        let mut shifted = row_of(0, T0, &events);
+        shifted.events.insert(0, ' ');
+        let mut short = row_of(0, T0, &events);
+        short.end_seq = 3;
+        let mut sourceless = row_of(0, T0, &events);
+        sourceless.sources = "[]".into();
+        for row in [shifted, short, sourceless] {
+            let error = decode_batch(row, 0, 10).unwrap_err();
+            assert!(matches!(error, StoreError::Corrupt(_)), "{error}");
+        }
+    }
+
+    /// The migration that moved events into batches turns each stored event into a batch
+    /// of one that reads back as the event was.
+    #[test]
+    fn events_stored_one_per_row_become_batches_of_one() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch(include_str!("../migrations/sqlite/0016_event_intake.sql")).unwrap();
+        let organization = Uuid::from_bytes([7; 16]);
+        let insert = "INSERT INTO ingested_events (organization_id, seq, event_time_us, \
+                      received_us, product, service, categories, fields) \
+                      VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7)";
+        let rows = [
+            (0_i64, Some("linux"), r#"["process_creation"]"#, r#"{"m":"ça"}"#),
+            (1, None, "[]", r#"{"n":1}"#),
+        ];
+        for (seq, product, categories, fields) in rows {
+            let time = T0 + seq;
+            let values = rusqlite::params![
+                organization.as_bytes().as_slice(),
+                seq,
+                time,
+                T0,
+                product,
+                categories,
+                fields
+            ];
+            db.execute(insert, values).unwrap();
+        }
+        db.execute_batch(include_str!("../migrations/sqlite/0024_event_batches.sql")).unwrap();
+        let mut read = db
+            .prepare(concat!("SELECT ", batch_columns!(), " FROM event_batches ORDER BY first_seq"))
+            .unwrap();
+        let batches: Vec<BatchRow> = read
+            .query_map([], |row| {
+                Ok(BatchRow {
+                    organization_id: Uuid::from_slice(&row.get::<_, Vec<u8>>(0)?).unwrap(),
+                    first_seq: row.get(1)?,
+                    end_seq: row.get(2)?,
+                    received_us: row.get(3)?,
+                    sources: row.get(4)?,
+                    entries: row.get(5)?,
+                    events: row.get(6)?,
+                })
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(batches.len(), 2);
+        for (batch, (seq, product, categories, fields)) in batches.into_iter().zip(rows) {
+            let events = decode_batch(batch, 0, 10).unwrap();
+            let [event] = events.as_slice() else { panic!("{events:?}") };
+            assert_eq!(event.seq, u64::try_from(seq).unwrap());
+            assert_eq!(event.fields, fields);
+            assert_eq!(event.time, from_micros(T0 + seq).unwrap());
+            assert_eq!(event.product.as_deref(), product);
+            assert_eq!(event.service, None);
+            let categories: Vec<String> = serde_json::from_str(categories).unwrap();
+            assert_eq!(event.categories, categories);
+        }
     }
 }

@@ -625,7 +625,7 @@ impl InformationProtectionRepository for Transaction {
     ) -> Result<Vec<RetentionRunRecord>, StoreError> {
         let sql = "SELECT id, organization_id, ran_at, dry_run, actor, outcome \
                    FROM retention_runs WHERE organization_id = $1 \
-                   ORDER BY ran_at DESC, id DESC LIMIT $2";
+                   ORDER BY ran_at DESC, id DESC LIMIT CAST($2 AS BIGINT)";
         let rows: Vec<RunRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
             .bind(organization_id.as_uuid())
             .bind(i64::from(limit))
@@ -700,7 +700,8 @@ where
 }
 
 /// Ingested events received before the cutoff and already evaluated by detection (an event
-/// detection has not reached yet is kept: deleting it would skip it).
+/// detection has not reached yet is kept: deleting it would skip it). Events are kept and
+/// deleted by the batch they arrived in: a batch goes once detection has evaluated it whole.
 async fn sweep_ingested_events(
     transaction: &mut Transaction,
     organization_id: OrganizationId,
@@ -709,14 +710,19 @@ async fn sweep_ingested_events(
 ) -> Result<Option<u64>, StoreError> {
     macro_rules! evaluated_before {
         () => {
-            " FROM ingested_events WHERE organization_id = $1 AND received_us < $2 AND seq < \
+            " FROM event_batches WHERE organization_id = $1 AND received_us < $2 AND end_seq <= \
              COALESCE((SELECT next_seq FROM event_detection_cursors WHERE organization_id = $1), 0)"
         };
     }
     let cutoff_us = i64::try_from(cutoff.unix_timestamp_nanos() / 1000)
         .map_err(|_| StoreError::Corrupt(format!("time {cutoff} is out of range")))?;
-    let statements =
-        (concat!("SELECT COUNT(*)", evaluated_before!()), concat!("DELETE", evaluated_before!()));
+    let statements = (
+        concat!(
+            "SELECT CAST(COALESCE(SUM(end_seq - first_seq), 0) AS BIGINT)",
+            evaluated_before!()
+        ),
+        concat!("DELETE", evaluated_before!()),
+    );
     count_then_change(transaction, statements, organization_id, cutoff_us, apply).await
 }
 

@@ -293,11 +293,13 @@ async fn event_and_report_sweeps_take_only_what_is_old_and_done_with() {
             categories: Vec::new(),
             fields: r#"{"message":"sshd: accepted for alice from 192.0.2.9"}"#.into(),
         };
-        // Three old events, detection has evaluated the first two; one recent event.
+        // Three old events in two batches, detection has evaluated the first batch (two
+        // events); one recent event. Events are kept and deleted by batch.
         transaction
-            .append_events(organization_id, T0, &[event.clone(), event.clone(), event.clone()])
+            .append_events(organization_id, T0, &[event.clone(), event.clone()])
             .await
             .unwrap();
+        transaction.append_events(organization_id, T0, &[event.clone()]).await.unwrap();
         transaction
             .append_events(organization_id, T0 + Duration::days(30), &[event])
             .await
