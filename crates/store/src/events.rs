@@ -258,11 +258,9 @@ impl EventRepository for Transaction {
             return Ok((first, end));
         }
         let (sources, entries, text, earliest, latest) = encode_batch(events)?;
-        let sql = concat!(
-            "INSERT INTO event_batches (organization_id, first_seq, end_seq, received_us, \
-             min_time_us, max_time_us, sources, entries, events) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        );
+        let sql = "INSERT INTO event_batches (organization_id, first_seq, end_seq, received_us, \
+                   min_time_us, max_time_us, sources, entries, events) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         on_backend!(self.change()?, c => sqlx::query(sql)
             .bind(organization_id.as_uuid())
             .bind(to_i64(first)?)

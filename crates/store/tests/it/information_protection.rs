@@ -299,7 +299,7 @@ async fn event_and_report_sweeps_take_only_what_is_old_and_done_with() {
             .append_events(organization_id, T0, &[event.clone(), event.clone()])
             .await
             .unwrap();
-        transaction.append_events(organization_id, T0, &[event.clone()]).await.unwrap();
+        transaction.append_events(organization_id, T0, std::slice::from_ref(&event)).await.unwrap();
         transaction
             .append_events(organization_id, T0 + Duration::days(30), &[event])
             .await
