@@ -446,7 +446,10 @@ impl AuditLogRepository for Transaction {
             if let Some(privileged) = filter.privileged {
                 query.push(" AND privileged = ").push_bind(privileged);
             }
-            query.push(" ORDER BY idx DESC LIMIT CAST(").push_bind(i64::from(filter.limit)).push(" AS BIGINT)");
+            query
+                .push(" ORDER BY idx DESC LIMIT CAST(")
+                .push_bind(i64::from(filter.limit))
+                .push(" AS BIGINT)");
             query.build_query_as().fetch_all(&mut *c).await
         })?;
         rows.into_iter().map(decode_entry).collect()

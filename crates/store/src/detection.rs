@@ -428,7 +428,10 @@ impl DetectionRepository for Transaction {
             if let Some(state) = state {
                 query.push(" AND state = ").push_bind(state.as_str());
             }
-            query.push(" ORDER BY first_seen DESC, id DESC LIMIT CAST(").push_bind(i64::from(limit)).push(" AS BIGINT)");
+            query
+                .push(" ORDER BY first_seen DESC, id DESC LIMIT CAST(")
+                .push_bind(i64::from(limit))
+                .push(" AS BIGINT)");
             query.build_query_as().fetch_all(&mut *c).await
         })?;
         rows.into_iter().map(alert_of).collect()

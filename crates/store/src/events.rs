@@ -71,7 +71,7 @@ macro_rules! batch_columns {
 }
 
 /// The logsource of events of a batch, stored once per distinct value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct BatchSource {
     product: Option<String>,
     service: Option<String>,
@@ -139,8 +139,12 @@ fn encode_batch(events: &[NewEvent]) -> Result<EncodedBatch, StoreError> {
     Ok((sources, entries, text, earliest, latest))
 }
 
-/// The events of a stored batch numbered in `from..to`, in order.
-fn decode_batch(row: BatchRow, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError> {
+/// The events of a stored batch that `keep` accepts by number and time (Unix µs), in order;
+/// only those are copied out.
+fn decode_batch(
+    row: BatchRow,
+    keep: impl Fn(u64, i64) -> bool,
+) -> Result<Vec<StoredEvent>, StoreError> {
     let first = to_u64(row.first_seq, "event batch start")?;
     let corrupt = |what: &str| StoreError::Corrupt(format!("event batch at {first}: {what}"));
     let sources: Vec<BatchSource> =
@@ -162,7 +166,7 @@ fn decode_batch(row: BatchRow, from: u64, to: u64) -> Result<Vec<StoredEvent>, S
             .filter(|_| row.events.as_bytes().get(end) == Some(&b'\n'))
             .ok_or_else(|| corrupt("event texts do not match their lengths"))?;
         at = end + 1;
-        if seq < from || seq >= to {
+        if !keep(seq, time) {
             continue;
         }
         let source = sources.get(source).ok_or_else(|| corrupt("unknown source"))?;
@@ -302,7 +306,7 @@ impl EventRepository for Transaction {
             .await)?;
         let mut events = Vec::new();
         for row in rows {
-            events.extend(decode_batch(row, from, to)?);
+            events.extend(decode_batch(row, |seq, _| (from..to).contains(&seq))?);
         }
         Ok(events)
     }
@@ -315,9 +319,9 @@ impl EventRepository for Transaction {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let from = window.from.map(micros).transpose()?;
         let to = window.to.map(micros).transpose()?;
-        let in_window = |event: &StoredEvent| -> Result<bool, StoreError> {
-            let time = micros(event.time)?;
-            Ok(from.is_none_or(|from| time >= from) && to.is_none_or(|to| time < to))
+        let before = window.before_seq.unwrap_or(u64::MAX);
+        let wanted = |seq: u64, time: i64| {
+            seq < before && from.is_none_or(|from| time >= from) && to.is_none_or(|to| time < to)
         };
         let mut below = window.before_seq.map_or(Ok(i64::MAX), to_i64)?;
         let mut found = Vec::new();
@@ -336,19 +340,20 @@ impl EventRepository for Transaction {
                 if let Some(to) = to {
                     query.push(" AND min_time_us < ").push_bind(to);
                 }
-                query.push(" ORDER BY first_seq DESC LIMIT CAST(").push_bind(SEARCH_BATCHES).push(" AS BIGINT)");
+                query
+                    .push(" ORDER BY first_seq DESC LIMIT CAST(")
+                    .push_bind(SEARCH_BATCHES)
+                    .push(" AS BIGINT)");
                 query.build_query_as().fetch_all(&mut *c).await
             })?;
             let exhausted = rows.len() < SEARCH_BATCHES as usize;
             for row in rows {
-                let first = row.first_seq;
-                let end = window.before_seq.unwrap_or(u64::MAX);
-                for event in decode_batch(row, 0, end)?.into_iter().rev() {
-                    if found.len() < limit as usize && in_window(&event)? {
-                        found.push(event);
-                    }
+                below = row.first_seq;
+                let newest_first = decode_batch(row, wanted)?.into_iter().rev();
+                found.extend(newest_first.take(limit as usize - found.len()));
+                if found.len() == limit as usize {
+                    break;
                 }
-                below = first;
             }
             if exhausted {
                 break;
@@ -413,8 +418,9 @@ impl EventRepository for Transaction {
         &mut self,
         cutoff: OffsetDateTime,
     ) -> Result<Vec<(OrganizationId, u64)>, StoreError> {
-        let sql = "SELECT organization_id, CAST(SUM(end_seq - first_seq) AS BIGINT) FROM event_batches \
-                   WHERE received_us < $1 GROUP BY organization_id ORDER BY organization_id";
+        let sql = "SELECT organization_id, CAST(SUM(end_seq - first_seq) AS BIGINT) \
+                   FROM event_batches WHERE received_us < $1 \
+                   GROUP BY organization_id ORDER BY organization_id";
         let rows: Vec<(Uuid, i64)> = on_backend!(self.connection(), c => sqlx::query_as(sql)
             .bind(micros(cutoff)?)
             .fetch_all(&mut *c)
@@ -480,7 +486,7 @@ mod tests {
         let (sources, _, _, earliest, latest) = encode_batch(&events).unwrap();
         assert_eq!(sources.matches("categories").count(), 2, "distinct sources once: {sources}");
         assert_eq!((earliest, latest), (T0 + 60_000_000, T0 + 180_000_000));
-        let read = decode_batch(row_of(10, T0, &events), 0, u64::MAX).unwrap();
+        let read = decode_batch(row_of(10, T0, &events), |_, _| true).unwrap();
         assert_eq!(read.iter().map(|e| e.seq).collect::<Vec<_>>(), [10, 11, 12]);
         for (stored, sent) in read.iter().zip(&events) {
             assert_eq!(stored.fields, sent.fields);
@@ -489,7 +495,7 @@ mod tests {
             assert_eq!(stored.categories, sent.categories);
             assert_eq!(stored.received_at, from_micros(T0).unwrap());
         }
-        let middle = decode_batch(row_of(10, T0, &events), 11, 12).unwrap();
+        let middle = decode_batch(row_of(10, T0, &events), |seq, _| seq == 11).unwrap();
         assert_eq!(middle.iter().map(|e| e.seq).collect::<Vec<_>>(), [11]);
     }
 
@@ -503,7 +509,7 @@ mod tests {
         let mut sourceless = row_of(0, T0, &events);
         sourceless.sources = "[]".into();
         for row in [shifted, short, sourceless] {
-            let error = decode_batch(row, 0, 10).unwrap_err();
+            let error = decode_batch(row, |_, _| true).unwrap_err();
             assert!(matches!(error, StoreError::Corrupt(_)), "{error}");
         }
     }
@@ -556,7 +562,7 @@ mod tests {
             .collect();
         assert_eq!(batches.len(), 2);
         for (batch, (seq, product, categories, fields)) in batches.into_iter().zip(rows) {
-            let events = decode_batch(batch, 0, 10).unwrap();
+            let events = decode_batch(batch, |_, _| true).unwrap();
             let [event] = events.as_slice() else { panic!("{events:?}") };
             assert_eq!(event.seq, u64::try_from(seq).unwrap());
             assert_eq!(event.fields, fields);

@@ -328,7 +328,10 @@ impl IncidentRepository for Transaction {
             if let Some(status) = status {
                 query.push(" AND status = ").push_bind(status.to_owned());
             }
-            query.push(" ORDER BY created_at DESC, id DESC LIMIT CAST(").push_bind(i64::from(limit)).push(" AS BIGINT)");
+            query
+                .push(" ORDER BY created_at DESC, id DESC LIMIT CAST(")
+                .push_bind(i64::from(limit))
+                .push(" AS BIGINT)");
             query.build_query_as().fetch_all(&mut *c).await
         })?;
         Ok(rows.into_iter().map(incident_of).collect())
@@ -523,7 +526,10 @@ impl IncidentRepository for Transaction {
             if let Some(state) = state {
                 query.push(" AND state = ").push_bind(state.to_owned());
             }
-            query.push(" ORDER BY received_at, id LIMIT CAST(").push_bind(i64::from(limit)).push(" AS BIGINT)");
+            query
+                .push(" ORDER BY received_at, id LIMIT CAST(")
+                .push_bind(i64::from(limit))
+                .push(" AS BIGINT)");
             query.build_query_as().fetch_all(&mut *c).await
         })?;
         Ok(rows.into_iter().map(report_of).collect())
