@@ -108,6 +108,7 @@ pub fn router(state: ApiState, limits: &ApiLimits) -> Router {
         .routes(routes!(routes::auth::confirm_totp))
         .routes(routes!(routes::auth::regenerate_recovery_codes))
         .routes(routes!(routes::auth::accept_invitation))
+        .routes(routes!(routes::auth::invitation_passkey_options))
         .routes(routes!(routes::auth::signup))
         .routes(routes!(routes::auth::verify_signup))
         .routes(routes!(routes::auth::request_password_reset))

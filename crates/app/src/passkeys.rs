@@ -1,5 +1,6 @@
-//! Passkeys (WebAuthn, verified by `webauthn-rs`): registration for a signed-in account, a
-//! passkey as the second factor of a password login or of a step-up, and passwordless login.
+//! Passkeys (WebAuthn, verified by `webauthn-rs`): registration for a signed-in account or for
+//! the account an invitation creates, a passkey as the second factor of a password login or
+//! of a step-up, and passwordless login.
 //!
 //! Every ceremony's state stays on the server (`webauthn_ceremonies`), bound to its account,
 //! single use and short-lived; the client only holds a token naming it (for a second factor,
@@ -21,8 +22,10 @@ use webauthn_rs::prelude::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::AuditTrail as _;
-use crate::secrets::{hash_secret, new_id, new_secret};
+use crate::api_keys::unix_millis;
+use crate::secrets::{hash_secret, id_randomness, new_id, new_secret};
 use crate::sessions::NewSession;
+use crate::users::{InvitedAccount, check_display_name, open_invitation};
 use crate::{App, AppError, Principal};
 
 const CEREMONY_PREFIX: &str = "rampart_webauthn_";
@@ -30,6 +33,13 @@ const CEREMONY_PREFIX: &str = "rampart_webauthn_";
 pub const MAX_PASSKEY_NAME_CHARS: usize = 64;
 /// More passkeys than this on one account is refused (each is listed in every challenge).
 const MAX_PASSKEYS_PER_USER: usize = 20;
+/// The WebAuthn (Level 3) names of the ways a client reaches an authenticator. A client may
+/// report others; they are dropped, as the specification asks of unknown values.
+const KNOWN_TRANSPORTS: [&str; 6] = ["ble", "hybrid", "internal", "nfc", "smart-card", "usb"];
+/// What decoy credentials claim as transports, chosen per address: the sets real clients
+/// report (platform passkeys, phones, security keys) and none (a passkey older than transports).
+const DECOY_TRANSPORTS: [&[&str]; 5] =
+    [&["hybrid", "internal"], &["internal"], &["nfc", "usb"], &["usb"], &[]];
 
 /// The relying party: the domain passkeys are bound to and the origins allowed to use them.
 #[derive(Clone)]
@@ -166,6 +176,41 @@ struct AssertionState {
     state: DiscoverableAuthentication,
     /// Started for a named account; with no account bound, nothing can finish it.
     named: bool,
+}
+
+/// The state of the registration that creates an invited account with its first passkey,
+/// stored under the invitation's token.
+#[derive(Serialize, Deserialize)]
+struct InvitationRegistration {
+    registration: PasskeyRegistration,
+    /// The id the account will have: the passkey carries it as its user handle.
+    user_id: UserId,
+    display_name: String,
+}
+
+/// A credential an authentication ceremony accepts, with the transports that reach it.
+struct AllowedCredential {
+    id: Vec<u8>,
+    transports: Vec<String>,
+}
+
+impl From<PasskeyRecord> for AllowedCredential {
+    fn from(passkey: PasskeyRecord) -> Self {
+        Self { id: passkey.credential_id, transports: passkey.transports }
+    }
+}
+
+/// The transports the client reported for a new credential (`response.transports`), kept as
+/// hints for later ceremonies: known names only, each once, in the client's order.
+fn reported_transports(credential: &serde_json::Value) -> Vec<String> {
+    let mut transports: Vec<String> = Vec::new();
+    let reported = credential["response"]["transports"].as_array().into_iter().flatten();
+    for name in reported.filter_map(serde_json::Value::as_str) {
+        if KNOWN_TRANSPORTS.contains(&name) && !transports.iter().any(|known| known == name) {
+            transports.push(name.to_owned());
+        }
+    }
+    transports
 }
 
 /// Why an assertion was refused: recorded in the trail, never told to the client.
@@ -314,6 +359,7 @@ impl App {
     ) -> Result<PasskeyView, AppError> {
         let relying_party = self.passkeys_enabled()?;
         let name = check_name(name)?;
+        let transports = reported_transports(credential);
         let credential = parse_registration(credential)?;
         let user = self.active_user(principal.user_id()?).await?;
         let now = self.clock.now();
@@ -340,6 +386,7 @@ impl App {
             credential_id: passkey.cred_id().to_vec(),
             passkey: serde_json::to_string(&passkey).map_err(|error| internal("passkey", error))?,
             name,
+            transports,
             created_at: now,
             last_used_at: None,
         };
@@ -359,6 +406,100 @@ impl App {
             self.credentials.evict_session(session.id);
         }
         Ok(record.into())
+    }
+
+    /// Start creating an invited account with a passkey instead of a password: the options
+    /// for `navigator.credentials.create()`, for the account the invitation `token` names.
+    /// The registration's state is kept under the token (asking again replaces it) and is
+    /// finished by [`App::accept_invitation_with_passkey`]. Each call stores a ceremony, so it
+    /// draws on the source address's login bucket.
+    pub async fn start_invitation_passkey(
+        &self,
+        token: &str,
+        display_name: &str,
+        context: &RequestContext,
+    ) -> Result<serde_json::Value, AppError> {
+        let relying_party = self.passkeys_enabled()?;
+        let display_name = check_display_name(display_name)?;
+        let now = self.clock.now();
+        self.check_ip_throttle(context, now)?;
+        let mut read = self.store.read_latest().await?;
+        let invitation = open_invitation(&mut read, token, now).await?;
+        read.commit().await?;
+        let user_id = UserId::new(unix_millis(now), id_randomness());
+        let shown_name = if display_name.is_empty() { &invitation.email } else { &display_name };
+        let (options, registration) = relying_party
+            .webauthn
+            .start_passkey_registration(*user_id.as_uuid(), &invitation.email, shown_name, None)
+            .map_err(|error| internal("passkey registration", error))?;
+        let state = InvitationRegistration { registration, user_id, display_name };
+        self.keep_ceremony(token, None, CeremonyPurpose::Invitation, &state).await?;
+        serde_json::to_value(&options).map_err(|error| internal("options", error))
+    }
+
+    /// Accept an invitation with a passkey: the account is created with this passkey and no
+    /// password, the invitation is used up, and both are recorded, in one transaction. The
+    /// registration started by [`App::start_invitation_passkey`] is consumed whatever the
+    /// outcome.
+    pub async fn accept_invitation_with_passkey(
+        &self,
+        token: &str,
+        passkey_name: &str,
+        credential: &serde_json::Value,
+        context: &RequestContext,
+    ) -> Result<UserRecord, AppError> {
+        let relying_party = self.passkeys_enabled()?;
+        let name = check_name(passkey_name)?;
+        let transports = reported_transports(credential);
+        let credential = parse_registration(credential)?;
+        let now = self.clock.now();
+        let mut transaction = self.store.begin().await?;
+        let taken = transaction
+            .take_ceremony(&hash_secret(token), CeremonyPurpose::Invitation, now)
+            .await?;
+        transaction.commit().await?;
+        let taken = taken.ok_or_else(|| {
+            AppError::InvalidInput(
+                "no passkey registration is pending for this invitation, or it expired: ask for \
+                 the options again"
+                    .into(),
+            )
+        })?;
+        let state: InvitationRegistration =
+            serde_json::from_str(&taken.state).map_err(|error| internal("ceremony", error))?;
+        let passkey = relying_party
+            .webauthn
+            .finish_passkey_registration(&credential, &state.registration)
+            .map_err(|error| AppError::InvalidInput(format!("the passkey was refused: {error}")))?;
+
+        let mut transaction = self.store.begin().await?;
+        let invitation = open_invitation(&mut transaction, token, now).await?;
+        let account = InvitedAccount {
+            id: state.user_id,
+            display_name: state.display_name,
+            password_hash: None,
+        };
+        let user =
+            self.create_invited_user(&mut transaction, &invitation, account, context).await?;
+        let record = PasskeyRecord {
+            id: new_id(now),
+            user_id: user.id,
+            credential_id: passkey.cred_id().to_vec(),
+            passkey: serde_json::to_string(&passkey).map_err(|error| internal("passkey", error))?,
+            name,
+            transports,
+            created_at: now,
+            last_used_at: None,
+        };
+        transaction.insert_passkey(&record).await?;
+        let mut event = self.user_event(&user, "auth.passkey.register", context);
+        event.privileged = true;
+        event.details.insert("passkey".into(), record.id.to_string().into());
+        event.details.insert("name".into(), record.name.clone().into());
+        transaction.append_audit_event(&event).await?;
+        transaction.commit().await?;
+        self.authorization.invalidate(user.organization_id);
+        Ok(user)
     }
 
     /// The signed-in account's passkeys (names and dates, no key material).
@@ -464,7 +605,7 @@ impl App {
     /// one when `allowed` is `None`.
     fn assertion_options(
         relying_party: &RelyingParty,
-        allowed: Option<Vec<Vec<u8>>>,
+        allowed: Option<Vec<AllowedCredential>>,
         named: bool,
     ) -> Result<(serde_json::Value, AssertionState), AppError> {
         let (mut options, state) = relying_party
@@ -479,11 +620,15 @@ impl App {
             use base64::Engine as _;
             let allowed: Vec<serde_json::Value> = allowed
                 .iter()
-                .map(|id| {
-                    serde_json::json!({
+                .map(|credential| {
+                    let mut entry = serde_json::json!({
                         "type": "public-key",
-                        "id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id),
-                    })
+                        "id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&credential.id),
+                    });
+                    if !credential.transports.is_empty() {
+                        entry["transports"] = credential.transports.clone().into();
+                    }
+                    entry
                 })
                 .collect();
             if let Some(public_key) = options.get_mut("publicKey").and_then(|v| v.as_object_mut()) {
@@ -493,12 +638,12 @@ impl App {
         Ok((options, AssertionState { state, named }))
     }
 
-    async fn user_credential_ids(&self, user_id: UserId) -> Result<Vec<Vec<u8>>, AppError> {
+    async fn user_credentials(&self, user_id: UserId) -> Result<Vec<AllowedCredential>, AppError> {
         let passkeys = self.user_passkeys(user_id).await?;
         if passkeys.is_empty() {
             return Err(AppError::Conflict("the account has no passkey".into()));
         }
-        Ok(passkeys.into_iter().map(|passkey| passkey.credential_id).collect())
+        Ok(passkeys.into_iter().map(AllowedCredential::from).collect())
     }
 
     /// The options for a passkey as the second factor of the login `mfa_token` started.
@@ -512,7 +657,7 @@ impl App {
         let user_id = read.find_login_challenge(&hash_secret(mfa_token), now).await?;
         read.commit().await?;
         let user_id = user_id.ok_or(AppError::Unauthenticated)?;
-        let allowed = self.user_credential_ids(user_id).await?;
+        let allowed = self.user_credentials(user_id).await?;
         let (options, state) = Self::assertion_options(&relying_party, Some(allowed), true)?;
         self.keep_ceremony(mfa_token, Some(user_id), CeremonyPurpose::SecondFactor, &state).await?;
         Ok(options)
@@ -528,22 +673,26 @@ impl App {
             return Err(AppError::InvalidInput("step-up applies to sessions, not API keys".into()));
         }
         let user = self.active_user(principal.user_id()?).await?;
-        let allowed = self.user_credential_ids(user.id).await?;
+        let allowed = self.user_credentials(user.id).await?;
         let (options, state) = Self::assertion_options(&relying_party, Some(allowed), true)?;
         let ceremony = new_secret(CEREMONY_PREFIX);
         self.keep_ceremony(&ceremony, Some(user.id), CeremonyPurpose::StepUp, &state).await?;
         Ok(PasskeyChallenge { ceremony, options })
     }
 
-    /// Credential ids that stand in for an account that does not exist (or has no passkey),
-    /// stable per address and unpredictable without the master key, so that the options look
-    /// the same whether or not the address has an account.
-    fn decoy_credential_ids(&self, email: &str) -> Vec<Vec<u8>> {
+    /// A credential that stands in for an account that does not exist (or has no passkey),
+    /// stable per address and unpredictable without the master key, with transports drawn
+    /// from what real clients report, so that the options look the same whether or not the
+    /// address has an account.
+    fn decoy_credentials(&self, email: &str) -> Vec<AllowedCredential> {
         let mut digest = Sha256::new();
         digest.update(b"rampart.passkey.decoy.v1\0");
         digest.update(self.audit.master_key.to_bytes());
         digest.update(email.trim().to_lowercase().as_bytes());
-        vec![digest.finalize().to_vec()]
+        let id = digest.finalize().to_vec();
+        let transports = DECOY_TRANSPORTS[usize::from(id[0]) % DECOY_TRANSPORTS.len()];
+        let transports = transports.iter().map(|name| (*name).to_owned()).collect();
+        vec![AllowedCredential { id, transports }]
     }
 
     /// Start a passwordless login: with an email, the options list that account's passkeys
@@ -559,7 +708,7 @@ impl App {
         self.check_ip_throttle(context, self.clock.now())?;
         let (allowed, user_id) = match email.map(str::trim).filter(|email| !email.is_empty()) {
             None => (None, None),
-            Some(email) if email.len() > 254 => (Some(self.decoy_credential_ids(email)), None),
+            Some(email) if email.len() > 254 => (Some(self.decoy_credentials(email)), None),
             Some(email) => {
                 let mut read = self.store.read_latest().await?;
                 let user = read.find_user_by_email(email).await?;
@@ -570,10 +719,10 @@ impl App {
                 read.commit().await?;
                 match user.filter(|user| user.status == UserStatus::Active) {
                     Some(user) if !passkeys.is_empty() => (
-                        Some(passkeys.into_iter().map(|passkey| passkey.credential_id).collect()),
+                        Some(passkeys.into_iter().map(AllowedCredential::from).collect()),
                         Some(user.id),
                     ),
-                    _ => (Some(self.decoy_credential_ids(email)), None),
+                    _ => (Some(self.decoy_credentials(email)), None),
                 }
             }
         };

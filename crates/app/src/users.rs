@@ -35,7 +35,35 @@ pub(crate) fn validate_email(email: &str) -> Result<String, AppError> {
     }
 }
 
-fn check_display_name(name: &str) -> Result<String, AppError> {
+/// The account an invitation is accepted with.
+pub(crate) struct InvitedAccount {
+    pub id: UserId,
+    pub display_name: String,
+    /// `None` for an account that signs in with passkeys only.
+    pub password_hash: Option<String>,
+}
+
+fn invalid_invitation() -> AppError {
+    AppError::InvalidInput("the invitation is invalid, used or expired".into())
+}
+
+/// The invitation `token` names, if it can still be accepted at `now`.
+pub(crate) async fn open_invitation(
+    transaction: &mut store::Transaction,
+    token: &str,
+    now: time::OffsetDateTime,
+) -> Result<InvitationRecord, AppError> {
+    if !token.starts_with(INVITATION_PREFIX) {
+        return Err(invalid_invitation());
+    }
+    transaction
+        .find_invitation(&hash_secret(token))
+        .await?
+        .filter(|invitation| invitation.accepted_at.is_none() && now < invitation.expires_at)
+        .ok_or_else(invalid_invitation)
+}
+
+pub(crate) fn check_display_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::InvalidInput(
@@ -94,9 +122,11 @@ impl App {
             subject: "You are invited to Rampart".into(),
             body: format!(
                 "You are invited to join an organization on Rampart.\n\nAccept within 72 hours: \
-                 POST {}/v1/auth/invitations/accept with {{\"token\": \"{token}\", \"password\": …}}\n\
-                 ({link})\n",
-                self.identity.public_url
+                 POST {url}/v1/auth/invitations/accept with {{\"token\": \"{token}\", \"password\": …}}\n\
+                 ({link})\n\nTo sign in with a passkey instead of a password, ask for its options \
+                 at POST {url}/v1/auth/invitations/passkey/options with the same token, then \
+                 accept with {{\"token\": …, \"passkey\": {{\"credential\": …}}}}.\n",
+                url = self.identity.public_url
             ),
         };
         self.identity
@@ -116,19 +146,9 @@ impl App {
         display_name: &str,
         context: &RequestContext,
     ) -> Result<UserRecord, AppError> {
-        let invalid =
-            || AppError::InvalidInput("the invitation is invalid, used or expired".into());
-        if !token.starts_with(INVITATION_PREFIX) {
-            return Err(invalid());
-        }
         let display_name = check_display_name(display_name)?;
         let mut transaction = self.store.begin().await?;
-        let now = self.clock.now();
-        let invitation = transaction
-            .find_invitation(&hash_secret(token))
-            .await?
-            .filter(|invitation| invitation.accepted_at.is_none() && now < invitation.expires_at)
-            .ok_or_else(invalid)?;
+        let invitation = open_invitation(&mut transaction, token, self.clock.now()).await?;
         let organization = store::OrganizationRepository::get_organization(
             &mut transaction,
             invitation.organization_id,
@@ -141,17 +161,39 @@ impl App {
         self.check_password_choice(password, &invitation.email, name, organisation, mfa_enforced)
             .await?;
         let password_hash = self.passwords.hash(password).await?;
+        let invited = InvitedAccount {
+            id: UserId::new(unix_millis(self.clock.now()), id_randomness()),
+            display_name,
+            password_hash: Some(password_hash),
+        };
+        let user =
+            self.create_invited_user(&mut transaction, &invitation, invited, context).await?;
+        transaction.commit().await?;
+        self.authorization.invalidate(user.organization_id);
+        Ok(user)
+    }
+
+    /// Create the account an open invitation names, and use the invitation up, in
+    /// `transaction`; the caller commits.
+    pub(crate) async fn create_invited_user(
+        &self,
+        transaction: &mut store::Transaction,
+        invitation: &InvitationRecord,
+        account: InvitedAccount,
+        context: &RequestContext,
+    ) -> Result<UserRecord, AppError> {
+        let now = self.clock.now();
         if !transaction.accept_invitation(&invitation.token_hash, now).await? {
-            return Err(invalid());
+            return Err(invalid_invitation());
         }
         let user = UserRecord {
-            id: UserId::new(unix_millis(now), id_randomness()),
+            id: account.id,
             organization_id: invitation.organization_id,
             email: invitation.email.clone(),
-            display_name,
+            display_name: account.display_name,
             status: UserStatus::Active,
             role: invitation.role,
-            password_hash: Some(password_hash),
+            password_hash: account.password_hash,
             setup_token_hash: None,
             setup_token_expires_at: None,
             created_at: now,
@@ -161,9 +203,9 @@ impl App {
         event.privileged = user.role == UserRole::Owner;
         event.details.insert("role".into(), user.role.as_str().into());
         event.details.insert("invited_by".into(), invitation.invited_by.to_string().into());
+        let credential = if user.password_hash.is_some() { "password" } else { "passkey" };
+        event.details.insert("credential".into(), credential.into());
         transaction.append_audit_event(&event).await?;
-        transaction.commit().await?;
-        self.authorization.invalidate(user.organization_id);
         Ok(user)
     }
 

@@ -16,6 +16,9 @@ pub struct PasskeyRecord {
     pub credential_id: Vec<u8>,
     pub passkey: String,
     pub name: String,
+    /// How the client said its authenticator is reached ("internal", "hybrid", "usb", …), as
+    /// reported at registration: hints for later ceremonies, never trusted for anything else.
+    pub transports: Vec<String>,
     pub created_at: OffsetDateTime,
     pub last_used_at: Option<OffsetDateTime>,
 }
@@ -31,6 +34,8 @@ pub enum CeremonyPurpose {
     Login,
     /// Refreshing a session's authentication.
     StepUp,
+    /// Registering the first passkey of the account an invitation creates.
+    Invitation,
 }
 
 impl CeremonyPurpose {
@@ -40,6 +45,7 @@ impl CeremonyPurpose {
             Self::SecondFactor => "second_factor",
             Self::Login => "login",
             Self::StepUp => "step_up",
+            Self::Invitation => "invitation",
         }
     }
 }
@@ -51,19 +57,24 @@ pub struct CeremonyRecord {
     pub state: String,
 }
 
-type PasskeyRow = (Uuid, Uuid, Vec<u8>, String, String, OffsetDateTime, Option<OffsetDateTime>);
+type PasskeyRow =
+    (Uuid, Uuid, Vec<u8>, String, String, String, OffsetDateTime, Option<OffsetDateTime>);
 
-fn decode(row: PasskeyRow) -> PasskeyRecord {
-    let (id, user_id, credential_id, passkey, name, created_at, last_used_at) = row;
-    PasskeyRecord {
+fn decode(row: PasskeyRow) -> Result<PasskeyRecord, StoreError> {
+    let (id, user_id, credential_id, passkey, name, transports, created_at, last_used_at) = row;
+    let transports = serde_json::from_str(&transports).map_err(|error| {
+        StoreError::Corrupt(format!("passkey {id}: transports are not a list of names: {error}"))
+    })?;
+    Ok(PasskeyRecord {
         id,
         user_id: UserId::from_uuid(user_id),
         credential_id,
         passkey,
         name,
+        transports,
         created_at,
         last_used_at,
-    }
+    })
 }
 
 /// Storage of passkeys and their ceremonies.
@@ -116,14 +127,17 @@ pub trait PasskeyRepository {
 
 impl PasskeyRepository for Transaction {
     async fn insert_passkey(&mut self, passkey: &PasskeyRecord) -> Result<(), StoreError> {
-        let sql = "INSERT INTO passkeys (id, user_id, credential_id, passkey, name, created_at, \
-                   last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let sql = "INSERT INTO passkeys (id, user_id, credential_id, passkey, name, transports, \
+                   created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        let transports = serde_json::to_string(&passkey.transports)
+            .map_err(|error| StoreError::Corrupt(format!("passkey transports: {error}")))?;
         on_backend!(self.change()?, c => sqlx::query(sql)
             .bind(passkey.id)
             .bind(passkey.user_id.as_uuid())
             .bind(&passkey.credential_id)
             .bind(&passkey.passkey)
             .bind(&passkey.name)
+            .bind(&transports)
             .bind(passkey.created_at)
             .bind(passkey.last_used_at)
             .execute(&mut *c)
@@ -133,22 +147,22 @@ impl PasskeyRepository for Transaction {
     }
 
     async fn list_passkeys(&mut self, user_id: UserId) -> Result<Vec<PasskeyRecord>, StoreError> {
-        let sql = "SELECT id, user_id, credential_id, passkey, name, created_at, last_used_at \
-                   FROM passkeys WHERE user_id = $1 ORDER BY id";
+        let sql = "SELECT id, user_id, credential_id, passkey, name, transports, created_at, \
+                   last_used_at FROM passkeys WHERE user_id = $1 ORDER BY id";
         let rows: Vec<PasskeyRow> = on_backend!(self.connection(), c =>
             sqlx::query_as(sql).bind(user_id.as_uuid()).fetch_all(&mut *c).await)?;
-        Ok(rows.into_iter().map(decode).collect())
+        rows.into_iter().map(decode).collect()
     }
 
     async fn find_passkey_by_credential(
         &mut self,
         credential_id: &[u8],
     ) -> Result<Option<PasskeyRecord>, StoreError> {
-        let sql = "SELECT id, user_id, credential_id, passkey, name, created_at, last_used_at \
-                   FROM passkeys WHERE credential_id = $1";
+        let sql = "SELECT id, user_id, credential_id, passkey, name, transports, created_at, \
+                   last_used_at FROM passkeys WHERE credential_id = $1";
         let row: Option<PasskeyRow> = on_backend!(self.connection(), c =>
             sqlx::query_as(sql).bind(credential_id).fetch_optional(&mut *c).await)?;
-        Ok(row.map(decode))
+        row.map(decode).transpose()
     }
 
     async fn rename_passkey(

@@ -364,14 +364,33 @@ pub async fn regenerate_recovery_codes(
     Ok(Json(RecoveryCodes { recovery_codes }))
 }
 
+/// How an invited account is created: with a password, or with a passkey registered from the
+/// options of `POST /v1/auth/invitations/passkey/options`. Exactly one of the two.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitationInput {
     pub token: String,
-    /// 15 to 128 characters.
-    pub password: String,
+    /// 15 to 128 characters (8 where the organisation enforces MFA).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// With a password only: a passkey's display name is given with its options.
     #[serde(default)]
     pub display_name: String,
+    /// Instead of a password: the answer to the invitation's passkey options.
+    #[serde(default)]
+    pub passkey: Option<InvitationPasskey>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationPasskey {
+    /// What the owner calls it ("laptop", "phone"); at most 64 characters.
+    #[serde(default)]
+    pub name: String,
+    /// The `PublicKeyCredential` from `navigator.credentials.create()`, as JSON (binary
+    /// fields base64url, as `toJSON()` gives them).
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -381,19 +400,48 @@ pub struct AcceptedInvitation {
     pub email: String,
 }
 
-/// Accept an invitation: the account is created with this password; then log in.
+/// Accept an invitation: the account is created with this password, or with this passkey and
+/// no password; then log in.
 #[utoipa::path(post, path = "/v1/auth/invitations/accept", tag = "auth",
     request_body = AcceptInvitationInput,
-    responses((status = 201, body = AcceptedInvitation), (status = 400, body = Problem)))]
+    responses((status = 201, body = AcceptedInvitation), (status = 400, body = Problem),
+        (status = 409, body = Problem), (status = 429, body = Problem)))]
 pub async fn accept_invitation(
     State(state): State<ApiState>,
     Context(context): Context,
     ApiJson(input): ApiJson<AcceptInvitationInput>,
 ) -> Result<(StatusCode, Json<AcceptedInvitation>), ApiError> {
-    let user = state
-        .app
-        .accept_invitation(&input.token, &input.password, &input.display_name, &context)
-        .await?;
+    let user = match (&input.password, &input.passkey) {
+        (Some(password), None) => {
+            state
+                .app
+                .accept_invitation(&input.token, password, &input.display_name, &context)
+                .await?
+        }
+        (None, Some(_)) if !input.display_name.is_empty() => {
+            return Err(app::AppError::InvalidInput(
+                "with a passkey, the display name is given with the passkey options".into(),
+            )
+            .into());
+        }
+        (None, Some(passkey)) => {
+            state
+                .app
+                .accept_invitation_with_passkey(
+                    &input.token,
+                    &passkey.name,
+                    &passkey.credential,
+                    &context,
+                )
+                .await?
+        }
+        _ => {
+            return Err(app::AppError::InvalidInput(
+                "give either `password` or `passkey`, not both".into(),
+            )
+            .into());
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(AcceptedInvitation {
@@ -402,6 +450,33 @@ pub async fn accept_invitation(
             email: user.email,
         }),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationPasskeyOptionsInput {
+    pub token: String,
+    /// The account's name, shown by the authenticator beside the email address.
+    #[serde(default)]
+    pub display_name: String,
+}
+
+/// Ask for the options to create an invited account with a passkey instead of a password;
+/// answer at `POST /v1/auth/invitations/accept` with `passkey`. The invitation stays open
+/// until then; asking again replaces the options.
+#[utoipa::path(post, path = "/v1/auth/invitations/passkey/options", tag = "auth",
+    request_body = InvitationPasskeyOptionsInput,
+    responses((status = 200, body = crate::routes::passkeys::OptionsResponse),
+        (status = 400, body = Problem), (status = 409, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn invitation_passkey_options(
+    State(state): State<ApiState>,
+    Context(context): Context,
+    ApiJson(input): ApiJson<InvitationPasskeyOptionsInput>,
+) -> Result<Json<crate::routes::passkeys::OptionsResponse>, ApiError> {
+    let options =
+        state.app.start_invitation_passkey(&input.token, &input.display_name, &context).await?;
+    Ok(Json(crate::routes::passkeys::OptionsResponse { options }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

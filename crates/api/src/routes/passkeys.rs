@@ -233,11 +233,14 @@ pub struct MfaTokenInput {
     pub mfa_token: String,
 }
 
-/// The options of a passkey as the second factor of a password login.
+/// The options of a ceremony that a token the client already holds names: a passkey as the
+/// second factor of a password login (its `mfa_token`), or an invitation's first passkey (its
+/// token).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OptionsResponse {
-    /// `{"publicKey": …}` for `navigator.credentials.get()`; answer at `POST /v1/auth/login/mfa`
-    /// with `webauthn`.
+    /// `{"publicKey": …}` for `navigator.credentials.get()` (answer at `POST
+    /// /v1/auth/login/mfa` with `webauthn`) or `.create()` (answer at `POST
+    /// /v1/auth/invitations/accept` with `passkey`).
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
 }

@@ -26,6 +26,8 @@ pub struct Authenticator {
     pub counter: u32,
     /// Where the browser says the ceremony runs.
     pub origin: String,
+    /// What the browser reports as the ways to reach it (`getTransports()`); none when empty.
+    pub transports: Vec<&'static str>,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -72,7 +74,14 @@ impl Authenticator {
         };
         let mut credential_id = vec![0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut credential_id);
-        Self { key, credential_id, user_handle: None, counter: 0, origin: origin.to_owned() }
+        Self {
+            key,
+            credential_id,
+            user_handle: None,
+            counter: 0,
+            origin: origin.to_owned(),
+            transports: Vec::new(),
+        }
     }
 
     fn client_data(&self, kind: &str, challenge: &serde_json::Value) -> Vec<u8> {
@@ -118,7 +127,7 @@ impl Authenticator {
             (Value::Text("attStmt".into()), Value::Map(Vec::new())),
             (Value::Text("authData".into()), Value::Bytes(authenticator_data)),
         ]));
-        json!({
+        let mut credential = json!({
             "id": b64(&self.credential_id),
             "rawId": b64(&self.credential_id),
             "type": "public-key",
@@ -127,7 +136,11 @@ impl Authenticator {
                 "clientDataJSON": b64(&client_data),
             },
             "clientExtensionResults": {},
-        })
+        });
+        if !self.transports.is_empty() {
+            credential["response"]["transports"] = json!(self.transports);
+        }
+        credential
     }
 
     /// Answer `navigator.credentials.get({publicKey})`; the counter moves forward first.

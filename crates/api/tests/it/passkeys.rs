@@ -674,3 +674,167 @@ async fn passwordless_options_draw_on_the_addresss_login_bucket() {
     assert!(answered[..first_refusal.unwrap()].iter().all(|status| *status == StatusCode::OK));
     assert_eq!(options_from(&harness, [203, 0, 113, 6]).await, StatusCode::OK, "another address");
 }
+
+async fn invitation_options(harness: &Harness, token: &str, display_name: &str) -> Answer {
+    post(
+        harness,
+        "/v1/auth/invitations/passkey/options",
+        None,
+        json!({"token": token, "display_name": display_name}),
+    )
+    .await
+}
+
+async fn accept_with_passkey(harness: &Harness, token: &str, credential: &Value) -> Answer {
+    post(
+        harness,
+        "/v1/auth/invitations/accept",
+        None,
+        json!({"token": token, "passkey": {"name": "phone", "credential": credential}}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_invitation_is_accepted_with_a_passkey_and_no_password() {
+    let harness = Harness::new().await;
+    let email = "grace@provider.example";
+    let uri = format!("/v1/organizations/{}/invitations", harness.provider_id);
+    let invited = harness.owner(Method::POST, &uri, Some(json!({"email": email}))).await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.body);
+    let token = mailed_token(&harness, email, "rampart_invite_");
+
+    // A passkey the relying party refuses (another origin) uses up its registration and
+    // leaves nothing behind: no account, and the invitation still open.
+    let options = invitation_options(&harness, &token, "Grace").await;
+    assert_eq!(options.status, StatusCode::OK, "{}", options.body);
+    let mut impostor = Authenticator::new("https://elsewhere.example");
+    let refused =
+        accept_with_passkey(&harness, &token, &impostor.register(&options.body["options"])).await;
+    refused.assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+    assert!(refused.body["detail"].as_str().unwrap().contains("the passkey was refused"));
+    let mut authenticator = Authenticator::new(ORIGIN);
+    let stale =
+        accept_with_passkey(&harness, &token, &authenticator.register(&options.body["options"]))
+            .await;
+    stale.assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+    assert!(stale.body["detail"].as_str().unwrap().contains("ask for the options again"));
+    let users_uri = format!("/v1/organizations/{}/users?limit=100", harness.provider_id);
+    let users = harness.owner(Method::GET, &users_uri, None).await;
+    assert_eq!(users.status, StatusCode::OK, "{}", users.body);
+    assert!(!users.body.to_string().contains(email), "no account yet: {}", users.body);
+
+    // Options name the invited address; asking again replaces the earlier ones.
+    let first = invitation_options(&harness, &token, "Grace").await;
+    let options = invitation_options(&harness, &token, "Grace").await;
+    let public_key = &options.body["options"]["publicKey"];
+    assert_eq!(public_key["user"]["name"], email, "{}", options.body);
+    assert_eq!(public_key["user"]["displayName"], "Grace");
+    assert_eq!(public_key["authenticatorSelection"]["userVerification"], "required");
+    let replaced =
+        accept_with_passkey(&harness, &token, &authenticator.register(&first.body["options"]))
+            .await;
+    replaced.assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+
+    // Exactly one of a password and a passkey; a display name goes with the options.
+    let options = invitation_options(&harness, &token, "Grace").await;
+    authenticator.transports = vec!["hybrid", "carrier-pigeon", "internal", "hybrid"];
+    let credential = authenticator.register(&options.body["options"]);
+    let both = post(
+        &harness,
+        "/v1/auth/invitations/accept",
+        None,
+        json!({"token": token, "password": PASSWORD, "passkey": {"credential": credential}}),
+    )
+    .await;
+    both.assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+    let named = post(
+        &harness,
+        "/v1/auth/invitations/accept",
+        None,
+        json!({"token": token, "display_name": "G", "passkey": {"credential": credential}}),
+    )
+    .await;
+    named.assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+    let neither =
+        post(&harness, "/v1/auth/invitations/accept", None, json!({"token": token})).await;
+    neither.assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+    // Garbage in place of the credential is refused before the registration is touched.
+    for bad in [json!(null), json!("x"), json!({"id": "AAAA"}), json!({"response": [7]})] {
+        let answer = accept_with_passkey(&harness, &token, &bad).await;
+        answer.assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+        assert!(answer.body["detail"].as_str().unwrap().contains("not a WebAuthn registration"));
+    }
+
+    let accepted = accept_with_passkey(&harness, &token, &credential).await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.body);
+    assert_eq!(accepted.body["email"], email);
+    let user_id = accepted.body["user_id"].as_str().unwrap().to_owned();
+
+    // The invitation is used up, for either kind of acceptance.
+    invitation_options(&harness, &token, "Grace")
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+    post(
+        &harness,
+        "/v1/auth/invitations/accept",
+        None,
+        json!({"token": token, "password": PASSWORD}),
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid_input");
+
+    // No password: a password login fails like any other.
+    let by_password = login(&harness, email, PASSWORD).await;
+    assert_eq!(by_password.status, StatusCode::UNAUTHORIZED, "{}", by_password.body);
+
+    // The passkey signs in, as a full (multi-factor) session, though MFA is mandatory here.
+    let answer = passwordless(&harness, &mut authenticator).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["restricted"], false);
+    let session = answer.body["session_token"].as_str().unwrap().to_owned();
+    let listed = harness.request(Method::GET, "/v1/auth/passkeys", Some(&session), None).await;
+    assert_eq!(listed.body[0]["name"], "phone", "{}", listed.body);
+
+    // Options naming the account hand back the transports reported at registration: known
+    // names only, each once, in the client's order.
+    let options = login_options(&harness, Some(email)).await;
+    let allowed = &options.body["options"]["publicKey"]["allowCredentials"];
+    assert_eq!(allowed[0]["transports"], json!(["hybrid", "internal"]), "{allowed}");
+
+    // The only way into the account stays.
+    let id = listed.body[0]["id"].as_str().unwrap();
+    harness
+        .request(Method::DELETE, &format!("/v1/auth/passkeys/{id}"), Some(&session), None)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "conflict");
+
+    let created = audit_events(&harness, "user.create").await;
+    let created = created.iter().find(|event| event["resource"]["id"] == user_id.as_str());
+    let created = created.unwrap_or_else(|| panic!("no user.create for {user_id}"));
+    assert_eq!(created["details"]["credential"], "passkey", "{created}");
+    let registered = audit_events(&harness, "auth.passkey.register").await;
+    assert!(
+        registered.iter().any(|event| event["actor"]["id"] == user_id.as_str()),
+        "{registered:?}"
+    );
+}
+
+#[tokio::test]
+async fn decoy_credentials_claim_the_transports_real_clients_report() {
+    let harness = Harness::new().await;
+    let mut seen = std::collections::BTreeSet::new();
+    for n in 0..40 {
+        let options = login_options(&harness, Some(&format!("nobody{n}@provider.example"))).await;
+        let entry = &options.body["options"]["publicKey"]["allowCredentials"][0];
+        let transports = entry.get("transports").cloned().unwrap_or(json!([]));
+        for name in transports.as_array().unwrap() {
+            assert!(
+                ["hybrid", "internal", "nfc", "usb"].contains(&name.as_str().unwrap()),
+                "{entry}"
+            );
+        }
+        seen.insert(transports.to_string());
+    }
+    assert!(seen.len() >= 4, "decoys should vary by address: {seen:?}");
+}

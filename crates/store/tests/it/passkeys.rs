@@ -13,6 +13,7 @@ fn passkey(user_id: base::UserId, n: u8) -> PasskeyRecord {
         credential_id: vec![n; 32],
         passkey: format!("{{\"cred\":{n}}}"),
         name: format!("key {n}"),
+        transports: (0..n % 3).map(|i| ["internal", "hybrid"][usize::from(i)].to_owned()).collect(),
         created_at: T0,
         last_used_at: None,
     }
@@ -105,6 +106,12 @@ async fn a_ceremony_is_taken_once_for_its_purpose_before_it_expires() {
         );
         transaction.insert_ceremony(&[3; 32], None, login, "{}", T0, expires).await.unwrap();
         assert_eq!(transaction.take_ceremony(&[3; 32], login, expires).await.unwrap(), None);
+
+        // An invitation's registration has no account yet.
+        let invitation = CeremonyPurpose::Invitation;
+        transaction.insert_ceremony(&[6; 32], None, invitation, "{}", T0, expires).await.unwrap();
+        let taken = transaction.take_ceremony(&[6; 32], invitation, T0).await.unwrap().unwrap();
+        assert_eq!(taken.user_id, None);
 
         // Starting another ceremony sweeps the expired ones.
         transaction.insert_ceremony(&[4; 32], None, login, "{}", T0, expires).await.unwrap();
