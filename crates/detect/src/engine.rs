@@ -2,6 +2,7 @@
 //! logsource routing and correlation state keyed on event time.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult, ResultBody};
@@ -128,8 +129,21 @@ pub struct Engine {
     inner: CorrelationEngine,
     /// Detection rules partitioned by (product, service, category), each partition
     /// with its own `rsigma-eval` engine and candidate index.
-    partitions: HashMap<PartitionKey, rsigma_eval::Engine>,
+    partitions: Vec<rsigma_eval::Engine>,
+    partition_of: HashMap<PartitionKey, usize>,
+    /// The partitions each event source seen so far is routed to (see [`Engine::route`]):
+    /// sources are few, and working them out takes a dozen lower-cased keys per event.
+    routes: Mutex<HashMap<EventSource, Arc<[Route]>>>,
     skipped: Vec<LoadFailure>,
+}
+
+/// Sources whose routes are kept; events of further sources are routed afresh each time.
+const MAX_ROUTED_SOURCES: usize = 4096;
+
+/// A partition an event source reaches, and the logsource it is evaluated with there.
+struct Route {
+    partition: usize,
+    logsource: LogSource,
 }
 
 /// Lower-case (product, service, category) of a rule; `None` where the rule
@@ -248,13 +262,15 @@ impl Engine {
             );
             grouped.entry(key).or_default().rules.push(rule.clone());
         }
-        let mut partitions = HashMap::with_capacity(grouped.len());
+        let mut partitions = Vec::with_capacity(grouped.len());
+        let mut partition_of = HashMap::with_capacity(grouped.len());
         for (key, part) in grouped {
             let mut engine = rsigma_eval::Engine::new();
             engine.set_bloom_prefilter(config.bloom_prefilter);
             match engine.add_collection(&part) {
                 Ok(()) => {
-                    partitions.insert(key, engine);
+                    partition_of.insert(key, partitions.len());
+                    partitions.push(engine);
                 }
                 Err(e) => skipped.push(LoadFailure {
                     path: Default::default(),
@@ -266,7 +282,14 @@ impl Engine {
                 }),
             }
         }
-        Self { rules: rules.clone(), inner, partitions, skipped }
+        Self {
+            rules: rules.clone(),
+            inner,
+            partitions,
+            partition_of,
+            routes: Mutex::default(),
+            skipped,
+        }
     }
 
     /// Rules left out at build time, with the reason.
@@ -281,7 +304,7 @@ impl Engine {
 
     /// Number of compiled detection rules.
     pub fn detection_rule_count(&self) -> usize {
-        self.partitions.values().map(rsigma_eval::Engine::rule_count).sum()
+        self.partitions.iter().map(rsigma_eval::Engine::rule_count).sum()
     }
 
     /// Number of compiled correlation rules.
@@ -316,34 +339,55 @@ impl Engine {
         self.route(&json, &event.source).into_iter().map(|r| self.to_detection(r, event)).collect()
     }
 
-    /// Matches an event against the partitions its source can reach: rules of
-    /// its product or of none, of its service or of none, and of one of its
-    /// categories or of none; rsigma then checks the rule's logsource again.
-    /// Each rule sits in exactly one partition, so none is evaluated twice.
+    /// Matches an event against the partitions its source can reach (see
+    /// [`Engine::routes_of`]); rsigma then checks the rule's logsource again.
     fn route(&self, json: &JsonEvent<'_>, source: &EventSource) -> Vec<EvaluationResult> {
+        let routes =
+            self.routes.lock().unwrap_or_else(PoisonError::into_inner).get(source).cloned();
+        let routes = routes.unwrap_or_else(|| {
+            let routes = self.routes_of(source);
+            let mut kept = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+            if kept.len() < MAX_ROUTED_SOURCES {
+                kept.insert(source.clone(), Arc::clone(&routes));
+            }
+            routes
+        });
         let mut results = Vec::new();
+        for route in routes.iter() {
+            results.extend(
+                self.partitions[route.partition].evaluate_with_logsource(json, &route.logsource),
+            );
+        }
+        results
+    }
+
+    /// The partitions a source reaches: rules of its product or of none, of its service or
+    /// of none, and of one of its categories or of none. Each rule sits in exactly one
+    /// partition, so none is evaluated twice.
+    fn routes_of(&self, source: &EventSource) -> Arc<[Route]> {
         let products: Vec<Option<&str>> =
             source.product.as_deref().map(Some).into_iter().chain([None]).collect();
         let services: Vec<Option<&str>> =
             source.service.as_deref().map(Some).into_iter().chain([None]).collect();
         let categories: Vec<Option<&str>> =
             source.categories.iter().map(|c| Some(c.as_str())).chain([None]).collect();
-        let mut logsource = LogSource {
-            product: source.product.clone(),
-            service: source.service.clone(),
-            ..LogSource::default()
-        };
+        let mut routes = Vec::new();
         for product in &products {
             for service in &services {
                 for category in &categories {
                     let key = partition_key(*product, *service, *category);
-                    let Some(engine) = self.partitions.get(&key) else { continue };
-                    logsource.category = category.map(str::to_owned);
-                    results.extend(engine.evaluate_with_logsource(json, &logsource));
+                    let Some(&partition) = self.partition_of.get(&key) else { continue };
+                    let logsource = LogSource {
+                        product: source.product.clone(),
+                        service: source.service.clone(),
+                        category: category.map(str::to_owned),
+                        ..LogSource::default()
+                    };
+                    routes.push(Route { partition, logsource });
                 }
             }
         }
-        results
+        routes.into()
     }
 
     fn to_detection(&self, result: EvaluationResult, event: &Event) -> Detection {

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 /// `registry_set` and the older, wider `registry_event`. A rule is routed to
 /// the event when every logsource field the rule names is equal (ignoring
 /// ASCII case) to the event's value, for one of the event's categories.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct EventSource {
     /// Sigma `product`, e.g. `windows` or `rampart`.
     pub product: Option<String>,
