@@ -13,7 +13,7 @@
 //! answers with 429 and `Retry-After`.
 
 use base::{Actor, OrganizationId, RequestContext, Resource};
-use detect::intake::ndjson::{self, LineError};
+use detect::intake::ndjson::{self, LineError, ParsedLine};
 use detect::{Event, EventSource};
 use serde_json::{Map, Value};
 use store::{EventRepository, EventWindow, NewEvent, StoredEvent};
@@ -322,56 +322,59 @@ impl App {
         let batch = ndjson::parse_batch(body, limits)
             .map_err(|error| AppError::InvalidInput(error.to_string()))?;
         let received_at = self.clock.now();
-        let lines: Vec<&[u8]> = body.split(|b| *b == b'\n').collect();
         let mut rejected = batch.errors;
         // What is stored (the lines as received) and what the rules will evaluate (the same
         // events parsed, and mapped for Windows records), in the same order.
         let mut events = Vec::with_capacity(batch.events.len());
-        let mut parsed = Vec::with_capacity(batch.events.len());
-        for (line, fields) in batch.events {
-            let raw = lines.get(line - 1).copied().unwrap_or_default();
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let text = String::from_utf8_lossy(raw).trim().to_owned();
-            if is_windows_record(&fields) {
-                match detect::windows::from_evtx_value(Value::Object(fields)) {
-                    Ok(mut event) => {
-                        event.time = stored_precision(event.time);
-                        events.push(NewEvent {
-                            time: event.time,
-                            product: event.source.product.clone(),
-                            service: event.source.service.clone(),
-                            categories: event.source.categories.clone(),
-                            fields: text,
-                        });
-                        parsed.push(event);
-                    }
-                    Err(error) => rejected.push(LineError {
-                        line,
-                        problem: ndjson::LineProblem::Json {
-                            column: 1,
-                            reason: format!("not a Windows event record: {error}"),
-                        },
-                    }),
+        let mut parsed_events = Vec::with_capacity(batch.events.len());
+        for ndjson::Accepted { line, text, parsed } in batch.events {
+            let text = text.trim().to_owned();
+            let windows = match parsed {
+                ParsedLine::Windows(mapped) => mapped,
+                ParsedLine::Object(fields) if is_windows_record(&fields) => {
+                    detect::windows::from_evtx_value(Value::Object(fields))
                 }
-                continue;
-            }
-            let stored = NewEvent {
-                time: stored_precision(event_time(&fields).unwrap_or(received_at)),
-                product: source.product.clone(),
-                service: source.service.clone(),
-                categories: source.category.iter().cloned().collect(),
-                fields: text,
+                ParsedLine::Object(fields) => {
+                    let stored = NewEvent {
+                        time: stored_precision(event_time(&fields).unwrap_or(received_at)),
+                        product: source.product.clone(),
+                        service: source.service.clone(),
+                        categories: source.category.iter().cloned().collect(),
+                        fields: text,
+                    };
+                    parsed_events.push(Event {
+                        source: EventSource {
+                            product: stored.product.clone(),
+                            service: stored.service.clone(),
+                            categories: stored.categories.clone(),
+                        },
+                        time: stored.time,
+                        fields: Value::Object(fields),
+                    });
+                    events.push(stored);
+                    continue;
+                }
             };
-            parsed.push(Event {
-                source: EventSource {
-                    product: stored.product.clone(),
-                    service: stored.service.clone(),
-                    categories: stored.categories.clone(),
-                },
-                time: stored.time,
-                fields: Value::Object(fields),
-            });
-            events.push(stored);
+            match windows {
+                Ok(mut event) => {
+                    event.time = stored_precision(event.time);
+                    events.push(NewEvent {
+                        time: event.time,
+                        product: event.source.product.clone(),
+                        service: event.source.service.clone(),
+                        categories: event.source.categories.clone(),
+                        fields: text,
+                    });
+                    parsed_events.push(event);
+                }
+                Err(error) => rejected.push(LineError {
+                    line,
+                    problem: ndjson::LineProblem::Json {
+                        column: 1,
+                        reason: format!("not a Windows event record: {error}"),
+                    },
+                }),
+            }
         }
         rejected.sort_by_key(|error| error.line);
         if events.is_empty() {
@@ -397,7 +400,7 @@ impl App {
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
         let raw_bytes = events.iter().map(|event| event.fields.len()).sum();
-        self.intake.fresh.offer(organization_id, first_seq, parsed, raw_bytes);
+        self.intake.fresh.offer(organization_id, first_seq, parsed_events, raw_bytes);
         Ok(IngestReport { accepted: events.len() as u64, rejected, first_seq, end_seq })
     }
 

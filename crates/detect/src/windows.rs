@@ -14,6 +14,7 @@
 //! (Sysmon event 1 is `process_creation`, 13 is `registry_set` and
 //! `registry_event`, and so on: see [`source_for`]).
 
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -165,19 +166,70 @@ pub fn from_evtx_value(mut record: Value) -> Result<Event, WindowsEventError> {
             path: "Event.System",
             reason: "missing or not an object",
         })?;
-    let mut fields = Map::new();
-    for (member, name) in SYSTEM_FIELDS {
-        if let Some(value) = system.get(*member) {
-            fields.insert((*name).to_owned(), text_of(value).clone());
+    let members = |element: Option<Value>| match element {
+        Some(Value::Object(members)) => members.into_iter().collect(),
+        _ => Vec::new(),
+    };
+    let data = members(data);
+    // UserData wraps its members in one element named after the event.
+    let user = match user_data {
+        Some(Value::Object(children)) => {
+            children.into_iter().flat_map(|(_, child)| members(Some(child))).collect()
         }
+        _ => Vec::new(),
+    };
+    map_parts(system, data, user)
+}
+
+/// What [`parse_evtx_record`] made of a line of JSON text.
+#[derive(Debug)]
+pub enum ParsedRecord {
+    /// An `evtx_dump` record, mapped: what [`from_evtx_value`] gives for the parsed record.
+    Windows(Result<Event, WindowsEventError>),
+    /// Not an `evtx_dump` record (or not JSON): parse the text generically.
+    Other,
+}
+
+/// Parses one `evtx_dump` record and maps it in the same pass: the `EventData` (and
+/// `UserData`) members are read straight into a list and then into the event's fields, with
+/// no tree of the whole record built, moved out of and dropped. The result is what
+/// [`from_evtx_value`] gives for the parsed record, fields in the same order.
+///
+/// Only an object whose one member is `Event`, holding `System` (an object), takes this path,
+/// its members in any order but each once. Anything else, invalid JSON included, is
+/// [`ParsedRecord::Other`], for the generic parser to read (and to report, with its position).
+pub fn parse_evtx_record(text: &str) -> ParsedRecord {
+    let mut parts = RecordParts::default();
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let parsed = serde::Deserializer::deserialize_map(&mut deserializer, TopVisitor(&mut parts))
+        .and_then(|()| deserializer.end());
+    match (parsed, parts.system) {
+        (Ok(()), Some(system)) => ParsedRecord::Windows(map_parts(&system, parts.data, parts.user)),
+        _ => ParsedRecord::Other,
     }
-    if let Some(name) = system.get("Provider").and_then(|p| attribute(p, "Name")) {
-        fields.insert("Provider_Name".to_owned(), name.clone());
+}
+
+/// The event of a record from its `System` element and its lifted members, in the order
+/// [`from_evtx_value`] lifts them: `EventData`'s, then those of `UserData`'s children.
+fn map_parts(
+    system: &Map<String, Value>,
+    data: Vec<(String, Value)>,
+    user: Vec<(String, Value)>,
+) -> Result<Event, WindowsEventError> {
+    let mut fields = Map::with_capacity(SYSTEM_FIELDS.len() + 2 + data.len() + user.len());
+    insert_system_fields(system, &mut fields);
+    let (event_id, channel, time) = system_facts(system)?;
+    for (name, value) in data.into_iter().chain(user) {
+        lift_member(name, value, &mut fields);
     }
-    if let Some(user) = system.get("Security").and_then(|p| attribute(p, "UserID")) {
-        fields.insert("UserID".to_owned(), user.clone());
-    }
-    let event_id = match fields.get("EventID") {
+    Ok(Event { source: source_for(&channel, event_id), time, fields: Value::Object(fields) })
+}
+
+/// The time, event id and channel of a record, from its `System` element, or why not.
+fn system_facts(
+    system: &Map<String, Value>,
+) -> Result<(u64, String, OffsetDateTime), WindowsEventError> {
+    let event_id = match system.get("EventID").map(text_of) {
         Some(Value::Number(n)) => n.as_u64(),
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
@@ -201,16 +253,196 @@ pub fn from_evtx_value(mut record: Value) -> Result<Event, WindowsEventError> {
                 reason: "SystemTime is not an RFC 3339 time",
             })
         })?;
-    if let Some(data) = data {
-        lift_members(data, &mut fields);
-    }
-    if let Some(Value::Object(user_data)) = user_data {
-        // UserData wraps its members in one element named after the event.
-        for (_, child) in user_data {
-            lift_members(child, &mut fields);
+    Ok((event_id, channel, time))
+}
+
+/// The `System` members copied to the top level, in their order.
+fn insert_system_fields(system: &Map<String, Value>, fields: &mut Map<String, Value>) {
+    for (member, name) in SYSTEM_FIELDS {
+        if let Some(value) = system.get(*member) {
+            fields.insert((*name).to_owned(), text_of(value).clone());
         }
     }
-    Ok(Event { source: source_for(&channel, event_id), time, fields: Value::Object(fields) })
+    if let Some(name) = system.get("Provider").and_then(|p| attribute(p, "Name")) {
+        fields.insert("Provider_Name".to_owned(), name.clone());
+    }
+    if let Some(user) = system.get("Security").and_then(|p| attribute(p, "UserID")) {
+        fields.insert("UserID".to_owned(), user.clone());
+    }
+}
+
+/// One member of `EventData` (or of a child of `UserData`) lifted to the top level.
+fn lift_member(name: String, value: Value, fields: &mut Map<String, Value>) {
+    if name == "#attributes" {
+        return;
+    }
+    let value = into_text(value);
+    // Some providers (Windows Defender) render member names with spaces
+    // ("Threat Name"); Sigma rules name them without ("ThreatName").
+    if name.contains(' ') {
+        let compact: String = name.chars().filter(|c| *c != ' ').collect();
+        fields.entry(compact).or_insert_with(|| value.clone());
+    }
+    fields.insert(name, value);
+}
+
+/// What one pass keeps of a record: its `System` element and the members to lift.
+#[derive(Default)]
+struct RecordParts {
+    system: Option<Map<String, Value>>,
+    data: Vec<(String, Value)>,
+    user: Vec<(String, Value)>,
+}
+
+/// Not a record this pass reads: the generic parser takes over.
+fn other_layout<E: serde::de::Error>() -> E {
+    E::custom("not an evtx_dump record")
+}
+
+struct TopVisitor<'r>(&'r mut RecordParts);
+
+impl<'de> Visitor<'de> for TopVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an evtx_dump record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        match map.next_key::<String>()? {
+            Some(key) if key == "Event" => map.next_value_seed(EventSeed(self.0))?,
+            _ => return Err(other_layout()),
+        }
+        match map.next_key::<IgnoredAny>()? {
+            None => Ok(()),
+            Some(_) => Err(other_layout()),
+        }
+    }
+}
+
+struct EventSeed<'r>(&'r mut RecordParts);
+
+impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the Event element of an evtx_dump record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let parts = self.0;
+        let (mut data_seen, mut user_seen) = (false, false);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "System" => {
+                    if parts.system.is_some() {
+                        return Err(other_layout());
+                    }
+                    let Value::Object(system) = map.next_value::<Value>()? else {
+                        return Err(other_layout());
+                    };
+                    parts.system = Some(system);
+                }
+                "EventData" if !data_seen => {
+                    data_seen = true;
+                    map.next_value_seed(Members { into: &mut parts.data, nested: false })?;
+                }
+                "UserData" if !user_seen => {
+                    user_seen = true;
+                    map.next_value_seed(Members { into: &mut parts.user, nested: true })?;
+                }
+                "EventData" | "UserData" => return Err(other_layout()),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The members of an element, in order, into a list: `EventData`'s own, or (`nested`) those
+/// of each child of `UserData`, which wraps them in one element named after the event.
+/// Anything but an object gives none, as in [`from_evtx_value`].
+struct Members<'m> {
+    into: &'m mut Vec<(String, Value)>,
+    nested: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Members<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Members<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // A name given twice: the generic parser keeps its last value in its first place,
+        // which lifting the list in order matches, except for a name with spaces (its compact
+        // spelling keeps the first value) and for `UserData`'s children (each would be
+        // lifted). Such records take the generic path.
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if self.nested || name.contains(' ') {
+                if seen.contains(&name) {
+                    return Err(other_layout());
+                }
+                seen.push(name.clone());
+            }
+            if self.nested {
+                map.next_value_seed(Members { into: &mut *self.into, nested: false })?;
+            } else {
+                let value = map.next_value::<Value>()?;
+                self.into.push((name, value));
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 /// Parses a text holding one or more concatenated JSON records (as
@@ -252,23 +484,6 @@ fn into_text(value: Value) -> Value {
             element.remove("#text").unwrap_or(Value::Null)
         }
         other => other,
-    }
-}
-
-fn lift_members(data: Value, fields: &mut Map<String, Value>) {
-    let Value::Object(members) = data else { return };
-    for (name, value) in members {
-        if name == "#attributes" {
-            continue;
-        }
-        let value = into_text(value);
-        // Some providers (Windows Defender) render member names with spaces
-        // ("Threat Name"); Sigma rules name them without ("ThreatName").
-        if name.contains(' ') {
-            let compact: String = name.chars().filter(|c| *c != ' ').collect();
-            fields.entry(compact).or_insert_with(|| value.clone());
-        }
-        fields.insert(name, value);
     }
 }
 
@@ -365,10 +580,131 @@ mod tests {
         assert!(matches!(broken[1], Err(WindowsEventError::Json { record: 2, line: 2, .. })));
     }
 
+    /// The one-pass mapping of `text`, checked against parsing it then mapping the value:
+    /// the same event (fields in the same order) or the same error; `Other` only for text
+    /// that is not the `evtx_dump` layout. Returns whether the one pass took it.
+    fn check_one_pass(text: &str) -> bool {
+        let ParsedRecord::Windows(mapped) = parse_evtx_record(text) else { return false };
+        let value: Value = serde_json::from_str(text).expect("the one pass took invalid JSON");
+        let is_record =
+            value.get("Event").and_then(|event| event.get("System")).is_some_and(Value::is_object);
+        assert!(is_record, "the one pass took a record the generic path would not map: {text}");
+        match (mapped, from_evtx_value(value)) {
+            (Ok(one), Ok(two)) => {
+                assert_eq!(one, two, "{text}");
+                let keys = |e: &Event| e.fields.as_object().unwrap().keys().cloned().collect();
+                let (one_keys, two_keys): (Vec<String>, Vec<String>) = (keys(&one), keys(&two));
+                assert_eq!(one_keys, two_keys, "{text}");
+            }
+            (Err(one), Err(two)) => assert_eq!(one, two, "{text}"),
+            (one, two) => panic!("{text}: one pass {one:?}, two passes {two:?}"),
+        }
+        true
+    }
+
+    #[test]
+    fn one_pass_maps_as_parsing_then_mapping_does() {
+        let system = r##""System":{"Provider":{"#attributes":{"Name":"P"}},"EventID":{"#text":13,"#attributes":{"Qualifiers":0}},"Channel":"Microsoft-Windows-Sysmon/Operational","TimeCreated":{"#attributes":{"SystemTime":"2025-11-27T07:40:10.165324Z"}},"Security":{"#attributes":{"UserID":"S-1-5-18"}}}"##;
+        let taken = [
+            format!(
+                r##"{{"Event":{{{system},"EventData":{{"TargetObject":"HKLM\\Run","Threat Name":"x","#attributes":{{"a":1}},"Code":{{"#text":"5"}}}}}}}}"##
+            ),
+            format!(
+                r#" {{"Event":{{{system},"EventData":null,"UserData":{{"Op":{{"User":"alice","EventID":"7"}},"Other":3}}}}}} "#
+            ),
+            format!(
+                r#"{{"Event":{{{system},"EventData":{{"a":1,"b":2,"a":3,"ThreatName":"y","Threat Name":"z"}},"Extra":[1,{{"x":2}}]}}}}"#
+            ),
+            r#"{"Event":{"System":{"EventID":"x"},"EventData":{"a":1}}}"#.to_owned(),
+            r#"{"Event":{"System":{"EventID":1}}}"#.to_owned(),
+            format!(r##"{{"Event":{{"#attributes":{{"x":1}},"EventData":{{"a":1}},{system}}}}}"##),
+        ];
+        for text in &taken {
+            assert!(check_one_pass(text), "not taken: {text}");
+        }
+        let left_to_the_generic_path = [
+            format!(r#"{{"Event":{{{system},"EventData":{{"a b":1,"a b":2}}}}}}"#),
+            format!(r#"{{"Event":{{{system},"UserData":{{"Op":{{"a":1}},"Op":{{"b":2}}}}}}}}"#),
+            format!(r#"{{"Event":{{{system},"EventData":{{}},"EventData":{{}}}}}}"#),
+            format!(r#"{{"Event":{{{system}}},"More":1}}"#),
+            format!(r#"{{"More":1,"Event":{{{system}}}}}"#),
+            format!(r#"{{"Event":{{{system},"EventData":{{"a":1}}}}"#),
+            r#"{"Event":{"System":[]}}"#.to_owned(),
+            r#"{"Event":{}}"#.to_owned(),
+            r#"{"Event":3}"#.to_owned(),
+            r#"[{"Event":{}}]"#.to_owned(),
+            r#"{"time":1,"actor":{"user":"a"}}"#.to_owned(),
+        ];
+        for text in &left_to_the_generic_path {
+            assert!(!check_one_pass(text), "taken: {text}");
+        }
+    }
+
+    fn member_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("EventID".to_owned()),
+            Just("#attributes".to_owned()),
+            Just("Threat Name".to_owned()),
+            Just("ThreatName".to_owned()),
+            Just("Image".to_owned()),
+            "[a-c ]{1,3}",
+        ]
+    }
+
+    fn member_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("null".to_owned()),
+            any::<i32>().prop_map(|n| n.to_string()),
+            "[a-z\\\\]{0,6}".prop_map(|s| Value::from(s).to_string()),
+            "[a-z]{0,4}".prop_map(|s| format!(r##"{{"#text":"{s}","k":1}}"##)),
+            Just("[1,{\"x\":[]}]".to_owned()),
+        ]
+    }
+
+    fn object(members: Vec<(String, String)>) -> String {
+        let members: Vec<String> = members
+            .iter()
+            .map(|(name, value)| format!("{}:{value}", Value::from(name.as_str())))
+            .collect();
+        format!("{{{}}}", members.join(","))
+    }
+
     proptest! {
         #[test]
         fn any_text_maps_or_fails_cleanly(text in "(?s).{0,400}") {
             let _ = parse_evtx_json_stream(&text);
+            check_one_pass(&text);
+        }
+
+        /// Records built as text (so with repeated names and any member order) map in one
+        /// pass exactly as parsing then mapping maps them, or are left to the generic path.
+        #[test]
+        fn one_pass_and_two_passes_agree(
+            system in proptest::collection::vec((prop_oneof![
+                Just("EventID".to_owned()), Just("Channel".to_owned()), Just("Computer".to_owned()),
+                Just("TimeCreated".to_owned()), Just("Provider".to_owned()), Just("x".to_owned()),
+            ], prop_oneof![
+                member_value(),
+                Just(r##"{"#attributes":{"SystemTime":"2025-11-27T07:40:10Z","Name":"N"}}"##.to_owned()),
+                Just(r#""Security""#.to_owned()),
+                Just("4688".to_owned()),
+            ]), 0..6),
+            data in proptest::collection::vec((member_name(), member_value()), 0..8),
+            user in proptest::collection::vec((member_name(), member_value()), 0..3),
+            layout in 0u8..6,
+        ) {
+            let system = format!(r#""System":{}"#, object(system));
+            let data = format!(r#""EventData":{}"#, object(data));
+            let user = format!(r#""UserData":{{"Child":{}}}"#, object(user));
+            let event = match layout {
+                0 => format!("{system},{data}"),
+                1 => format!("{system},{user}"),
+                2 => format!("{system},{data},{user}"),
+                3 => format!("{data},{system}"),
+                4 => format!("{system},{data},\"Rest\":1"),
+                _ => system,
+            };
+            check_one_pass(&format!(r#"{{"Event":{{{event}}}}}"#));
         }
 
         #[test]

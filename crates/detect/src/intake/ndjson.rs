@@ -6,6 +6,9 @@
 
 use serde_json::{Map, Value};
 
+use crate::event::Event;
+use crate::windows::{self, ParsedRecord, WindowsEventError};
+
 /// Size limits of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -79,11 +82,32 @@ pub enum BatchError {
 /// A parsed batch: the accepted events with their line numbers, and the
 /// problems, in line order.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Batch {
-    /// (1-based line number, event object).
-    pub events: Vec<(usize, Map<String, Value>)>,
+pub struct Batch<'a> {
+    /// The accepted lines, in order.
+    pub events: Vec<Accepted<'a>>,
     /// Lines not accepted.
     pub errors: Vec<LineError>,
+}
+
+/// An accepted line: where it is, its text and what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted<'a> {
+    /// 1-based line number.
+    pub line: usize,
+    /// The line as received, without its line ending.
+    pub text: &'a str,
+    pub parsed: ParsedLine,
+}
+
+/// What an accepted line holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParsedLine {
+    /// A JSON object.
+    Object(Map<String, Value>),
+    /// A Windows event record as `evtx_dump` lays it out, parsed and mapped in one pass
+    /// ([`windows::parse_evtx_record`]), or why it cannot be mapped. Records laid out
+    /// otherwise arrive as [`ParsedLine::Object`].
+    Windows(Result<Event, WindowsEventError>),
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -99,7 +123,7 @@ fn kind(value: &Value) -> &'static str {
 
 /// Parses a batch. Lines end with `\n` (a `\r` before it is dropped); blank
 /// lines are skipped but counted.
-pub fn parse_batch(input: &[u8], limits: &Limits) -> Result<Batch, BatchError> {
+pub fn parse_batch<'a>(input: &'a [u8], limits: &Limits) -> Result<Batch<'a>, BatchError> {
     if input.len() > limits.max_batch_bytes {
         return Err(BatchError::TooLarge { size: input.len(), limit: limits.max_batch_bytes });
     }
@@ -122,19 +146,33 @@ pub fn parse_batch(input: &[u8], limits: &Limits) -> Result<Batch, BatchError> {
                 continue;
             }
         };
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => {
-                if batch.events.len() >= limits.max_events {
-                    batch.errors.push(LineError {
-                        line,
-                        problem: LineProblem::TooManyEvents(limits.max_events),
-                    });
-                } else {
-                    batch.events.push((line, map));
+        let windows_record = match text.trim_start().starts_with("{\"Event\"") {
+            true => match windows::parse_evtx_record(text) {
+                ParsedRecord::Windows(mapped) => Some(ParsedLine::Windows(mapped)),
+                ParsedRecord::Other => None,
+            },
+            false => None,
+        };
+        let parsed = match windows_record {
+            Some(parsed) => parsed,
+            None => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => ParsedLine::Object(map),
+                Ok(other) => {
+                    fail(LineProblem::NotAnObject(kind(&other)));
+                    continue;
                 }
-            }
-            Ok(other) => fail(LineProblem::NotAnObject(kind(&other))),
-            Err(e) => fail(LineProblem::Json { column: e.column(), reason: e.to_string() }),
+                Err(e) => {
+                    fail(LineProblem::Json { column: e.column(), reason: e.to_string() });
+                    continue;
+                }
+            },
+        };
+        if batch.events.len() >= limits.max_events {
+            batch
+                .errors
+                .push(LineError { line, problem: LineProblem::TooManyEvents(limits.max_events) });
+        } else {
+            batch.events.push(Accepted { line, text, parsed });
         }
     }
     Ok(batch)
@@ -149,8 +187,12 @@ mod tests {
     fn bad_lines_are_reported_and_the_rest_is_read() {
         let input = b"{\"a\":1}\r\n\n[1]\n{bad\n\xff\xfe\n{\"b\":2}\n";
         let batch = parse_batch(input, &Limits::default()).unwrap();
-        assert_eq!(batch.events.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![1, 6]);
-        assert_eq!(batch.events[1].1["b"], 2);
+        assert_eq!(batch.events.iter().map(|e| e.line).collect::<Vec<_>>(), vec![1, 6]);
+        assert_eq!(batch.events[1].text, "{\"b\":2}");
+        assert_eq!(
+            batch.events[1].parsed,
+            ParsedLine::Object(serde_json::from_str("{\"b\":2}").unwrap())
+        );
         let lines: Vec<usize> = batch.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);
         assert_eq!(batch.errors[0].problem, LineProblem::NotAnObject("an array"));
@@ -160,6 +202,29 @@ mod tests {
             batch.errors[0].to_string(),
             "line 3: event must be a JSON object, found an array"
         );
+    }
+
+    #[test]
+    fn windows_records_are_mapped_as_they_are_read() {
+        let record = r##"{"Event":{"System":{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","TimeCreated":{"#attributes":{"SystemTime":"2025-11-27T07:40:10Z"}}},"EventData":{"Image":"C:\\x.exe"}}}"##;
+        let input = format!(
+            "{record}\n{{\"Event\":{{\"System\":{{\"EventID\":\"x\"}}}}}}\n{{\"Event\":{{\"Other\":1}}}}\n"
+        );
+        let batch = parse_batch(input.as_bytes(), &Limits::default()).unwrap();
+        assert!(batch.errors.is_empty(), "{:?}", batch.errors);
+        match &batch.events[0].parsed {
+            ParsedLine::Windows(Ok(event)) => {
+                assert_eq!(event.fields["Image"], "C:\\x.exe");
+                assert_eq!(event.source.categories, ["process_creation"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            batch.events[1].parsed,
+            ParsedLine::Windows(Err(WindowsEventError::Shape { path: "Event.System.EventID", .. }))
+        ));
+        // Not a record the mapping reads in one pass: the generic object, for the caller.
+        assert!(matches!(batch.events[2].parsed, ParsedLine::Object(_)));
     }
 
     #[test]
@@ -187,7 +252,7 @@ mod tests {
             let limits = Limits { max_event_bytes: 64, max_batch_bytes: 4096, max_events: 5 };
             let batch = parse_batch(&input, &limits).unwrap();
             let line_count = input.split(|b| *b == b'\n').count();
-            let mut seen: Vec<usize> = batch.events.iter().map(|(l, _)| *l).chain(batch.errors.iter().map(|e| e.line)).collect();
+            let mut seen: Vec<usize> = batch.events.iter().map(|e| e.line).chain(batch.errors.iter().map(|e| e.line)).collect();
             seen.sort_unstable();
             let before = seen.len();
             seen.dedup();
@@ -202,8 +267,9 @@ mod tests {
             let batch = parse_batch(text.as_bytes(), &Limits::default()).unwrap();
             prop_assert!(batch.errors.is_empty());
             prop_assert_eq!(batch.events.len(), values.len());
-            for ((line, map), (i, (k, v))) in batch.events.iter().zip(values.iter().enumerate()) {
-                prop_assert_eq!(*line, i + 1);
+            for (accepted, (i, (k, v))) in batch.events.iter().zip(values.iter().enumerate()) {
+                prop_assert_eq!(accepted.line, i + 1);
+                let ParsedLine::Object(map) = &accepted.parsed else { panic!("{accepted:?}") };
                 prop_assert_eq!(map[k].as_i64(), Some(i64::from(*v)));
             }
         }

@@ -142,3 +142,43 @@ fn regression_events_raise_their_rules() {
     }
     assert!(failures.is_empty(), "{} supported events did not raise their rule", failures.len());
 }
+
+/// Every regression record, written as one NDJSON line, maps in one pass exactly as parsing
+/// it then mapping the value does: the same event, fields in the same order.
+#[test]
+fn regression_records_map_the_same_in_one_pass() {
+    let Some(data) = common::shared_data() else { return };
+    let mut stack = vec![data.join("sigma").join("regression_data")];
+    let mut records = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let stream = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
+            for value in stream.map_while(Result::ok) {
+                let line = value.to_string();
+                let windows::ParsedRecord::Windows(one_pass) = windows::parse_evtx_record(&line)
+                else {
+                    panic!("{}: not read in one pass: {line}", path.display());
+                };
+                let one_pass = one_pass.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let two_passes = windows::from_evtx_value(value).unwrap();
+                assert_eq!(one_pass, two_passes, "{}", path.display());
+                let keys = |e: &detect::Event| -> Vec<String> {
+                    e.fields.as_object().unwrap().keys().cloned().collect()
+                };
+                assert_eq!(keys(&one_pass), keys(&two_passes), "{}", path.display());
+                records += 1;
+            }
+        }
+    }
+    assert!(records > 150, "expected the regression records, found {records}");
+    println!("{records} regression records map the same in one pass");
+}
