@@ -311,6 +311,36 @@ impl App {
         Ok(())
     }
 
+    /// Store a verified new passkey of `user` and record its registration, in `transaction`.
+    async fn insert_passkey_of(
+        &self,
+        transaction: &mut store::Transaction,
+        user: &UserRecord,
+        passkey: &Passkey,
+        name: String,
+        transports: Vec<String>,
+        context: &RequestContext,
+    ) -> Result<PasskeyRecord, AppError> {
+        let now = self.clock.now();
+        let record = PasskeyRecord {
+            id: new_id(now),
+            user_id: user.id,
+            credential_id: passkey.cred_id().to_vec(),
+            passkey: serde_json::to_string(passkey).map_err(|error| internal("passkey", error))?,
+            name,
+            transports,
+            created_at: now,
+            last_used_at: None,
+        };
+        transaction.insert_passkey(&record).await?;
+        let mut event = self.user_event(user, "auth.passkey.register", context);
+        event.privileged = true;
+        event.details.insert("passkey".into(), record.id.to_string().into());
+        event.details.insert("name".into(), record.name.clone().into());
+        transaction.append_audit_event(&event).await?;
+        Ok(record)
+    }
+
     /// Start registering a passkey for the signed-in account (needs a recent authentication).
     pub async fn start_passkey_registration(
         &self,
@@ -380,27 +410,14 @@ impl App {
             .webauthn
             .finish_passkey_registration(&credential, &state)
             .map_err(|error| AppError::InvalidInput(format!("the passkey was refused: {error}")))?;
-        let record = PasskeyRecord {
-            id: new_id(now),
-            user_id: user.id,
-            credential_id: passkey.cred_id().to_vec(),
-            passkey: serde_json::to_string(&passkey).map_err(|error| internal("passkey", error))?,
-            name,
-            transports,
-            created_at: now,
-            last_used_at: None,
-        };
         let mut transaction = self.store.begin().await?;
-        transaction.insert_passkey(&record).await?;
+        let record = self
+            .insert_passkey_of(&mut transaction, &user, &passkey, name, transports, context)
+            .await?;
         if let Some(session) = &principal.session {
             // Proving the new factor counts as a fresh MFA, and lifts a mandatory-MFA restriction.
             transaction.unrestrict_session(session.id, now).await?;
         }
-        let mut event = self.user_event(&user, "auth.passkey.register", context);
-        event.privileged = true;
-        event.details.insert("passkey".into(), record.id.to_string().into());
-        event.details.insert("name".into(), record.name.clone().into());
-        transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
         if let Some(session) = &principal.session {
             self.credentials.evict_session(session.id);
@@ -481,22 +498,8 @@ impl App {
         };
         let user =
             self.create_invited_user(&mut transaction, &invitation, account, context).await?;
-        let record = PasskeyRecord {
-            id: new_id(now),
-            user_id: user.id,
-            credential_id: passkey.cred_id().to_vec(),
-            passkey: serde_json::to_string(&passkey).map_err(|error| internal("passkey", error))?,
-            name,
-            transports,
-            created_at: now,
-            last_used_at: None,
-        };
-        transaction.insert_passkey(&record).await?;
-        let mut event = self.user_event(&user, "auth.passkey.register", context);
-        event.privileged = true;
-        event.details.insert("passkey".into(), record.id.to_string().into());
-        event.details.insert("name".into(), record.name.clone().into());
-        transaction.append_audit_event(&event).await?;
+        self.insert_passkey_of(&mut transaction, &user, &passkey, name, transports, context)
+            .await?;
         transaction.commit().await?;
         self.authorization.invalidate(user.organization_id);
         Ok(user)
