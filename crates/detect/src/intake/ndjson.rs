@@ -96,6 +96,7 @@ pub struct Accepted<'a> {
     pub line: usize,
     /// The line as received, without its line ending.
     pub text: &'a str,
+    /// What the line holds.
     pub parsed: ParsedLine,
 }
 
