@@ -8,7 +8,9 @@
 //! b. password logins/s through `App::login` with correct passwords, round-robin over many
 //!    accounts, at concurrency = cores and more (goal ≥ 90 % of the ceiling). The machine's
 //!    speed drifts, so each concurrency runs in rounds between measurements of the single-hash
-//!    time, and each round is held to the ceiling measured around it. The calls carry
+//!    time, and each round is held to the ceiling measured around it. After each round one
+//!    hashing thread per core runs alone, and the logins are also shown against that rate:
+//!    what this machine's cores give argon2 together, without the login path. The calls carry
 //!    `RequestContext::default()`: no source IP, so the per-IP bucket (30 then 1 per 5 s) does
 //!    not apply; the per-account policy does (100 attempts an hour, successes included), so
 //!    there are enough accounts that none reaches it;
@@ -17,7 +19,8 @@
 //!
 //! Run: `cargo bench -p app --bench identity`. Knobs (environment): `BENCH_PARTS` (default
 //! `abc`), `BENCH_HASH_SAMPLES` (single-hash samples, default 60; `BENCH_BRACKET_SAMPLES`
-//! around each round of logins, default 10), `BENCH_CEILING_SECS` (the
+//! around each round of logins, default 10), `BENCH_ROUND_PARALLEL_MS` (one hashing thread
+//! per core after each round, default 2000), `BENCH_CEILING_SECS` (the
 //! all-cores check, default 5), `BENCH_HASH_POOL` (`max_concurrent_hashes`, default 2 as
 //! shipped), `BENCH_LOGIN_SECS` (measured time per concurrency, default 10, in
 //! `BENCH_LOGIN_ROUNDS` rounds, default 5, each after `BENCH_LOGIN_WARMUP_MS` of warm-up,
@@ -251,6 +254,38 @@ fn allocating_verify_time(phc: &str, samples: usize) -> Duration {
     thread_cpu().saturating_sub(cpu_start) / u32::try_from(samples).unwrap()
 }
 
+/// One verifying thread per core, nothing else of this process running: the hashes per
+/// second they complete together over `window` (after a short start), with the cores this
+/// process and the other processes used meanwhile.
+fn parallel_rate(phc: &str, cores: usize, window: Duration) -> (f64, f64, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            let (stop, done, phc) = (Arc::clone(&stop), Arc::clone(&done), phc.to_owned());
+            std::thread::spawn(move || {
+                let mut hash = KeptMemoryHash::new(&phc);
+                while !stop.load(Ordering::Relaxed) {
+                    hash.verify();
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let (before, started, counted_before) =
+        (cpu_sample(), Instant::now(), done.load(Ordering::Relaxed));
+    std::thread::sleep(window);
+    let counted = done.load(Ordering::Relaxed) - counted_before;
+    let elapsed = started.elapsed();
+    let (own, others) = cpu_between(before, cpu_sample());
+    stop.store(true, Ordering::Relaxed);
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    (counted as f64 / elapsed.as_secs_f64(), own, others)
+}
+
 fn ceiling(summary: &mut Summary, cores: usize) -> Ceiling {
     println!(
         "\n== a. argon2id ceiling at m={OWASP_M_KIB} KiB, t={OWASP_T}, p={OWASP_P} \
@@ -284,31 +319,7 @@ fn ceiling(summary: &mut Summary, cores: usize) -> Ceiling {
 
     // The check: one verifying thread per core for a few seconds.
     let secs = env_u64("BENCH_CEILING_SECS", 5).max(1);
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let before = cpu_sample();
-    let threads: Vec<_> = (0..cores)
-        .map(|_| {
-            let (stop, done, phc) = (Arc::clone(&stop), Arc::clone(&done), phc.clone());
-            std::thread::spawn(move || {
-                let mut hash = KeptMemoryHash::new(&phc);
-                while !stop.load(Ordering::Relaxed) {
-                    hash.verify();
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    let started = Instant::now();
-    std::thread::sleep(Duration::from_secs(secs));
-    let counted = done.load(Ordering::Relaxed);
-    let elapsed = started.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    for thread in threads {
-        thread.join().unwrap();
-    }
-    let (own, others) = cpu_between(before, cpu_sample());
-    let measured = counted as f64 / elapsed.as_secs_f64();
+    let (measured, own, others) = parallel_rate(&phc, cores, Duration::from_secs(secs));
     println!(
         "   {cores} threads for {secs} s: {measured:.1} hashes/s measured \
          (this process {own:.2} cores busy, other processes {others:.2} cores)"
@@ -515,6 +526,7 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
     let phc = owasp_phc();
     let samples = env_u64("BENCH_BRACKET_SAMPLES", 10).max(3) as usize;
     let round_window = window / u32::try_from(rounds).unwrap();
+    let parallel_window = Duration::from_millis(env_u64("BENCH_ROUND_PARALLEL_MS", 2000).max(200));
     println!(
         "   each concurrency: {rounds} rounds of {:.1} s measured after {:.1} s of warm-up, each \
          between two measurements of the single-hash time ({samples} hashes, as in a)",
@@ -524,11 +536,13 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
     let mut noisy = false;
     for &concurrency in &levels {
         let (mut logins, mut allowed, mut own_cpu, mut other_cpu) = (0.0, 0.0, 0.0, 0.0);
+        let mut parallel = Vec::new();
         let (mut p50s, mut p99s, mut failures) = (Vec::new(), Vec::new(), 0);
         let mut singles = vec![single_verify_time(&phc, samples).0];
         for _ in 0..rounds {
             let round = login_run(&bench, concurrency, warmup, round_window, &next).await;
             singles.push(single_verify_time(&phc, samples).0);
+            parallel.push(parallel_rate(&phc, cores, parallel_window).0);
             let single = (singles[singles.len() - 2] + singles[singles.len() - 1]) / 2;
             let seconds = round_window.as_secs_f64();
             logins += round.rate * seconds;
@@ -552,16 +566,21 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
         };
         let per_second = allowed / seconds;
         let share = run.rate / per_second * 100.0;
+        let parallel_mean = parallel.iter().sum::<f64>() / parallel.len() as f64;
+        let of_parallel = run.rate / parallel_mean * 100.0;
         // Of the CPU this process got, the part that went to argon2 (the rest is the store,
         // the audit trail, the runtime).
         let single = Duration::from_secs_f64(cores as f64 / per_second);
         let cpu_per_login = run.own_cores / run.rate;
         let argon2_share = single.as_secs_f64() / cpu_per_login * 100.0;
         let shown: Vec<String> = singles.iter().map(|t| format!("{:.1}", ms(*t))).collect();
+        let parallel_shown: Vec<String> = parallel.iter().map(|r| format!("{r:.1}")).collect();
         println!(
             "   concurrency {concurrency:>3}: single hash {} ms around the rounds: ceiling \
-             {per_second:.1}/s on average",
-            shown.join(", ")
+             {per_second:.1}/s on average; {cores} threads hashing alone after each round: {}/s, \
+             mean {parallel_mean:.1}/s, the logins {of_parallel:.0} % of it",
+            shown.join(", "),
+            parallel_shown.join(", ")
         );
         println!(
             "   concurrency {:>3}: {:>6.1} logins/s = {share:>5.1} % of ceiling; latency p50 \
@@ -586,7 +605,8 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
         let of_measured = run.rate / ceiling.measured * 100.0;
         summary.add(format!(
             "b. logins c={:<3} {:>6.1}/s = {share:>5.1} % of {per_second:.1}/s ceiling \
-             ({of_measured:.0} % of the {:.1}/s measured in a), p50 {:.0} ms p99 {:.0} ms, \
+             ({of_parallel:.0} % of {cores} threads hashing alone after each round, \
+             {of_measured:.0} % of the {:.1}/s measured in a), p50 {:.0} ms p99 {:.0} ms, \
              CPU/login {:.1} ms ({argon2_share:.0} % argon2), failures {}, other load {:.2} \
              cores   {goal}",
             run.concurrency,
