@@ -184,11 +184,6 @@ pub struct EventDetectionPass {
     pub unreadable: u64,
 }
 
-/// Whether a JSON object has the `evtx_dump` shape (`{"Event": {"System": …}}`).
-fn is_windows_record(fields: &Map<String, Value>) -> bool {
-    fields.get("Event").and_then(|event| event.get("System")).is_some_and(Value::is_object)
-}
-
 /// The time an event carries: OCSF `time` (Unix milliseconds), or an RFC 3339 text in
 /// `time`, `@timestamp` or `timestamp`.
 fn event_time(fields: &Map<String, Value>) -> Option<OffsetDateTime> {
@@ -234,7 +229,7 @@ fn value_is(value: &Value, expected: &str) -> bool {
 /// The event the engine evaluates for a stored one.
 fn engine_event(stored: &StoredEvent) -> Result<Event, String> {
     let fields: Value = serde_json::from_str(&stored.fields).map_err(|e| e.to_string())?;
-    if fields.as_object().is_some_and(is_windows_record) {
+    if fields.as_object().is_some_and(detect::windows::is_evtx_record) {
         return detect::windows::from_evtx_value(fields).map_err(|e| e.to_string());
     }
     let source = EventSource {
@@ -251,7 +246,7 @@ fn search_views(stored: &StoredEvent) -> Option<(Value, Option<Value>)> {
     let fields: Value = serde_json::from_str(&stored.fields).ok()?;
     let mapped = fields
         .as_object()
-        .filter(|object| is_windows_record(object))
+        .filter(|object| detect::windows::is_evtx_record(object))
         .and_then(|_| detect::windows::from_evtx_json(&fields).ok())
         .map(|event| event.fields);
     Some((fields, mapped))
@@ -328,53 +323,37 @@ impl App {
         let mut events = Vec::with_capacity(batch.events.len());
         let mut parsed_events = Vec::with_capacity(batch.events.len());
         for ndjson::Accepted { line, text, parsed } in batch.events {
-            let text = text.trim().to_owned();
-            let windows = match parsed {
-                ParsedLine::Windows(mapped) => mapped,
-                ParsedLine::Object(fields) if is_windows_record(&fields) => {
-                    detect::windows::from_evtx_value(Value::Object(fields))
+            let mut event = match parsed {
+                ParsedLine::Windows(Ok(event)) => event,
+                ParsedLine::Windows(Err(error)) => {
+                    rejected.push(LineError {
+                        line,
+                        problem: ndjson::LineProblem::Json {
+                            column: 1,
+                            reason: format!("not a Windows event record: {error}"),
+                        },
+                    });
+                    continue;
                 }
-                ParsedLine::Object(fields) => {
-                    let stored = NewEvent {
-                        time: stored_precision(event_time(&fields).unwrap_or(received_at)),
+                ParsedLine::Object(fields) => Event {
+                    source: EventSource {
                         product: source.product.clone(),
                         service: source.service.clone(),
                         categories: source.category.iter().cloned().collect(),
-                        fields: text,
-                    };
-                    parsed_events.push(Event {
-                        source: EventSource {
-                            product: stored.product.clone(),
-                            service: stored.service.clone(),
-                            categories: stored.categories.clone(),
-                        },
-                        time: stored.time,
-                        fields: Value::Object(fields),
-                    });
-                    events.push(stored);
-                    continue;
-                }
-            };
-            match windows {
-                Ok(mut event) => {
-                    event.time = stored_precision(event.time);
-                    events.push(NewEvent {
-                        time: event.time,
-                        product: event.source.product.clone(),
-                        service: event.source.service.clone(),
-                        categories: event.source.categories.clone(),
-                        fields: text,
-                    });
-                    parsed_events.push(event);
-                }
-                Err(error) => rejected.push(LineError {
-                    line,
-                    problem: ndjson::LineProblem::Json {
-                        column: 1,
-                        reason: format!("not a Windows event record: {error}"),
                     },
-                }),
-            }
+                    time: event_time(&fields).unwrap_or(received_at),
+                    fields: Value::Object(fields),
+                },
+            };
+            event.time = stored_precision(event.time);
+            events.push(NewEvent {
+                time: event.time,
+                product: event.source.product.clone(),
+                service: event.source.service.clone(),
+                categories: event.source.categories.clone(),
+                fields: text.trim().to_owned(),
+            });
+            parsed_events.push(event);
         }
         rejected.sort_by_key(|error| error.line);
         if events.is_empty() {

@@ -311,6 +311,20 @@ impl App {
         Ok(())
     }
 
+    /// The state of the ceremony `token` names, consumed (committed at once, whatever comes
+    /// next), when it was started for `purpose` and has not expired.
+    async fn take_ceremony(
+        &self,
+        token: &str,
+        purpose: CeremonyPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<store::CeremonyRecord>, AppError> {
+        let mut transaction = self.store.begin().await?;
+        let taken = transaction.take_ceremony(&hash_secret(token), purpose, now).await?;
+        transaction.commit().await?;
+        Ok(taken)
+    }
+
     /// Store a verified new passkey of `user` and record its registration, in `transaction`.
     async fn insert_passkey_of(
         &self,
@@ -393,11 +407,7 @@ impl App {
         let credential = parse_registration(credential)?;
         let user = self.active_user(principal.user_id()?).await?;
         let now = self.clock.now();
-        let mut transaction = self.store.begin().await?;
-        let taken = transaction
-            .take_ceremony(&hash_secret(ceremony), CeremonyPurpose::Register, now)
-            .await?;
-        transaction.commit().await?;
+        let taken = self.take_ceremony(ceremony, CeremonyPurpose::Register, now).await?;
         let stale = || {
             AppError::InvalidInput(
                 "this registration is unknown, already used or expired: start again".into(),
@@ -470,11 +480,7 @@ impl App {
         let transports = reported_transports(credential);
         let credential = parse_registration(credential)?;
         let now = self.clock.now();
-        let mut transaction = self.store.begin().await?;
-        let taken = transaction
-            .take_ceremony(&hash_secret(token), CeremonyPurpose::Invitation, now)
-            .await?;
-        transaction.commit().await?;
+        let taken = self.take_ceremony(token, CeremonyPurpose::Invitation, now).await?;
         let taken = taken.ok_or_else(|| {
             AppError::InvalidInput(
                 "no passkey registration is pending for this invitation, or it expired: ask for \
@@ -817,9 +823,7 @@ impl App {
         credential: &PublicKeyCredential,
         now: OffsetDateTime,
     ) -> Result<Result<(UserRecord, PasskeyRecord), Refusal>, AppError> {
-        let mut transaction = self.store.begin().await?;
-        let taken = transaction.take_ceremony(&hash_secret(ceremony), purpose, now).await?;
-        transaction.commit().await?;
+        let taken = self.take_ceremony(ceremony, purpose, now).await?;
         let Some(taken) = taken else { return Ok(Err(refused("unknown_or_expired_ceremony"))) };
         let stored: AssertionState =
             serde_json::from_str(&taken.state).map_err(|error| internal("ceremony", error))?;

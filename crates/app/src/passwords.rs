@@ -265,15 +265,10 @@ impl Scratch {
         }
         let result = hash(&mut memory.0);
         if reuse {
-            let mut buffer = Kept { blocks: std::mem::take(&mut memory.0), dirty: true };
-            if self.waiting.load(Ordering::SeqCst) == 0 {
-                wipe(&mut buffer.blocks);
-                buffer.dirty = false;
-            }
-            self.keep(buffer);
+            self.keep(Kept { blocks: std::mem::take(&mut memory.0), dirty: true });
         }
-        // Nothing waits: wipe what was handed over for a hash that gave up, or that started
-        // with older parameters and so in memory of its own.
+        // Nothing waits: wipe this hash's memory, and what was handed over for a hash that
+        // gave up or that started with older parameters, in memory of its own.
         if self.waiting.load(Ordering::SeqCst) == 0 {
             self.wipe_idle();
         }

@@ -181,13 +181,10 @@ pub fn from_evtx_value(mut record: Value) -> Result<Event, WindowsEventError> {
     map_parts(system, data, user)
 }
 
-/// What [`parse_evtx_record`] made of a line of JSON text.
-#[derive(Debug)]
-pub enum ParsedRecord {
-    /// An `evtx_dump` record, mapped: what [`from_evtx_value`] gives for the parsed record.
-    Windows(Result<Event, WindowsEventError>),
-    /// Not an `evtx_dump` record (or not JSON): parse the text generically.
-    Other,
+/// Whether a parsed JSON object has the `evtx_dump` shape (`{"Event": {"System": {…}}}`),
+/// which [`from_evtx_value`] maps.
+pub fn is_evtx_record(object: &Map<String, Value>) -> bool {
+    object.get("Event").and_then(|event| event.get("System")).is_some_and(Value::is_object)
 }
 
 /// Parses one `evtx_dump` record and maps it in the same pass: the `EventData` (and
@@ -195,18 +192,20 @@ pub enum ParsedRecord {
 /// no tree of the whole record built, moved out of and dropped. The result is what
 /// [`from_evtx_value`] gives for the parsed record, fields in the same order.
 ///
-/// Only an object whose one member is `Event`, holding `System` (an object), takes this path,
-/// its members in any order but each once. Anything else, invalid JSON included, is
-/// [`ParsedRecord::Other`], for the generic parser to read (and to report, with its position).
-pub fn parse_evtx_record(text: &str) -> ParsedRecord {
+/// Only a text starting with `{"Event"`, an object whose one member is `Event` holding
+/// `System` (an object), takes this path, its members in any order but each once. Anything
+/// else, invalid JSON included, is `None`, for the generic parser to read (and to report,
+/// with its position).
+pub fn parse_evtx_record(text: &str) -> Option<Result<Event, WindowsEventError>> {
+    if !text.trim_start().starts_with("{\"Event\"") {
+        return None;
+    }
     let mut parts = RecordParts::default();
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let parsed = serde::Deserializer::deserialize_map(&mut deserializer, TopVisitor(&mut parts))
-        .and_then(|()| deserializer.end());
-    match (parsed, parts.system) {
-        (Ok(()), Some(system)) => ParsedRecord::Windows(map_parts(&system, parts.data, parts.user)),
-        _ => ParsedRecord::Other,
-    }
+    serde::Deserializer::deserialize_map(&mut deserializer, TopVisitor(&mut parts))
+        .and_then(|()| deserializer.end())
+        .ok()?;
+    Some(map_parts(&parts.system?, parts.data, parts.user))
 }
 
 /// The event of a record from its `System` element and its lifted members, in the order
@@ -584,10 +583,9 @@ mod tests {
     /// the same event (fields in the same order) or the same error; `Other` only for text
     /// that is not the `evtx_dump` layout. Returns whether the one pass took it.
     fn check_one_pass(text: &str) -> bool {
-        let ParsedRecord::Windows(mapped) = parse_evtx_record(text) else { return false };
+        let Some(mapped) = parse_evtx_record(text) else { return false };
         let value: Value = serde_json::from_str(text).expect("the one pass took invalid JSON");
-        let is_record =
-            value.get("Event").and_then(|event| event.get("System")).is_some_and(Value::is_object);
+        let is_record = value.as_object().is_some_and(is_evtx_record);
         assert!(is_record, "the one pass took a record the generic path would not map: {text}");
         match (mapped, from_evtx_value(value)) {
             (Ok(one), Ok(two)) => {

@@ -437,7 +437,7 @@ pub async fn accept_invitation(
         }
         _ => {
             return Err(app::AppError::InvalidInput(
-                "give either `password` or `passkey`, not both".into(),
+                "give exactly one of `password` and `passkey`".into(),
             )
             .into());
         }

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::event::Event;
-use crate::windows::{self, ParsedRecord, WindowsEventError};
+use crate::windows::{self, WindowsEventError};
 
 /// Size limits of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,11 +103,10 @@ pub struct Accepted<'a> {
 /// What an accepted line holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParsedLine {
-    /// A JSON object.
+    /// A JSON object that is not a Windows event record.
     Object(Map<String, Value>),
-    /// A Windows event record as `evtx_dump` lays it out, parsed and mapped in one pass
-    /// ([`windows::parse_evtx_record`]), or why it cannot be mapped. Records laid out
-    /// otherwise arrive as [`ParsedLine::Object`].
+    /// A Windows event record in `evtx_dump`'s shape, mapped (in one pass where its layout
+    /// allows: [`windows::parse_evtx_record`]), or why it cannot be mapped.
     Windows(Result<Event, WindowsEventError>),
 }
 
@@ -147,16 +146,12 @@ pub fn parse_batch<'a>(input: &'a [u8], limits: &Limits) -> Result<Batch<'a>, Ba
                 continue;
             }
         };
-        let windows_record = match text.trim_start().starts_with("{\"Event\"") {
-            true => match windows::parse_evtx_record(text) {
-                ParsedRecord::Windows(mapped) => Some(ParsedLine::Windows(mapped)),
-                ParsedRecord::Other => None,
-            },
-            false => None,
-        };
-        let parsed = match windows_record {
-            Some(parsed) => parsed,
+        let parsed = match windows::parse_evtx_record(text) {
+            Some(mapped) => ParsedLine::Windows(mapped),
             None => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) if windows::is_evtx_record(&map) => {
+                    ParsedLine::Windows(windows::from_evtx_value(Value::Object(map)))
+                }
                 Ok(Value::Object(map)) => ParsedLine::Object(map),
                 Ok(other) => {
                     fail(LineProblem::NotAnObject(kind(&other)));
@@ -224,7 +219,7 @@ mod tests {
             batch.events[1].parsed,
             ParsedLine::Windows(Err(WindowsEventError::Shape { path: "Event.System.EventID", .. }))
         ));
-        // Not a record the mapping reads in one pass: the generic object, for the caller.
+        // No `System`: not a record, an ordinary object.
         assert!(matches!(batch.events[2].parsed, ParsedLine::Object(_)));
     }
 
