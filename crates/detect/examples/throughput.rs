@@ -1,24 +1,28 @@
-//! Throughput of Sigma evaluation over a mostly benign Windows event mix:
-//! the bare `rsigma-eval` engine (every rule considered for every event)
-//! against this crate's engine (rules routed by logsource), on one core.
-//! Rates are events per second of this thread's CPU time (read from
-//! `/proc/thread-self/schedstat`), so a busy machine does not skew them;
-//! wall-clock figures are printed too.
+//! Throughput of Sigma evaluation over a mostly benign Windows event mix: the bare
+//! `rsigma-eval` engine (every rule considered for every event) against this crate's engine
+//! (rules routed by logsource), on one core, first on parsed events, then from the NDJSON line
+//! (parsing and mapping included, as an engine fed the server's input works). Rates are per
+//! second of this thread's CPU time (read from `/proc/thread-self/schedstat`), so a busy
+//! machine does not skew them; wall-clock figures are printed too.
+//!
+//! The mix is every evtx record of the shared regression data, each followed by nine benign
+//! variants. `--write` writes that same mix as the NDJSON batches `bench/detection-http.sh`
+//! sends to the server, so both measure the same events.
 //!
 //! Run in release, with the shared reference data present:
 //!
 //! ```text
-//! cargo run -p detect --release --example throughput [-- SECONDS_PER_MEASURE]
-//! cargo run -p detect --release --features mimalloc --example throughput
+//! cargo run -p detect --release --features mimalloc --example throughput [-- SECONDS_PER_MEASURE]
+//! cargo run -p detect --release --features mimalloc --example throughput -- --write DIR [EVENTS] [BATCH]
 //! ```
 //!
-//! The `mimalloc` feature swaps the global allocator for this binary only.
+//! The `mimalloc` feature swaps the global allocator for this binary only (the server's).
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use detect::{Engine, EngineConfig, Event, RuleSet, windows};
@@ -60,32 +64,90 @@ const BENIGN_DLLS: &[&str] = &[
     "C:\\Windows\\System32\\combase.dll",
 ];
 
-/// A benign variant of a real event: the fields rules key on replaced by
+/// The everyday values put into a field that rules key on, or `None` for a field kept as is.
+fn benign_pool(name: &str) -> Option<&'static [&'static str]> {
+    Some(match name {
+        "Image" | "ParentImage" | "SourceImage" | "TargetImage" => BENIGN_IMAGES,
+        "CommandLine" | "ParentCommandLine" => BENIGN_COMMANDS,
+        "TargetFilename" | "Path" | "FileName" => BENIGN_FILES,
+        "TargetObject" | "Details" => BENIGN_KEYS,
+        "ImageLoaded" => BENIGN_DLLS,
+        "OriginalFileName" | "Description" | "Product" | "Company" => &["Microsoft"],
+        "PipeName" => &["\\wkssvc", "\\srvsvc"],
+        "QueryName" | "DestinationHostname" => &["www.microsoft.com", "update.googleapis.com"],
+        "CallTrace" | "GrantedAccess" | "Hashes" | "ScriptBlockText" | "Payload" | "ThreatName"
+        | "Threat Name" | "Consumer" | "Query" | "ServiceFileName" | "TaskContent" => &["benign"],
+        _ => return None,
+    })
+}
+
+/// A benign variant of a real evtx record: the `EventData` members rules key on replaced by
 /// everyday values.
-fn benign_variant(event: &Event, n: usize) -> Event {
-    let mut out = event.clone();
-    if let Value::Object(fields) = &mut out.fields {
-        for (name, value) in fields.iter_mut() {
-            let pool: &[&str] = match name.as_str() {
-                "Image" | "ParentImage" | "SourceImage" | "TargetImage" => BENIGN_IMAGES,
-                "CommandLine" | "ParentCommandLine" => BENIGN_COMMANDS,
-                "TargetFilename" | "Path" | "FileName" => BENIGN_FILES,
-                "TargetObject" | "Details" => BENIGN_KEYS,
-                "ImageLoaded" => BENIGN_DLLS,
-                "OriginalFileName" | "Description" | "Product" | "Company" => &["Microsoft"],
-                "PipeName" => &["\\wkssvc", "\\srvsvc"],
-                "QueryName" | "DestinationHostname" => {
-                    &["www.microsoft.com", "update.googleapis.com"]
-                }
-                "CallTrace" | "GrantedAccess" | "Hashes" | "ScriptBlockText" | "Payload"
-                | "ThreatName" | "Threat Name" | "Consumer" | "Query" | "ServiceFileName"
-                | "TaskContent" => &["benign"],
-                _ => continue,
-            };
-            *value = Value::String(pool[n % pool.len()].to_owned());
+fn benign_variant(record: &Value, n: usize) -> Value {
+    let mut out = record.clone();
+    if let Some(Value::Object(data)) = out.pointer_mut("/Event/EventData") {
+        for (name, value) in data.iter_mut() {
+            if let Some(pool) = benign_pool(name) {
+                *value = Value::String(pool[n % pool.len()].to_owned());
+            }
         }
     }
     out
+}
+
+/// The mix as NDJSON lines: every evtx record of the regression data, each followed by nine
+/// benign variants (90 % benign).
+fn mix_lines(regression_data: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut stack = vec![regression_data.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut lines = Vec::new();
+    let mut real = 0;
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let records = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
+        for record in records.map_while(Result::ok) {
+            if !record.get("Event").is_some_and(Value::is_object) {
+                continue;
+            }
+            lines.push(record.to_string());
+            for n in 0..9 {
+                lines.push(benign_variant(&record, real * 9 + n).to_string());
+            }
+            real += 1;
+        }
+    }
+    lines
+}
+
+/// Writes `total` lines of the mix, repeated as needed, as NDJSON files of `batch` lines.
+fn write_batches(lines: &[String], dir: &Path, total: usize, batch: usize) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let repeated: Vec<&str> = lines.iter().map(String::as_str).cycle().take(total).collect();
+    for (n, chunk) in repeated.chunks(batch.max(1)).enumerate() {
+        let mut text = chunk.join("\n");
+        text.push('\n');
+        std::fs::write(dir.join(format!("{n:06}.ndjson")), text)?;
+    }
+    let bytes: usize = repeated.iter().map(|line| line.len() + 1).sum();
+    println!(
+        "{} lines in the mix ({} regression records), {total} events in batches of {batch}, \
+         {:.1} MB",
+        lines.len(),
+        lines.len() / 10,
+        bytes as f64 / 1e6
+    );
+    Ok(())
 }
 
 /// CPU time this thread has run, from `/proc/thread-self/schedstat` (Linux),
@@ -96,75 +158,66 @@ fn cpu_time() -> Option<Duration> {
     Some(Duration::from_nanos(nanos))
 }
 
-fn measure(
+/// Runs `run` over `items` for `budget` after one warm-up pass, and prints and returns the
+/// items per second of this thread's CPU time. `run` returns the matches (or mapped records)
+/// of an item; the warm-up pass gives their number per pass.
+fn measure<T>(
     label: &str,
-    events: &[Event],
+    unit: &str,
+    items: &[T],
     budget: Duration,
-    mut run: impl FnMut(&Event) -> usize,
+    mut run: impl FnMut(&T) -> usize,
 ) -> f64 {
-    // Warm up once over the mix; this pass also gives the match count.
-    let matches_per_pass = events.iter().map(&mut run).sum::<usize>();
+    let per_pass = items.iter().map(&mut run).sum::<usize>();
     let started = Instant::now();
     let cpu_started = cpu_time();
-    let mut evaluated = 0usize;
-    let mut matches = 0usize;
+    let (mut done, mut found) = (0usize, 0usize);
     while started.elapsed() < budget {
-        for event in events {
-            matches += run(event);
+        for item in items {
+            found += run(item);
         }
-        evaluated += events.len();
+        done += items.len();
     }
     let wall = started.elapsed();
     let cpu = cpu_time().zip(cpu_started).map(|(end, start)| end.saturating_sub(start));
-    let busy = cpu.unwrap_or(wall);
-    let rate = evaluated as f64 / busy.as_secs_f64();
+    let rate = done as f64 / cpu.unwrap_or(wall).as_secs_f64();
+    std::hint::black_box(found);
     println!(
-        "  ({evaluated} events in {wall:.2?} wall, {} on CPU)",
+        "{label:<44} {rate:>9.0} {unit}/s  {:>6.2} µs each  ({per_pass} per pass; {done} in \
+         {wall:.2?} wall, {} on CPU)",
+        1e6 / rate,
         cpu.map(|c| format!("{c:.2?}")).unwrap_or_else(|| "unknown".into())
     );
-    println!(
-        "{label:<36} {rate:>10.0} events/s  ({matches_per_pass} matches per pass over the mix)"
-    );
-    std::hint::black_box(matches);
-    rate
-}
-
-/// Parsing and mapping the mix's records from their JSON lines, `run` per line: lines per
-/// second of this thread's CPU time.
-fn measure_parsing(
-    label: &str,
-    lines: &[String],
-    budget: Duration,
-    mut run: impl FnMut(&str) -> usize,
-) -> f64 {
-    let started = Instant::now();
-    let cpu_started = cpu_time();
-    let (mut parsed, mut mapped) = (0usize, 0usize);
-    while started.elapsed() < budget {
-        for line in lines {
-            mapped += run(line);
-        }
-        parsed += lines.len();
-    }
-    let busy = cpu_time()
-        .zip(cpu_started)
-        .map_or(started.elapsed(), |(end, start)| end.saturating_sub(start));
-    let rate = parsed as f64 / busy.as_secs_f64();
-    println!("{label:<36} {rate:>10.0} lines/s  ({:.2} µs each, {mapped} mapped)", 1e6 / rate);
     rate
 }
 
 fn main() {
-    println!(
-        "allocator: {}",
-        if cfg!(feature = "mimalloc") { "mimalloc" } else { "system (glibc malloc)" }
-    );
-    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let data = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/sigma"));
     if !data.is_dir() {
         eprintln!("shared data not found at {}", data.display());
         std::process::exit(2);
     }
+    let lines = mix_lines(&data.join("regression_data"));
+    if args.first().map(String::as_str) == Some("--write") {
+        let number = |at: usize, default: usize| {
+            args.get(at).and_then(|n| n.parse().ok()).unwrap_or(default)
+        };
+        let Some(dir) = args.get(1) else {
+            eprintln!("usage: throughput --write DIR [EVENTS] [BATCH]");
+            std::process::exit(2);
+        };
+        if let Err(e) = write_batches(&lines, Path::new(dir), number(2, 100_000), number(3, 2000)) {
+            eprintln!("cannot write the batches under {dir}: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    println!(
+        "allocator: {}",
+        if cfg!(feature = "mimalloc") { "mimalloc" } else { "system (glibc malloc)" }
+    );
+    let seconds: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(5);
     let started = Instant::now();
     let rules = RuleSet::load_dir(&data.join("rules/windows")).unwrap_or_else(|e| {
         eprintln!("{e}");
@@ -176,35 +229,16 @@ fn main() {
         rules.report().failed.len(),
         started.elapsed()
     );
-
-    let mut real = Vec::new();
-    let mut lines = Vec::new();
-    let mut stack = vec![data.join("regression_data")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                real.extend(windows::parse_evtx_json_stream(&text).into_iter().flatten());
-                let records = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
-                lines.extend(records.map_while(Result::ok).map(|record| record.to_string()));
-            }
-        }
-    }
-    // Nine benign variants per real event: 90 % benign.
-    let mut events = Vec::with_capacity(real.len() * 10);
-    for (i, event) in real.iter().enumerate() {
-        events.push(event.clone());
-        for n in 0..9 {
-            events.push(benign_variant(event, i * 9 + n));
-        }
-    }
+    let events: Vec<Event> = lines
+        .iter()
+        .filter_map(|line| windows::parse_evtx_record(line).and_then(Result::ok))
+        .collect();
     println!(
-        "events: {} ({} from the regression data, the rest benign variants)",
+        "events: {} NDJSON lines, {} of them mapped ({} regression records, each with nine \
+         benign variants)",
+        lines.len(),
         events.len(),
-        real.len()
+        lines.len() / 10
     );
 
     let build = Instant::now();
@@ -221,35 +255,55 @@ fn main() {
         build.elapsed(),
         routed.detection_rule_count()
     );
-
-    let budget = Duration::from_secs(seconds);
-    let bare_rate = measure("bare rsigma-eval (no routing)", &events, budget, |e| {
-        bare.evaluate(&JsonEvent::borrow(&e.fields)).len()
-    });
-    let routed_rate =
-        measure("routed, stateless (matches)", &events, budget, |e| routed.matches(e).len());
-    let full_rate = measure("routed, with correlation (evaluate)", &events, budget, |e| {
-        routed.evaluate(e).len()
-    });
     let bloom_config = EngineConfig { bloom_prefilter: true, ..EngineConfig::default() };
     let bloomed = Engine::new(&rules, &bloom_config);
-    let bloom_rate = measure("routed + bloom prefilter (matches)", &events, budget, |e| {
-        bloomed.matches(e).len()
-    });
-    println!("ratio routed+bloom/bare: {:.2}", bloom_rate / bare_rate);
-    let two = measure_parsing("parse, then map (two passes)", &lines, budget, |line| {
+
+    let budget = Duration::from_secs(seconds);
+    println!("\nparsing the NDJSON lines:");
+    let two = measure("parse, then map (two passes)", "lines", &lines, budget, |line| {
         serde_json::from_str::<Value>(line)
             .ok()
             .and_then(|record| windows::from_evtx_value(record).ok())
             .map_or(0, |_| 1)
     });
-    let one = measure_parsing("parse and map in one pass", &lines, budget, |line| {
+    let one = measure("parse and map in one pass", "lines", &lines, budget, |line| {
         usize::from(matches!(windows::parse_evtx_record(line), Some(Ok(_))))
     });
-    println!("ratio one pass/two passes: {:.2} (records per second)", one / two);
+    println!("\nevaluating the parsed events:");
+    let bare_rate = measure("bare rsigma-eval (no routing)", "events", &events, budget, |e| {
+        bare.evaluate(&JsonEvent::borrow(&e.fields)).len()
+    });
+    let routed_rate = measure("routed, stateless (matches)", "events", &events, budget, |e| {
+        routed.matches(e).len()
+    });
+    let bloom_rate =
+        measure("routed + bloom prefilter (matches)", "events", &events, budget, |e| {
+            bloomed.matches(e).len()
+        });
+    let full_rate =
+        measure("routed, with correlation (evaluate)", "events", &events, budget, |e| {
+            routed.evaluate(e).len()
+        });
+    println!("\nfrom the NDJSON line (parse and map, then evaluate):");
+    let parse = |line: &String| windows::parse_evtx_record(line).and_then(Result::ok);
+    let bare_line = measure("bare rsigma-eval, from the line", "events", &lines, budget, |line| {
+        parse(line).map_or(0, |e| bare.evaluate(&JsonEvent::borrow(&e.fields)).len())
+    });
+    let routed_line =
+        measure("routed, with correlation, from the line", "events", &lines, budget, |line| {
+            parse(line).map_or(0, |e| routed.evaluate(&e).len())
+        });
+    println!();
+    println!("ratio one pass/two passes: {:.2} (lines per second)", one / two);
     println!(
-        "ratio routed/bare: {:.2} (stateless), {:.2} (with correlation)",
+        "ratio routed/bare: {:.2} (stateless), {:.2} (with correlation), {:.2} (bloom)",
         routed_rate / bare_rate,
-        full_rate / bare_rate
+        full_rate / bare_rate,
+        bloom_rate / bare_rate
+    );
+    println!(
+        "ratio routed/bare from the line: {:.2} (the parse is {:.0} % of the routed path)",
+        routed_line / bare_line,
+        100.0 * routed_line / one
     );
 }
