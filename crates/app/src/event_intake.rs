@@ -318,10 +318,10 @@ impl App {
             .map_err(|error| AppError::InvalidInput(error.to_string()))?;
         let received_at = self.clock.now();
         let mut rejected = batch.errors;
-        // What is stored (the lines as received) and what the rules will evaluate (the same
-        // events parsed, and mapped for Windows records), in the same order.
-        let mut events = Vec::with_capacity(batch.events.len());
+        // What the rules will evaluate (the events parsed, and mapped for Windows records) and
+        // what is stored (the lines as received), in the same order.
         let mut parsed_events = Vec::with_capacity(batch.events.len());
+        let mut texts = Vec::with_capacity(batch.events.len());
         for ndjson::Accepted { line, text, parsed } in batch.events {
             let mut event = match parsed {
                 ParsedLine::Windows(Ok(event)) => event,
@@ -346,19 +346,24 @@ impl App {
                 },
             };
             event.time = stored_precision(event.time);
-            events.push(NewEvent {
-                time: event.time,
-                product: event.source.product.clone(),
-                service: event.source.service.clone(),
-                categories: event.source.categories.clone(),
-                fields: text.trim().to_owned(),
-            });
             parsed_events.push(event);
+            texts.push(text.trim());
         }
         rejected.sort_by_key(|error| error.line);
-        if events.is_empty() {
+        if parsed_events.is_empty() {
             return Ok(IngestReport { accepted: 0, rejected, first_seq: 0, end_seq: 0 });
         }
+        let events: Vec<NewEvent<'_>> = parsed_events
+            .iter()
+            .zip(&texts)
+            .map(|(event, text)| NewEvent {
+                time: event.time,
+                product: event.source.product.as_deref(),
+                service: event.source.service.as_deref(),
+                categories: &event.source.categories,
+                fields: text,
+            })
+            .collect();
         let mut transaction = self.store.begin().await?;
         let backlog = transaction.event_backlog(organization_id).await?;
         if backlog.saturating_add(events.len() as u64) > settings.max_backlog {
@@ -378,9 +383,10 @@ impl App {
         event.details.insert("rejected".into(), rejected.len().into());
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
-        let raw_bytes = events.iter().map(|event| event.fields.len()).sum();
+        let (accepted, raw_bytes) = (events.len() as u64, texts.iter().map(|t| t.len()).sum());
+        drop(events);
         self.intake.fresh.offer(organization_id, first_seq, parsed_events, raw_bytes);
-        Ok(IngestReport { accepted: events.len() as u64, rejected, first_seq, end_seq })
+        Ok(IngestReport { accepted, rejected, first_seq, end_seq })
     }
 
     /// Search the organisation's stored events (`detect:events:read`) by time and by

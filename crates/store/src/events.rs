@@ -15,16 +15,17 @@ use crate::{StoreError, Transaction};
 /// Batches read per query while searching, newest first.
 const SEARCH_BATCHES: i64 = 4;
 
-/// An event to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewEvent {
+/// An event to store, borrowed from where the caller keeps it (a batch is copied once, into
+/// the stored row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewEvent<'a> {
     /// When it happened.
     pub time: OffsetDateTime,
-    pub product: Option<String>,
-    pub service: Option<String>,
-    pub categories: Vec<String>,
+    pub product: Option<&'a str>,
+    pub service: Option<&'a str>,
+    pub categories: &'a [String],
     /// The event as received, a JSON object's text.
-    pub fields: String,
+    pub fields: &'a str,
 }
 
 /// A stored event.
@@ -103,7 +104,7 @@ fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
 /// The columns of a batch of events: the distinct logsources, per event its time, logsource
 /// and length, the texts one after the other (each followed by a newline, for a reader of
 /// the raw row; lengths delimit them), and the earliest and latest time.
-fn encode_batch(events: &[NewEvent]) -> Result<EncodedBatch, StoreError> {
+fn encode_batch(events: &[NewEvent<'_>]) -> Result<EncodedBatch, StoreError> {
     let mut sources: Vec<BatchSource> = Vec::new();
     let mut entries = Vec::with_capacity(events.len());
     let mut text = String::with_capacity(events.iter().map(|e| e.fields.len() + 1).sum());
@@ -115,20 +116,20 @@ fn encode_batch(events: &[NewEvent]) -> Result<EncodedBatch, StoreError> {
         let source = sources
             .iter()
             .position(|s| {
-                s.product == event.product
-                    && s.service == event.service
+                s.product.as_deref() == event.product
+                    && s.service.as_deref() == event.service
                     && s.categories == event.categories
             })
             .unwrap_or_else(|| {
                 sources.push(BatchSource {
-                    product: event.product.clone(),
-                    service: event.service.clone(),
-                    categories: event.categories.clone(),
+                    product: event.product.map(str::to_owned),
+                    service: event.service.map(str::to_owned),
+                    categories: event.categories.to_vec(),
                 });
                 sources.len() - 1
             });
         entries.push((time, source, event.fields.len()));
-        text.push_str(&event.fields);
+        text.push_str(event.fields);
         text.push('\n');
     }
     let encode = |what: &str, value: Result<String, serde_json::Error>| {
@@ -193,7 +194,7 @@ pub trait EventRepository {
         &mut self,
         organization_id: OrganizationId,
         received_at: OffsetDateTime,
-        events: &[NewEvent],
+        events: &[NewEvent<'_>],
     ) -> Result<(u64, u64), StoreError>;
     /// The organisation's stored events numbered in `from..to`, in order (purged ones are
     /// missing).
@@ -244,7 +245,7 @@ impl EventRepository for Transaction {
         &mut self,
         organization_id: OrganizationId,
         received_at: OffsetDateTime,
-        events: &[NewEvent],
+        events: &[NewEvent<'_>],
     ) -> Result<(u64, u64), StoreError> {
         let count = to_i64(events.len() as u64)?;
         let received_us = micros(received_at)?;
@@ -274,7 +275,8 @@ impl EventRepository for Transaction {
             .bind(latest)
             .bind(&sources)
             .bind(&entries)
-            .bind(&text)
+            // By value: a reference would be copied again (the batch is megabytes).
+            .bind(text)
             .execute(&mut *c)
             .await
             .map(drop))?;
@@ -453,7 +455,7 @@ mod tests {
 
     const T0: i64 = 1_772_355_600_000_000;
 
-    fn row_of(first: i64, received_us: i64, events: &[NewEvent]) -> BatchRow {
+    fn row_of(first: i64, received_us: i64, events: &[NewEvent<'_>]) -> BatchRow {
         let (sources, entries, events, _, _) = encode_batch(events).unwrap();
         BatchRow {
             organization_id: Uuid::from_bytes([7; 16]),
@@ -466,13 +468,16 @@ mod tests {
         }
     }
 
-    fn new_event(minute: i64, product: Option<&str>, fields: &str) -> NewEvent {
+    static CATEGORIES: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec!["process_creation".into()]);
+
+    fn new_event<'a>(minute: i64, product: Option<&'a str>, fields: &'a str) -> NewEvent<'a> {
         NewEvent {
             time: from_micros(T0 + minute * 60_000_000).unwrap(),
-            product: product.map(str::to_owned),
-            service: Some("sysmon".into()),
-            categories: vec!["process_creation".into()],
-            fields: fields.into(),
+            product,
+            service: Some("sysmon"),
+            categories: &CATEGORIES,
+            fields,
         }
     }
 
@@ -491,7 +496,7 @@ mod tests {
         for (stored, sent) in read.iter().zip(&events) {
             assert_eq!(stored.fields, sent.fields);
             assert_eq!(stored.time, sent.time);
-            assert_eq!(stored.product, sent.product);
+            assert_eq!(stored.product.as_deref(), sent.product);
             assert_eq!(stored.categories, sent.categories);
             assert_eq!(stored.received_at, from_micros(T0).unwrap());
         }

@@ -8,13 +8,21 @@ use time::Duration;
 use crate::backends::with_each_backend;
 use crate::identity::{T0, audited, setup};
 
-fn event(minute: i64, marker: &str) -> NewEvent {
+static CATEGORIES: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| vec!["process_creation".into()]);
+
+/// An event's text with `marker` in it.
+fn text(marker: &str) -> String {
+    format!("{{\"marker\":\"{marker}\"}}")
+}
+
+fn event(minute: i64, text: &str) -> NewEvent<'_> {
     NewEvent {
         time: T0 + Duration::minutes(minute),
-        product: Some("linux".into()),
+        product: Some("linux"),
         service: None,
-        categories: vec!["process_creation".into()],
-        fields: format!("{{\"marker\":\"{marker}\"}}"),
+        categories: &CATEGORIES,
+        fields: text,
     }
 }
 
@@ -25,7 +33,8 @@ async fn events_are_numbered_read_back_and_followed_by_the_cursor() {
         let user = setup(&mut transaction).await;
         let organization_id = user.organization_id;
         let other = OrganizationId::new(2, [2; 10]);
-        let batch: Vec<NewEvent> = (0..3).map(|n| event(n, &format!("a{n}"))).collect();
+        let texts: Vec<String> = (0..3).map(|n| text(&format!("a{n}"))).collect();
+        let batch: Vec<NewEvent> = (0..3).map(|n| event(n, &texts[n as usize])).collect();
         assert_eq!(transaction.append_events(organization_id, T0, &batch).await.unwrap(), (0, 3));
         audited(&mut transaction, organization_id).await;
         transaction.commit().await.unwrap();
@@ -36,7 +45,8 @@ async fn events_are_numbered_read_back_and_followed_by_the_cursor() {
         assert!(transaction.commit().await.is_err());
 
         // More than one multi-row insert, numbered on.
-        let many: Vec<NewEvent> = (0..1200).map(|n| event(10 + n, &format!("b{n}"))).collect();
+        let texts: Vec<String> = (0..1200).map(|n| text(&format!("b{n}"))).collect();
+        let many: Vec<NewEvent> = (0..1200).map(|n| event(10 + n, &texts[n as usize])).collect();
         let mut transaction = store.begin().await.unwrap();
         assert_eq!(transaction.append_events(organization_id, T0, &many).await.unwrap(), (3, 1203));
         assert_eq!(transaction.append_events(other, T0, &batch[..1]).await.unwrap(), (0, 1));
@@ -102,11 +112,11 @@ async fn the_retention_purge_removes_only_expired_events() {
         let user = setup(&mut transaction).await;
         let organization_id = user.organization_id;
         transaction
-            .append_events(organization_id, T0, &[event(0, "old"), event(1, "old")])
+            .append_events(organization_id, T0, &[event(0, &text("old")), event(1, &text("old"))])
             .await
             .unwrap();
         transaction
-            .append_events(organization_id, T0 + Duration::days(1), &[event(2, "new")])
+            .append_events(organization_id, T0 + Duration::days(1), &[event(2, &text("new"))])
             .await
             .unwrap();
         audited(&mut transaction, organization_id).await;

@@ -288,17 +288,14 @@ async fn event_and_report_sweeps_take_only_what_is_old_and_done_with() {
         let organization_id = user.organization_id;
         let event = NewEvent {
             time: T0,
-            product: Some("linux".into()),
+            product: Some("linux"),
             service: None,
-            categories: Vec::new(),
-            fields: r#"{"message":"sshd: accepted for alice from 192.0.2.9"}"#.into(),
+            categories: &[],
+            fields: r#"{"message":"sshd: accepted for alice from 192.0.2.9"}"#,
         };
         // Three old events in two batches, detection has evaluated the first batch (two
         // events); one recent event. Events are kept and deleted by batch.
-        transaction
-            .append_events(organization_id, T0, &[event.clone(), event.clone()])
-            .await
-            .unwrap();
+        transaction.append_events(organization_id, T0, &[event, event]).await.unwrap();
         transaction.append_events(organization_id, T0, std::slice::from_ref(&event)).await.unwrap();
         transaction
             .append_events(organization_id, T0 + Duration::days(30), &[event])
