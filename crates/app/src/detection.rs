@@ -192,6 +192,7 @@ impl App {
     ) -> Result<Option<(u64, u64)>, AppError> {
         let mut transaction = self.store.begin().await?;
         let mut recorder = AlertRecorder::new(organization_id);
+        recorder.read_open_alerts(&mut transaction, detections).await?;
         for detection in detections {
             recorder.record(self, &mut transaction, detection).await?;
         }
@@ -487,7 +488,33 @@ impl AlertRecorder {
         }
     }
 
-    /// Open an alert for a detection or count it into the open one whose window covers it.
+    /// Read, in one query, the open alerts the detections of a pass may count into.
+    async fn read_open_alerts(
+        &mut self,
+        transaction: &mut Transaction,
+        detections: &[Detection],
+    ) -> Result<(), AppError> {
+        let keys: std::collections::BTreeSet<(&str, String)> = detections
+            .iter()
+            .map(|detection| (detection.rule_key(), detection.group_key_text().unwrap_or_default()))
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<(&str, &str)> =
+            keys.iter().map(|(rule, group)| (*rule, group.as_str())).collect();
+        let open =
+            transaction.open_alerts_of(self.organization_id, &keys, OPEN_ALERTS_CONSIDERED).await?;
+        // Newest first within each rule and group, as the query returns them.
+        for alert in open {
+            let key = (alert.rule_id.clone(), alert.group_key.clone());
+            self.alerts.entry(key).or_default().push((alert, 0));
+        }
+        Ok(())
+    }
+
+    /// Open an alert for a detection or count it into the open one whose window covers it
+    /// (the open alerts were read by [`AlertRecorder::read_open_alerts`]).
     async fn record(
         &mut self,
         app: &App,
@@ -498,12 +525,6 @@ impl AlertRecorder {
         let key = (detection.rule_key().to_owned(), detection.group_key_text().unwrap_or_default());
         let at = detection.time;
         let reference = event_ref(&detection.event);
-        if !self.alerts.contains_key(&key) {
-            let open = transaction
-                .open_alerts_for(self.organization_id, &key.0, &key.1, OPEN_ALERTS_CONSIDERED)
-                .await?;
-            self.alerts.insert(key.clone(), open.into_iter().map(|alert| (alert, 0)).collect());
-        }
         let window = app.detection.window;
         let open = self.alerts.entry(key.clone()).or_default();
         // Newest first: the first alert whose window covers `at`.
@@ -567,33 +588,24 @@ impl AlertRecorder {
         Ok(())
     }
 
-    /// Write an alert that counted `added` detections in this pass, with its audit entry.
-    async fn write_count(
-        &mut self,
-        transaction: &mut Transaction,
-        app: &App,
-        alert: &AlertRecord,
-        added: u64,
-    ) -> Result<(), AppError> {
-        if added == 0 {
-            return Ok(());
-        }
-        // Only the counted fields: a triager may have changed the alert meanwhile.
-        transaction.count_into_alert(alert, added).await?;
-        let mut event = app.alert_event(self.organization_id, "detect.alert.count", alert.id);
-        event.details.insert("count".into(), alert.count.into());
-        event.details.insert("added".into(), added.into());
-        self.events.push(event);
-        Ok(())
-    }
-
     /// Write the alerts counted into and every audit entry of the pass.
+    /// The counts go in one statement, each with its audit entry.
     async fn finish(mut self, app: &App, transaction: &mut Transaction) -> Result<(), AppError> {
-        let mut counted: Vec<(AlertRecord, u64)> =
-            self.alerts.drain().flat_map(|(_, v)| v).collect();
+        let mut counted: Vec<(&AlertRecord, u64)> = self
+            .alerts
+            .values()
+            .flatten()
+            .filter(|(_, added)| *added > 0)
+            .map(|(alert, added)| (alert, *added))
+            .collect();
         counted.sort_by_key(|(alert, _)| alert.id);
-        for (alert, added) in &counted {
-            self.write_count(transaction, app, alert, *added).await?;
+        // Only the counted fields: a triager may have changed the alerts meanwhile.
+        transaction.count_into_alerts(&counted).await?;
+        for (alert, added) in counted {
+            let mut event = app.alert_event(self.organization_id, "detect.alert.count", alert.id);
+            event.details.insert("count".into(), alert.count.into());
+            event.details.insert("added".into(), added.into());
+            self.events.push(event);
         }
         transaction.append_audit_events(&self.events).await?;
         Ok(())

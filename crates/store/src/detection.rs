@@ -11,6 +11,10 @@ use uuid::Uuid;
 use crate::transaction::on_backend;
 use crate::{StoreError, Transaction};
 
+/// Rows given to one statement by the calls that take many: well under the smallest
+/// parameter limit of the backends (SQLite's 32,766) at six parameters a row.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
 /// Where an alert is in its triage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertState {
@@ -174,14 +178,13 @@ pub trait DetectionRepository {
         from: u64,
         to: u64,
     ) -> Result<bool, StoreError>;
-    /// Count `added` more detections into an alert, with its latest sighting, summary and
-    /// references; its state, assignee and comment are left as they are. False when the
-    /// alert does not exist.
-    async fn count_into_alert(
+    /// Count `added` more detections into each alert, with its latest sighting, summary and
+    /// references; its state, assignee and comment are left as they are. Returns how many
+    /// alerts were found (an alert that does not exist is not created).
+    async fn count_into_alerts(
         &mut self,
-        alert: &AlertRecord,
-        added: u64,
-    ) -> Result<bool, StoreError>;
+        counts: &[(&AlertRecord, u64)],
+    ) -> Result<u64, StoreError>;
     async fn insert_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError>;
     /// Replace an alert's mutable fields (everything but its id, organisation, rule and
     /// first sighting); false when it does not exist.
@@ -191,12 +194,12 @@ pub trait DetectionRepository {
         organization_id: OrganizationId,
         id: Uuid,
     ) -> Result<Option<AlertRecord>, StoreError>;
-    /// The newest `limit` alerts of a rule and group that are not closed, newest first.
-    async fn open_alerts_for(
+    /// For each (rule, group) of `keys`, its newest `limit` alerts that are not closed; by
+    /// rule and group, newest first within each.
+    async fn open_alerts_of(
         &mut self,
         organization_id: OrganizationId,
-        rule_id: &str,
-        group_key: &str,
+        keys: &[(&str, &str)],
         limit: u32,
     ) -> Result<Vec<AlertRecord>, StoreError>;
     /// The newest alert of a rule and group that is not closed.
@@ -254,26 +257,48 @@ impl DetectionRepository for Transaction {
         Ok(changed == 1)
     }
 
-    async fn count_into_alert(
+    async fn count_into_alerts(
         &mut self,
-        alert: &AlertRecord,
-        added: u64,
-    ) -> Result<bool, StoreError> {
-        let sql = "UPDATE alerts SET count = count + $3, last_seen = $4, summary = $5, \
-                   event_refs = $6 WHERE id = $1 AND organization_id = $2";
-        let event_refs = json_text(&alert.event_refs)?;
-        let summary = json_text(&alert.summary)?;
-        let changed = on_backend!(self.change()?, c => sqlx::query(sql)
-            .bind(alert.id)
-            .bind(alert.organization_id.as_uuid())
-            .bind(to_i64(added)?)
-            .bind(alert.last_seen)
-            .bind(&summary)
-            .bind(&event_refs)
-            .execute(&mut *c)
-            .await
-            .map(|done| done.rows_affected()))?;
-        Ok(changed == 1)
+        counts: &[(&AlertRecord, u64)],
+    ) -> Result<u64, StoreError> {
+        // Values first, so that an encoding error leaves the transaction untouched.
+        let rows = counts
+            .iter()
+            .map(|(alert, added)| {
+                Ok((
+                    alert.id,
+                    alert.organization_id.as_uuid(),
+                    to_i64(*added)?,
+                    alert.last_seen,
+                    json_text(&alert.summary)?,
+                    json_text(&alert.event_refs)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut changed = 0;
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            changed += on_backend!(self.change()?, c => {
+                let mut query = sqlx::QueryBuilder::new(
+                    "UPDATE alerts SET count = alerts.count + counted.column3, \
+                     last_seen = counted.column4, summary = counted.column5, \
+                     event_refs = counted.column6 FROM (",
+                );
+                query.push_values(chunk, |mut row, (id, organization, added, at, summary, refs)| {
+                    row.push_bind(id)
+                        .push_bind(organization)
+                        .push_bind(added)
+                        .push_bind(at)
+                        .push_bind(summary.as_str())
+                        .push_bind(refs.as_str());
+                });
+                query.push(
+                    ") AS counted WHERE alerts.id = counted.column1 \
+                     AND alerts.organization_id = counted.column2",
+                );
+                query.build().execute(&mut *c).await.map(|done| done.rows_affected())
+            })?;
+        }
+        Ok(changed)
     }
 
     async fn insert_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError> {
@@ -368,27 +393,42 @@ impl DetectionRepository for Transaction {
         row.map(alert_of).transpose()
     }
 
-    async fn open_alerts_for(
+    async fn open_alerts_of(
         &mut self,
         organization_id: OrganizationId,
-        rule_id: &str,
-        group_key: &str,
+        keys: &[(&str, &str)],
         limit: u32,
     ) -> Result<Vec<AlertRecord>, StoreError> {
-        let sql = concat!(
-            "SELECT ",
-            alert_columns!(),
-            " FROM alerts WHERE organization_id = $1 AND rule_id = $2 AND group_key = $3 \
-             AND state <> 'closed' ORDER BY first_seen DESC, id DESC LIMIT CAST($4 AS BIGINT)"
-        );
-        let rows: Vec<AlertRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
-            .bind(organization_id.as_uuid())
-            .bind(rule_id)
-            .bind(group_key)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *c)
-            .await)?;
-        rows.into_iter().map(alert_of).collect()
+        let mut alerts = Vec::new();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<AlertRow> = on_backend!(self.connection(), c => {
+                // The wanted keys drive an index search each (organisation, rule, group).
+                let mut query = sqlx::QueryBuilder::new(concat!(
+                    "SELECT ",
+                    alert_columns!(),
+                    " FROM (SELECT ",
+                    alert_columns!(),
+                    ", ROW_NUMBER() OVER (PARTITION BY rule_id, group_key \
+                     ORDER BY first_seen DESC, id DESC) AS newest FROM ("
+                ));
+                query.push_values(chunk, |mut row, (rule_id, group_key)| {
+                    row.push_bind(*rule_id).push_bind(*group_key);
+                });
+                query.push(") AS wanted JOIN alerts ON alerts.organization_id = ");
+                query.push_bind(organization_id.as_uuid());
+                query.push(
+                    " AND alerts.rule_id = wanted.column1 AND alerts.group_key = wanted.column2 \
+                     WHERE alerts.state <> 'closed') AS open_alerts WHERE newest <= ",
+                );
+                query.push_bind(i64::from(limit));
+                query.push(" ORDER BY rule_id, group_key, first_seen DESC, id DESC");
+                query.build_query_as().fetch_all(&mut *c).await
+            })?;
+            for row in rows {
+                alerts.push(alert_of(row)?);
+            }
+        }
+        Ok(alerts)
     }
 
     async fn open_alert_for(

@@ -98,12 +98,17 @@ async fn alerts_round_trip_and_the_open_one_is_found() {
         assert_eq!(transaction.get_alert(stranger, first.id).await.unwrap(), None);
         let open = transaction.open_alert_for(organization_id, "rule-1", "user.uid=u-1").await;
         assert_eq!(open.unwrap(), Some(second.clone()), "the newest open one");
-        let all_open =
-            transaction.open_alerts_for(organization_id, "rule-1", "user.uid=u-1", 10).await;
+        let key = ("rule-1", "user.uid=u-1");
+        let all_open = transaction.open_alerts_of(organization_id, &[key], 10).await;
         assert_eq!(all_open.unwrap(), vec![second.clone(), first.clone()], "newest first");
-        let newest =
-            transaction.open_alerts_for(organization_id, "rule-1", "user.uid=u-1", 1).await;
+        let newest = transaction.open_alerts_of(organization_id, &[key], 1).await;
         assert_eq!(newest.unwrap(), vec![second.clone()]);
+        // Many keys at once: the limit holds per rule and group, unknown keys add nothing,
+        // and another organisation's alerts are not read.
+        let keys = [("rule-1", "user.uid=u-2"), ("rule-9", ""), key];
+        let both = transaction.open_alerts_of(organization_id, &keys, 1).await.unwrap();
+        assert_eq!(both, vec![second.clone(), other_group.clone()]);
+        assert_eq!(transaction.open_alerts_of(stranger, &keys, 10).await.unwrap(), vec![]);
 
         let closed = AlertRecord {
             state: AlertState::Closed,
@@ -138,14 +143,22 @@ async fn alerts_round_trip_and_the_open_one_is_found() {
             comment: String::new(),
             ..closed.clone()
         };
-        assert!(transaction.count_into_alert(&counted, 3).await.unwrap());
+        let missing = AlertRecord { id: Uuid::from_bytes([8; 16]), ..counted.clone() };
+        let counts = [(&counted, 3), (&missing, 1), (&first, 2)];
+        assert_eq!(
+            transaction.count_into_alerts(&counts).await.unwrap(),
+            2,
+            "the missing one is not"
+        );
         let stored = transaction.get_alert(organization_id, second.id).await.unwrap().unwrap();
         assert_eq!(stored.count, closed.count + 3);
         assert_eq!(stored.last_seen, counted.last_seen);
         assert_eq!(stored.event_refs, counted.event_refs);
         assert_eq!((stored.state, stored.comment.as_str()), (AlertState::Closed, "expected"));
-        let missing = AlertRecord { id: Uuid::from_bytes([8; 16]), ..counted };
-        assert!(!transaction.count_into_alert(&missing, 1).await.unwrap());
+        let stored_first = transaction.get_alert(organization_id, first.id).await.unwrap();
+        assert_eq!(stored_first.unwrap().count, first.count + 2);
+        assert_eq!(transaction.get_alert(organization_id, missing.id).await.unwrap(), None);
+        assert_eq!(transaction.count_into_alerts(&[]).await.unwrap(), 0);
         audited(&mut transaction, organization_id).await;
         assert_eq!(
             transaction.open_alert_for(organization_id, "rule-2", "user.uid=u-1").await.unwrap(),
