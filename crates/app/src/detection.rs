@@ -197,7 +197,7 @@ impl App {
             recorder.record(self, &mut transaction, detection).await?;
         }
         let counts = (recorder.detections, recorder.alerts_opened);
-        recorder.finish(self, &mut transaction).await?;
+        recorder.finish(self, &mut transaction, cursor, (from, to)).await?;
         let moved = match cursor {
             DetectionCursor::AuditTrail => {
                 transaction.advance_detection_cursor(organization_id, from, to).await?
@@ -465,8 +465,9 @@ const OPEN_ALERTS_CONSIDERED: u32 = 32;
 /// alert of its rule and group whose window covers the detection's time (the newest such),
 /// else it raises a new alert: events that arrive out of time order are still counted into
 /// the alert of their time. Within a pass this happens in memory, and the pass writes each
-/// alert it changed once, with one `detect.alert.count` entry saying how many detections it
-/// added; every audit entry of the pass is appended at once (one tree update).
+/// alert it changed once, with one `detect.alert.count` entry for the pass saying how many
+/// detections it added to each; every audit entry of the pass is appended at once (one tree
+/// update).
 struct AlertRecorder {
     organization_id: OrganizationId,
     /// By rule and group, the open alerts read or raised in this pass, newest first, each
@@ -588,9 +589,16 @@ impl AlertRecorder {
         Ok(())
     }
 
-    /// Write the alerts counted into and every audit entry of the pass.
-    /// The counts go in one statement, each with its audit entry.
-    async fn finish(mut self, app: &App, transaction: &mut Transaction) -> Result<(), AppError> {
+    /// Write the alerts counted into and every audit entry of the pass. The counts go in one
+    /// statement, with one `detect.alert.count` entry for the pass that lists each alert's new
+    /// count and the detections added to it.
+    async fn finish(
+        mut self,
+        app: &App,
+        transaction: &mut Transaction,
+        cursor: DetectionCursor,
+        (from, to): (u64, u64),
+    ) -> Result<(), AppError> {
         let mut counted: Vec<(&AlertRecord, u64)> = self
             .alerts
             .values()
@@ -599,12 +607,26 @@ impl AlertRecorder {
             .map(|(alert, added)| (alert, *added))
             .collect();
         counted.sort_by_key(|(alert, _)| alert.id);
-        // Only the counted fields: a triager may have changed the alerts meanwhile.
-        transaction.count_into_alerts(&counted).await?;
-        for (alert, added) in counted {
-            let mut event = app.alert_event(self.organization_id, "detect.alert.count", alert.id);
-            event.details.insert("count".into(), alert.count.into());
-            event.details.insert("added".into(), added.into());
+        if !counted.is_empty() {
+            // Only the counted fields: a triager may have changed the alerts meanwhile.
+            transaction.count_into_alerts(&counted).await?;
+            let pass = match cursor {
+                DetectionCursor::AuditTrail => format!("audit:{from}..{to}"),
+                DetectionCursor::IngestedEvents => format!("events:{from}..{to}"),
+            };
+            let mut event = app.event(
+                &Actor::System,
+                self.organization_id,
+                "detect.alert.count",
+                Resource::new("detection_pass", pass),
+            );
+            let alerts: Vec<serde_json::Value> = counted
+                .iter()
+                .map(|(alert, added)| {
+                    serde_json::json!({"id": alert.id, "count": alert.count, "added": added})
+                })
+                .collect();
+            event.details.insert("alerts".into(), alerts.into());
             self.events.push(event);
         }
         transaction.append_audit_events(&self.events).await?;

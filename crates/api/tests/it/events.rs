@@ -502,6 +502,31 @@ async fn a_pass_counts_each_detection_into_the_alert_whose_window_covers_it() {
             ("2026-03-01T11:00:00Z".to_owned(), 1)
         ]
     );
+
+    // Each pass that counted into alerts says so once in the trail, with each alert's new
+    // count and the detections the pass added to it.
+    let alerts = call(&harness, Method::GET, &org.path("/alerts"), &org.owner, None).await;
+    let id_seen_at = |at: &str| {
+        let alerts = alerts.body.as_array().unwrap();
+        alerts.iter().find(|a| a["first_seen"] == at).unwrap()["id"].clone()
+    };
+    let (eight, nine) = (id_seen_at("2026-03-01T08:00:00Z"), id_seen_at("2026-03-01T09:00:00Z"));
+    let uri = org.path("/audit/events?action=detect.alert.count");
+    let trail = call(&harness, Method::GET, &uri, &org.owner, None).await;
+    let passes = trail.body["items"].as_array().unwrap();
+    assert_eq!(passes.len(), 2, "{}", trail.body);
+    let (second, first) = (&passes[0], &passes[1]);
+    assert_eq!(first["resource"], json!({"kind": "detection_pass", "id": "events:0..4"}));
+    assert_eq!(second["resource"], json!({"kind": "detection_pass", "id": "events:4..6"}));
+    let mut counted = first["details"]["alerts"].as_array().unwrap().clone();
+    counted.sort_by_key(|alert| alert["id"].as_str().unwrap().to_owned());
+    let mut expected = vec![
+        json!({"id": eight, "count": 2, "added": 1}),
+        json!({"id": nine, "count": 2, "added": 1}),
+    ];
+    expected.sort_by_key(|alert| alert["id"].as_str().unwrap().to_owned());
+    assert_eq!(counted, expected);
+    assert_eq!(second["details"]["alerts"], json!([{"id": eight, "count": 3, "added": 1}]));
 }
 
 #[tokio::test]
