@@ -295,7 +295,14 @@ impl DetectionRepository for Transaction {
                     ") AS counted WHERE alerts.id = counted.column1 \
                      AND alerts.organization_id = counted.column2",
                 );
-                query.build().execute(&mut *c).await.map(|done| done.rows_affected())
+                // The text varies with the number of rows: not kept in the statement cache,
+                // where it would push out the statements every request reuses.
+                query
+                    .build()
+                    .persistent(false)
+                    .execute(&mut *c)
+                    .await
+                    .map(|done| done.rows_affected())
             })?;
         }
         Ok(changed)
@@ -422,7 +429,8 @@ impl DetectionRepository for Transaction {
                 );
                 query.push_bind(i64::from(limit));
                 query.push(" ORDER BY rule_id, group_key, first_seen DESC, id DESC");
-                query.build_query_as().fetch_all(&mut *c).await
+                // Not cached, as its text varies with the number of keys (see above).
+                query.build_query_as().persistent(false).fetch_all(&mut *c).await
             })?;
             for row in rows {
                 alerts.push(alert_of(row)?);
