@@ -110,7 +110,11 @@ while [[ "$(backlog)" != 0 ]]; do sleep 0.2; done
 DONE="$(date +%s.%N)"
 CPU_END="$(cpu_seconds)"
 ALERTS="$(curl -fsS -H "authorization: Bearer $SECRET" \
-    "$BASE/v1/organizations/$ORG_ID/alerts?limit=500" | python3 -c 'import json,sys; a=json.load(sys.stdin); print(len(a), sum(x["count"] for x in a))')"
+    "$BASE/v1/organizations/$ORG_ID/detection/noise" | python3 -c '
+import json, sys
+rules = json.load(sys.stdin)
+print("%d alerts raised by %d rules, %d detections counted into them"
+      % (sum(r["alerts"] for r in rules), len(rules), sum(r["detections"] for r in rules)))')"
 
 python3 - "$N_EVENTS" "$START" "$SENT" "$DONE" "$CPU_START" "$CPU_END" "$refused" "$ALERTS" "$WORK/end_to_end" <<'PY'
 import sys
@@ -122,7 +126,7 @@ print("sent in %.2f s (%.0f events/s accepted; %s batches answered 429 and were 
 print("ingest to evaluated: %.2f s wall, %.2f s server CPU" % (done - start, cpu))
 print("end to end: %.0f events/s wall, %.0f events per CPU-second (per core)"
       % (n / (done - start), n / cpu))
-print("alerts: %s (alerts, detections)" % alerts)
+print("alerts: %s" % alerts)
 open(out, "w").write("%f" % (n / cpu))
 PY
 stop_pid "$SERVER_PID"
