@@ -1,4 +1,4 @@
-//! Password hashing with argon2id on a bounded pool of blocking threads, so that a flood of
+//! Password hashing with argon2id on a bounded pool of threads of its own, so that a flood of
 //! logins queues instead of starving the rest of the server.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, KeyId, Params, ParamsBuilder, Version};
 use base64::Engine as _;
-use tokio::sync::Semaphore;
 
 use crate::AppError;
 
@@ -138,21 +137,92 @@ pub struct PasswordHasher {
     peppers: Peppers,
     /// A folder of k-anonymity range files of breached passwords, when the operator set one.
     breached_ranges: Option<Arc<PathBuf>>,
-    permits: Arc<Semaphore>,
+    threads: Arc<HashThreads>,
     scratch: Arc<Scratch>,
+}
+
+/// A hash to compute on one of the [`HashThreads`].
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that compute argon2, as many as hashes may run at once, started with the first
+/// hash. Each takes the next queued hash as soon as its last one ends. (With hashes run by
+/// the async runtime's blocking pool, a finished hash let the next one start only once an
+/// async task had been scheduled, which on a machine whose every core hashes left 6 % of the
+/// cores idle during a login flood.)
+struct HashThreads {
+    size: usize,
+    queue: std::sync::Mutex<Option<std::sync::mpsc::Sender<Job>>>,
+}
+
+impl HashThreads {
+    fn new(size: usize) -> Self {
+        Self { size: size.max(1), queue: std::sync::Mutex::new(None) }
+    }
+
+    /// Queue `job`; the threads start on first use. They end once the hasher is dropped.
+    fn run(&self, job: Job) -> Result<(), AppError> {
+        let mut queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if queue.is_none() {
+            let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+            let receiver = Arc::new(std::sync::Mutex::new(receiver));
+            for n in 0..self.size {
+                let receiver = Arc::clone(&receiver);
+                std::thread::Builder::new()
+                    .name(format!("argon2-{n}"))
+                    .spawn(move || {
+                        loop {
+                            let next = receiver
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .recv();
+                            let Ok(job) = next else { return };
+                            // A hash that panics fails its caller (who sees the answer
+                            // dropped), not the thread.
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                    })
+                    .map_err(|error| {
+                        AppError::Internal(format!(
+                            "cannot start a password hashing thread: {error}"
+                        ))
+                    })?;
+            }
+            *queue = Some(sender);
+        }
+        queue.as_ref().ok_or_else(closed)?.send(job).map_err(|_| closed())
+    }
+
+    /// Compute `hash` on a hashing thread, after the hashes queued before it. A caller that
+    /// gives up while it is queued (a timeout, a closed connection) takes it off: it will not
+    /// run. Once started, it runs to its end on its thread.
+    async fn compute<T: Send + 'static>(
+        &self,
+        queued: Queued,
+        hash: impl FnOnce(Arc<Scratch>) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.run(Box::new(move || {
+            if answer.is_closed() {
+                return;
+            }
+            let _ = answer.send(hash(queued.start()));
+        }))?;
+        answered.await.map_err(|_| AppError::Internal("password hashing failed".into()))?
+    }
 }
 
 /// argon2's working memory (m KiB per hash), kept between hashes. Allocating it afresh makes
 /// the kernel fault in and zero 19 MiB per login, which costs a quarter as much CPU as the hash
-/// itself. A buffer is taken per running hash (the hashing task holds its permit, so at most
-/// one per permit) and only buffers of the current size are kept.
+/// itself. A buffer is taken per running hash (so at most one per hashing thread) and only
+/// buffers of the current size are kept.
 ///
 /// No password-derived block stays in an idle buffer: a finished hash wipes its memory, unless
 /// another hash is already waiting for a slot. Then the memory goes to that hash unwiped, since
 /// argon2's first pass writes every block before it reads it, so nothing of the previous hash
 /// is read or survives it. The wipe (a 19 MiB memset: about 5 % of the CPU of a login flood,
 /// profiled) is thus skipped while hashes queue. Once none waits, the next hash to finish wipes
-/// every buffer left unwiped, and a caller that gives up waiting wipes them at once.
+/// every buffer left unwiped, and so does a hash whose caller gave up waiting, when a thread
+/// reaches it and drops it.
 struct Scratch {
     buffers: std::sync::Mutex<Vec<Kept>>,
     /// The pool's size: no more buffers than hashes can run at once.
@@ -182,8 +252,8 @@ fn wipe(blocks: &mut [Block]) {
     std::hint::black_box(&blocks);
 }
 
-/// A hash waiting for its slot: counted in [`Scratch::waiting`] until it starts or its caller
-/// gives up.
+/// A hash waiting for a hashing thread: counted in [`Scratch::waiting`] until it starts, or
+/// until a thread drops it unstarted because its caller gave up.
 struct Queued {
     scratch: Arc<Scratch>,
     started: bool,
@@ -302,7 +372,7 @@ impl PasswordHasher {
             params,
             peppers: Peppers::default(),
             breached_ranges: None,
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            threads: Arc::new(HashThreads::new(max_concurrent)),
             scratch: Arc::new(Scratch::new(max_concurrent.max(1))),
         })
     }
@@ -312,7 +382,7 @@ impl PasswordHasher {
             params: Params::new(19 * 1024, 2, 1, None).unwrap_or_default(),
             peppers: Peppers::default(),
             breached_ranges: None,
-            permits: Arc::new(Semaphore::new(2)),
+            threads: Arc::new(HashThreads::new(2)),
             scratch: Arc::new(Scratch::new(2)),
         }
     }
@@ -379,35 +449,30 @@ impl PasswordHasher {
         let params = self.params.clone();
         let pepper = self.pepper_of(params.keyid())?;
         let queued = self.scratch.queue();
-        // Held by the hashing task itself: a caller that gives up (a timeout, a closed
-        // connection) does not free its slot while the hash still runs.
-        let permit = Arc::clone(&self.permits).acquire_owned().await.map_err(|_| closed())?;
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let scratch = queued.start();
-            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-            let output = argon2_output(
-                &scratch,
-                pepper.as_deref(),
-                (Algorithm::Argon2id, Version::V0x13),
-                &params,
-                &params,
-                &password,
-                salt.as_salt(),
-            )?;
-            let phc = PasswordHash {
-                algorithm: Algorithm::Argon2id.ident(),
-                version: Some(Version::V0x13.into()),
-                params: argon2::password_hash::ParamsString::try_from(&params)
-                    .map_err(|error| AppError::Internal(format!("argon2: {error}")))?,
-                salt: Some(salt.as_salt()),
-                hash: Some(output),
-            };
-            Ok(phc.to_string())
-        })
-        .await
-        .map_err(|error| AppError::Internal(format!("password hashing task: {error}")))?
+        self.threads
+            .compute(queued, move |scratch| {
+                let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+                let output = argon2_output(
+                    &scratch,
+                    pepper.as_deref(),
+                    (Algorithm::Argon2id, Version::V0x13),
+                    &params,
+                    &params,
+                    &password,
+                    salt.as_salt(),
+                )?;
+                let phc = PasswordHash {
+                    algorithm: Algorithm::Argon2id.ident(),
+                    version: Some(Version::V0x13.into()),
+                    params: argon2::password_hash::ParamsString::try_from(&params)
+                        .map_err(|error| AppError::Internal(format!("argon2: {error}")))?,
+                    salt: Some(salt.as_salt()),
+                    hash: Some(output),
+                };
+                Ok(phc.to_string())
+            })
+            .await
     }
 
     /// Whether a stored PHC string was made with other parameters or another pepper than the
@@ -438,44 +503,40 @@ impl PasswordHasher {
             .map_err(|error| AppError::Internal(format!("stored password hash: {error}")))?;
         let pepper = self.pepper_of(params.keyid())?;
         let queued = self.scratch.queue();
-        // Held by the hashing task itself: a caller that gives up (a timeout, a closed
-        // connection) does not free its slot while the hash still runs.
-        let permit = Arc::clone(&self.permits).acquire_owned().await.map_err(|_| closed())?;
         let (password, phc) = (password.to_owned(), phc.to_owned());
         let current = self.params.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let scratch = queued.start();
-            let parsed = PasswordHash::new(&phc)
-                .map_err(|error| AppError::Internal(format!("stored password hash: {error}")))?;
-            let stored_error =
-                |what: &str| AppError::Internal(format!("stored password hash: {what}"));
-            let algorithm = Algorithm::try_from(parsed.algorithm)
-                .map_err(|error| stored_error(&error.to_string()))?;
-            let version = parsed
-                .version
-                .map(Version::try_from)
-                .transpose()
-                .map_err(|error| stored_error(&error.to_string()))?
-                .unwrap_or_default();
-            let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-                return Err(stored_error("no salt or no hash"));
-            };
-            // `params` came from the same string: costs, output length, pepper id.
-            let computed = argon2_output(
-                &scratch,
-                pepper.as_deref(),
-                (algorithm, version),
-                &params,
-                &current,
-                &password,
-                salt,
-            )?;
-            // `Output`'s equality is constant-time.
-            Ok(computed == expected)
-        })
-        .await
-        .map_err(|error| AppError::Internal(format!("password hashing task: {error}")))?
+        self.threads
+            .compute(queued, move |scratch| {
+                let parsed = PasswordHash::new(&phc).map_err(|error| {
+                    AppError::Internal(format!("stored password hash: {error}"))
+                })?;
+                let stored_error =
+                    |what: &str| AppError::Internal(format!("stored password hash: {what}"));
+                let algorithm = Algorithm::try_from(parsed.algorithm)
+                    .map_err(|error| stored_error(&error.to_string()))?;
+                let version = parsed
+                    .version
+                    .map(Version::try_from)
+                    .transpose()
+                    .map_err(|error| stored_error(&error.to_string()))?
+                    .unwrap_or_default();
+                let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+                    return Err(stored_error("no salt or no hash"));
+                };
+                // `params` came from the same string: costs, output length, pepper id.
+                let computed = argon2_output(
+                    &scratch,
+                    pepper.as_deref(),
+                    (algorithm, version),
+                    &params,
+                    &current,
+                    &password,
+                    salt,
+                )?;
+                // `Output`'s equality is constant-time.
+                Ok(computed == expected)
+            })
+            .await
     }
 
     /// The pepper a hash with this `keyid` uses: none for an empty id.
@@ -616,6 +677,31 @@ mod tests {
         drop(waiter);
         let kept = hasher.scratch.lock();
         assert!(!kept[0].dirty && zero(&kept[0]), "nothing waits any more: wiped");
+    }
+
+    /// A hash whose caller gives up while it is queued is dropped unstarted when a thread
+    /// reaches it: it no longer counts as waiting, the kept memory is wiped, and the thread
+    /// goes on with the next hash.
+    #[tokio::test]
+    async fn a_hash_given_up_while_queued_is_dropped_and_the_thread_goes_on() {
+        let hasher = PasswordHasher::new(1024, 1, 1, 1).unwrap();
+        let phc = hasher.hash("correct horse battery staple").await.unwrap();
+        // The one thread is busy until released.
+        let (release, busy) = std::sync::mpsc::channel::<()>();
+        hasher.threads.run(Box::new(move || busy.recv().unwrap())).unwrap();
+        let given_up = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            hasher.verify("correct horse battery staple", &phc),
+        )
+        .await;
+        assert!(given_up.is_err(), "queued behind the busy thread");
+        assert_eq!(hasher.scratch.waiting.load(Ordering::SeqCst), 1, "still queued");
+        release.send(()).unwrap();
+        assert!(hasher.verify("correct horse battery staple", &phc).await.unwrap());
+        assert!(!hasher.verify("correct horse battery stapel", &phc).await.unwrap());
+        assert_eq!(hasher.scratch.waiting.load(Ordering::SeqCst), 0);
+        let zero = |kept: &Kept| kept.blocks.iter().all(|b| b.as_ref().iter().all(|w| *w == 0));
+        assert!(hasher.scratch.lock().iter().all(|kept| !kept.dirty && zero(kept)));
     }
 
     #[tokio::test]
