@@ -200,8 +200,13 @@ fn main() {
     }
     let lines = mix_lines(&data.join("regression_data"));
     if args.first().map(String::as_str) == Some("--write") {
-        let number = |at: usize, default: usize| {
-            args.get(at).and_then(|n| n.parse().ok()).unwrap_or(default)
+        let number = |at: usize, default: usize| match args.get(at) {
+            None => default,
+            Some(text) => text.parse().ok().filter(|n| *n > 0).unwrap_or_else(|| {
+                eprintln!("{text:?} is not a positive whole number of events");
+                eprintln!("usage: throughput --write DIR [EVENTS] [BATCH]");
+                std::process::exit(2)
+            }),
         };
         let Some(dir) = args.get(1) else {
             eprintln!("usage: throughput --write DIR [EVENTS] [BATCH]");
@@ -213,11 +218,18 @@ fn main() {
         }
         return;
     }
+    let seconds: u64 = match args.first() {
+        None => 5,
+        Some(text) => text.parse().ok().filter(|n| *n > 0).unwrap_or_else(|| {
+            eprintln!("{text:?} is not a positive whole number of seconds");
+            eprintln!("usage: throughput [SECONDS_PER_MEASURE] | --write DIR [EVENTS] [BATCH]");
+            std::process::exit(2)
+        }),
+    };
     println!(
         "allocator: {}",
         if cfg!(feature = "mimalloc") { "mimalloc" } else { "system (glibc malloc)" }
     );
-    let seconds: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(5);
     let started = Instant::now();
     let rules = RuleSet::load_dir(&data.join("rules/windows")).unwrap_or_else(|e| {
         eprintln!("{e}");

@@ -11,9 +11,9 @@ use uuid::Uuid;
 use crate::transaction::on_backend;
 use crate::{StoreError, Transaction};
 
-/// Rows given to one statement by the calls that take many: well under the smallest
-/// parameter limit of the backends (SQLite's 32,766) at six parameters a row.
-const ROWS_PER_STATEMENT: usize = 1_000;
+/// Alerts, or keys of alerts, given to one statement by the calls that take many: well under
+/// the smallest parameter limit of the backends (SQLite's 32,766) at six parameters each.
+const ALERTS_PER_STATEMENT: usize = 1_000;
 
 /// Where an alert is in its triage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -276,7 +276,7 @@ impl DetectionRepository for Transaction {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut changed = 0;
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        for chunk in rows.chunks(ALERTS_PER_STATEMENT) {
             changed += on_backend!(self.change()?, c => {
                 let mut query = sqlx::QueryBuilder::new(
                     "UPDATE alerts SET count = alerts.count + counted.column3, \
@@ -407,7 +407,7 @@ impl DetectionRepository for Transaction {
         limit: u32,
     ) -> Result<Vec<AlertRecord>, StoreError> {
         let mut alerts = Vec::new();
-        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+        for chunk in keys.chunks(ALERTS_PER_STATEMENT) {
             let rows: Vec<AlertRow> = on_backend!(self.connection(), c => {
                 // The wanted keys drive an index search each (organisation, rule, group).
                 let mut query = sqlx::QueryBuilder::new(concat!(
