@@ -133,6 +133,9 @@ async fn alerts_round_trip_and_the_open_one_is_found() {
         );
         let open = transaction.open_alert_for(organization_id, "rule-1", "user.uid=u-1").await;
         assert_eq!(open.unwrap(), Some(first.clone()), "a closed alert is never counted into");
+        // The limit counts open alerts only: the closed newest one does not take its place.
+        let newest_open = transaction.open_alerts_of(organization_id, &[key], 1).await;
+        assert_eq!(newest_open.unwrap(), vec![first.clone()]);
 
         // Counting into an alert adds to the stored count and leaves what a triager set.
         let counted = AlertRecord {
