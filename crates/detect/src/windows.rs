@@ -161,11 +161,9 @@ pub fn from_evtx_value(mut record: Value) -> Result<Event, WindowsEventError> {
         .and_then(Value::as_object_mut)
         .ok_or(WindowsEventError::Shape { path: "Event", reason: "missing or not an object" })?;
     let (data, user_data) = (event.remove("EventData"), event.remove("UserData"));
-    let system =
-        event.get("System").and_then(Value::as_object).ok_or(WindowsEventError::Shape {
-            path: "Event.System",
-            reason: "missing or not an object",
-        })?;
+    let system = event.get("System").and_then(Value::as_object).map(SystemMembers::of).ok_or(
+        WindowsEventError::Shape { path: "Event.System", reason: "missing or not an object" },
+    )?;
     let members = |element: Option<Value>| match element {
         Some(Value::Object(members)) => members.into_iter().collect(),
         _ => Vec::new(),
@@ -188,9 +186,11 @@ pub fn is_evtx_record(object: &Map<String, Value>) -> bool {
 }
 
 /// Parses one `evtx_dump` record and maps it in the same pass: the `EventData` (and
-/// `UserData`) members are read straight into a list and then into the event's fields, with
-/// no tree of the whole record built, moved out of and dropped. The result is what
-/// [`from_evtx_value`] gives for the parsed record, fields in the same order.
+/// `UserData`) members are read straight into a list and then into the event's fields, and
+/// of `System` only the members the mapping reads are built (the others, `Execution` and
+/// `Correlation` among them, are skipped), with no tree of the whole record built, moved
+/// out of and dropped. The result is what [`from_evtx_value`] gives for the parsed record,
+/// fields in the same order.
 ///
 /// Only a text starting with `{"Event"`, an object whose one member is `Event` holding
 /// `System` (an object), takes this path, its members in any order but each once. Anything
@@ -205,19 +205,19 @@ pub fn parse_evtx_record(text: &str) -> Option<Result<Event, WindowsEventError>>
     serde::Deserializer::deserialize_map(&mut deserializer, TopVisitor(&mut parts))
         .and_then(|()| deserializer.end())
         .ok()?;
-    Some(map_parts(&parts.system?, parts.data, parts.user))
+    Some(map_parts(parts.system?, parts.data, parts.user))
 }
 
 /// The event of a record from its `System` element and its lifted members, in the order
 /// [`from_evtx_value`] lifts them: `EventData`'s, then those of `UserData`'s children.
 fn map_parts(
-    system: &Map<String, Value>,
+    system: SystemMembers,
     data: Vec<(String, Value)>,
     user: Vec<(String, Value)>,
 ) -> Result<Event, WindowsEventError> {
+    let (event_id, channel, time) = system_facts(&system)?;
     let mut fields = Map::with_capacity(SYSTEM_FIELDS.len() + 2 + data.len() + user.len());
     insert_system_fields(system, &mut fields);
-    let (event_id, channel, time) = system_facts(system)?;
     for (name, value) in data.into_iter().chain(user) {
         lift_member(name, value, &mut fields);
     }
@@ -226,7 +226,7 @@ fn map_parts(
 
 /// The time, event id and channel of a record, from its `System` element, or why not.
 fn system_facts(
-    system: &Map<String, Value>,
+    system: &SystemMembers,
 ) -> Result<(u64, String, OffsetDateTime), WindowsEventError> {
     let event_id = match system.get("EventID").map(text_of) {
         Some(Value::Number(n)) => n.as_u64(),
@@ -256,17 +256,57 @@ fn system_facts(
 }
 
 /// The `System` members copied to the top level, in their order.
-fn insert_system_fields(system: &Map<String, Value>, fields: &mut Map<String, Value>) {
-    for (member, name) in SYSTEM_FIELDS {
-        if let Some(value) = system.get(*member) {
-            fields.insert((*name).to_owned(), text_of(value).clone());
+fn insert_system_fields(mut system: SystemMembers, fields: &mut Map<String, Value>) {
+    let provider = system.get("Provider").and_then(|p| attribute(p, "Name")).cloned();
+    let user = system.get("Security").and_then(|p| attribute(p, "UserID")).cloned();
+    for ((_, name), value) in SYSTEM_FIELDS.iter().zip(&mut system.values) {
+        if let Some(value) = value.take() {
+            fields.insert((*name).to_owned(), into_text(value));
         }
     }
-    if let Some(name) = system.get("Provider").and_then(|p| attribute(p, "Name")) {
-        fields.insert("Provider_Name".to_owned(), name.clone());
+    if let Some(name) = provider {
+        fields.insert("Provider_Name".to_owned(), name);
     }
-    if let Some(user) = system.get("Security").and_then(|p| attribute(p, "UserID")) {
-        fields.insert("UserID".to_owned(), user.clone());
+    if let Some(user) = user {
+        fields.insert("UserID".to_owned(), user);
+    }
+}
+
+/// The members of `System` the mapping reads: [`SYSTEM_FIELDS`], then these.
+const SYSTEM_ATTRIBUTED: [&str; 3] = ["Provider", "Security", "TimeCreated"];
+const SYSTEM_MEMBERS: usize = SYSTEM_FIELDS.len() + SYSTEM_ATTRIBUTED.len();
+
+/// The members of a record's `System` element that the mapping reads, each as the element
+/// last gave it (as a parsed object keeps the last of a repeated name); the others are not
+/// kept.
+#[derive(Default)]
+struct SystemMembers {
+    values: [Option<Value>; SYSTEM_MEMBERS],
+}
+
+impl SystemMembers {
+    /// Where the member `name` is kept, if the mapping reads it.
+    fn slot(name: &str) -> Option<usize> {
+        SYSTEM_FIELDS
+            .iter()
+            .map(|(member, _)| *member)
+            .chain(SYSTEM_ATTRIBUTED)
+            .position(|member| member == name)
+    }
+
+    /// From a parsed `System` element.
+    fn of(system: &Map<String, Value>) -> Self {
+        let mut members = Self::default();
+        for (name, value) in system {
+            if let Some(slot) = Self::slot(name) {
+                members.values[slot] = Some(value.clone());
+            }
+        }
+        members
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        Self::slot(name).and_then(|slot| self.values[slot].as_ref())
     }
 }
 
@@ -288,7 +328,7 @@ fn lift_member(name: String, value: Value, fields: &mut Map<String, Value>) {
 /// What one pass keeps of a record: its `System` element and the members to lift.
 #[derive(Default)]
 struct RecordParts {
-    system: Option<Map<String, Value>>,
+    system: Option<SystemMembers>,
     data: Vec<(String, Value)>,
     user: Vec<(String, Value)>,
 }
@@ -345,10 +385,7 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
                     if parts.system.is_some() {
                         return Err(other_layout());
                     }
-                    let Value::Object(system) = map.next_value::<Value>()? else {
-                        return Err(other_layout());
-                    };
-                    parts.system = Some(system);
+                    parts.system = Some(map.next_value_seed(SystemSeed)?);
                 }
                 "EventData" if !data_seen => {
                     data_seen = true;
@@ -365,6 +402,69 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// A `System` element read straight into the members the mapping keeps, the others skipped
+/// unbuilt. Anything but an object is not a record this pass reads.
+struct SystemSeed;
+
+impl<'de> DeserializeSeed<'de> for SystemSeed {
+    type Value = SystemMembers;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<SystemMembers, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SystemSeed {
+    type Value = SystemMembers;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the System element of an evtx_dump record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SystemMembers, A::Error> {
+        let mut members = SystemMembers::default();
+        while let Some(slot) = map.next_key_seed(SystemSlot)? {
+            match slot {
+                Some(slot) => members.values[slot] = Some(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(members)
+    }
+}
+
+/// A `System` member's name, read as the slot it is kept in (none for a member the mapping
+/// does not read), without allocating it.
+struct SystemSlot;
+
+impl<'de> DeserializeSeed<'de> for SystemSlot {
+    type Value = Option<usize>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for SystemSlot {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Option<usize>, E> {
+        Ok(SystemMembers::slot(name))
     }
 }
 
