@@ -507,9 +507,12 @@ impl App {
                         }
                     };
                     evaluated += 1;
-                    let reference = format!("event:{organization_id}:{seq}");
+                    // Most events match nothing: their reference is never written out.
+                    let mut reference = None;
                     for mut detection in engine.evaluate(&event).into_iter().filter(raises_alert) {
-                        mark_reference(&mut detection.event, &reference);
+                        let reference = reference
+                            .get_or_insert_with(|| format!("event:{organization_id}:{seq}"));
+                        mark_reference(&mut detection.event, reference);
                         detections.push(detection);
                     }
                 }
