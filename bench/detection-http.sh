@@ -2,7 +2,7 @@
 # Detection benchmark: ingest-to-alert throughput over HTTP NDJSON with every SigmaHQ Windows
 # rule loaded (`rules.dir`), on a mostly benign Windows event mix (the regression events of
 # the shared data, each with nine benign variants: 90 % benign), against the engines on the
-# same rules and the same NDJSON lines (`cargo run -p detect --release --features mimalloc
+# same rules and the same NDJSON lines (`cargo run -p detect --release --features jemalloc
 # --example throughput`, which also writes the batches: the allocator the server uses, so
 # the ratio compares like with like).
 #
@@ -41,8 +41,8 @@ say "building: cargo build --release -p rampart"
 cargo build --release -p rampart
 [[ -x "$BIN" ]] || die "no binary at $BIN"
 
-say "generating $N_EVENTS events in batches of $BATCH: cargo run -p detect --release --features mimalloc --example throughput -- --write"
-cargo build -q -p detect --release --features mimalloc --example throughput
+say "generating $N_EVENTS events in batches of $BATCH: cargo run -p detect --release --features jemalloc --example throughput -- --write"
+cargo build -q -p detect --release --features jemalloc --example throughput
 ENGINE="$TARGET_DIR/release/examples/throughput"
 "$ENGINE" --write "$WORK/batches" "$N_EVENTS" "$BATCH"
 

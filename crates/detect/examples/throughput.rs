@@ -12,15 +12,15 @@
 //! Run in release, with the shared reference data present:
 //!
 //! ```text
-//! cargo run -p detect --release --features mimalloc --example throughput [-- SECONDS_PER_MEASURE]
-//! cargo run -p detect --release --features mimalloc --example throughput -- --write DIR [EVENTS] [BATCH]
+//! cargo run -p detect --release --features jemalloc --example throughput [-- SECONDS_PER_MEASURE]
+//! cargo run -p detect --release --features jemalloc --example throughput -- --write DIR [EVENTS] [BATCH]
 //! ```
 //!
-//! The `mimalloc` feature swaps the global allocator for this binary only (the server's).
+//! The `jemalloc` feature swaps the global allocator for this binary only (the server's).
 
-#[cfg(feature = "mimalloc")]
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -228,7 +228,7 @@ fn main() {
     };
     println!(
         "allocator: {}",
-        if cfg!(feature = "mimalloc") { "mimalloc" } else { "system (glibc malloc)" }
+        if cfg!(feature = "jemalloc") { "jemalloc" } else { "system (glibc malloc)" }
     );
     let started = Instant::now();
     let rules = RuleSet::load_dir(&data.join("rules/windows")).unwrap_or_else(|e| {
