@@ -450,19 +450,7 @@ impl DetectionRepository for Transaction {
         rule_id: &str,
         group_key: &str,
     ) -> Result<Option<AlertRecord>, StoreError> {
-        let sql = concat!(
-            "SELECT ",
-            alert_columns!(),
-            " FROM alerts WHERE organization_id = $1 AND rule_id = $2 AND group_key = $3 \
-             AND state <> 'closed' ORDER BY first_seen DESC, id DESC LIMIT 1"
-        );
-        let row: Option<AlertRow> = on_backend!(self.connection(), c => sqlx::query_as(sql)
-            .bind(organization_id.as_uuid())
-            .bind(rule_id)
-            .bind(group_key)
-            .fetch_optional(&mut *c)
-            .await)?;
-        row.map(alert_of).transpose()
+        Ok(self.open_alerts_of(organization_id, &[(rule_id, group_key)], 1).await?.pop())
     }
 
     async fn list_alerts(
