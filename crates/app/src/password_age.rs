@@ -8,8 +8,8 @@
 
 use base::{OrganizationId, RequestContext, Resource};
 use store::{
-    OrganizationRepository as _, PasswordPolicyRepository as _, SessionRepository as _, UserRecord,
-    UserRepository as _,
+    OrganizationRepository as _, PasswordPolicyRepository as _, SessionRepository as _,
+    SignInFacts, UserRecord, UserRepository as _,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -68,23 +68,6 @@ impl App {
         transaction.append_audit_event(&event).await?;
         transaction.commit().await?;
         Ok(max_age_days)
-    }
-
-    /// Whether the account's password is older than its organisation allows at `now`. An
-    /// account whose change was never recorded counts from its creation.
-    pub(crate) async fn password_expired(
-        &self,
-        user: &UserRecord,
-        now: OffsetDateTime,
-    ) -> Result<bool, AppError> {
-        let mut read = self.store.read_latest().await?;
-        let Some(days) = read.password_max_age_days(user.organization_id).await? else {
-            read.commit().await?;
-            return Ok(false);
-        };
-        let changed_at = read.password_changed_at(user.id).await?.unwrap_or(user.created_at);
-        read.commit().await?;
-        Ok(now - changed_at >= Duration::days(i64::from(days)))
     }
 
     /// Change the signed-in account's password: a session (not an API key) with a recent
@@ -147,4 +130,16 @@ impl App {
         self.credentials.evict_user(user.id);
         Ok(())
     }
+}
+
+/// Whether the account's password is older than its organisation allows at `now`. An account
+/// whose change was never recorded counts from its creation.
+pub(crate) fn password_expired(
+    user: &UserRecord,
+    facts: &SignInFacts,
+    now: OffsetDateTime,
+) -> bool {
+    let Some(days) = facts.password_max_age_days else { return false };
+    let changed_at = facts.password_changed_at.unwrap_or(user.created_at);
+    now - changed_at >= Duration::days(i64::from(days))
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::AuditTrail as _;
 use crate::api_keys::unix_millis;
+use crate::password_age::password_expired;
 use crate::principal::SessionFacts;
 use crate::secrets::{hash_secret, id_randomness, new_secret};
 use crate::{App, AppError, Principal};
@@ -144,7 +145,10 @@ impl App {
             self.fail_password_attempt(Some(&user), email, reason, context, now).await?;
             return Err(invalid_credentials());
         }
-        if self.password_expired(&user, now).await? {
+        let mut read = self.store.read_latest().await?;
+        let facts = read.sign_in_facts(user.id, user.organization_id).await?;
+        read.commit().await?;
+        if password_expired(&user, &facts, now) {
             self.record_login_failure(Some(&user), email, "password_expired", context).await;
             return Err(AppError::Forbidden(
                 "this password is older than the organization allows: set a new one with the \
@@ -158,10 +162,10 @@ impl App {
             None
         };
         let mut methods = Vec::new();
-        if self.has_confirmed_totp(user.id).await? {
+        if facts.totp_confirmed {
             methods.extend(["totp", "recovery_code"]);
         }
-        if !self.user_passkeys(user.id).await?.is_empty() {
+        if facts.has_passkey {
             methods.push("webauthn");
         }
         // The throttle's success, a rehash, the session (or the second step) and their audit
@@ -181,7 +185,9 @@ impl App {
             transaction.commit().await?;
             return Ok(LoginOutcome::MfaRequired { mfa_token, methods });
         }
-        let opening = self.prepare_session(&user, false, context).await?;
+        let mandatory =
+            mfa_mandatory(&user, facts.organization_kind, facts.organization_mfa_required);
+        let opening = self.open(&user, false, self.mfa_enrolment_due(&user, mandatory), context);
         let mut transaction = self.store.begin().await?;
         self.note_password_verified_in(&mut transaction, &user, email, rehashed, context, now)
             .await?;
@@ -218,19 +224,16 @@ impl App {
         let mut read = self.store.read_latest().await?;
         let organization = read.get_organization(user.organization_id).await?;
         read.commit().await?;
-        let staff = organization
-            .as_ref()
-            .is_some_and(|organization| organization.kind == base::OrganizationKind::Provider);
-        let required_here = organization.is_some_and(|organization| organization.mfa_required);
-        Ok(staff || required_here || user.role == store::UserRole::Owner)
+        Ok(mfa_mandatory(
+            user,
+            organization.as_ref().map(|organization| organization.kind),
+            organization.is_some_and(|organization| organization.mfa_required),
+        ))
     }
 
-    async fn mfa_enrolment_due_at(
-        &self,
-        user: &UserRecord,
-    ) -> Result<Option<OffsetDateTime>, AppError> {
-        let mandatory = self.mfa_is_mandatory(user).await?;
-        Ok(mandatory.then(|| user.created_at + self.identity.policy.mfa_grace_period))
+    /// When an account that must use MFA has to have enrolled it (`None` when it need not).
+    fn mfa_enrolment_due(&self, user: &UserRecord, mandatory: bool) -> Option<OffsetDateTime> {
+        mandatory.then(|| user.created_at + self.identity.policy.mfa_grace_period)
     }
 
     /// Finish a login with its second factor.
@@ -404,10 +407,25 @@ impl App {
         with_mfa: bool,
         context: &RequestContext,
     ) -> Result<SessionOpening, AppError> {
+        let due = if with_mfa {
+            None
+        } else {
+            self.mfa_enrolment_due(user, self.mfa_is_mandatory(user).await?)
+        };
+        Ok(self.open(user, with_mfa, due, context))
+    }
+
+    /// A new session and its token for `user` (authenticated with a second factor when
+    /// `with_mfa`), restricted to enrolling one once `mfa_enrolment_due_at` has passed.
+    fn open(
+        &self,
+        user: &UserRecord,
+        with_mfa: bool,
+        mfa_enrolment_due_at: Option<OffsetDateTime>,
+        context: &RequestContext,
+    ) -> SessionOpening {
         let now = self.clock.now();
         let token = new_secret(SESSION_PREFIX);
-        let mfa_enrolment_due_at =
-            if with_mfa { None } else { self.mfa_enrolment_due_at(user).await? };
         let restricted = mfa_enrolment_due_at.is_some_and(|due| now >= due);
         let record = SessionRecord {
             id: base::UserId::new(unix_millis(now), id_randomness()).as_uuid().to_owned(),
@@ -422,7 +440,7 @@ impl App {
             restricted,
             ended_at: None,
         };
-        Ok(SessionOpening { record, token, mfa_enrolment_due_at })
+        SessionOpening { record, token, mfa_enrolment_due_at }
     }
 
     /// Store a prepared session with its audit event, in `transaction`.
@@ -633,4 +651,16 @@ impl App {
         self.credentials.evict_session(id);
         Ok(())
     }
+}
+
+/// MFA is mandatory for the provider's staff, for every owner (privileged roles), and for every
+/// member of an organisation that requires it.
+fn mfa_mandatory(
+    user: &UserRecord,
+    organization_kind: Option<base::OrganizationKind>,
+    organization_requires_mfa: bool,
+) -> bool {
+    organization_kind == Some(base::OrganizationKind::Provider)
+        || organization_requires_mfa
+        || user.role == store::UserRole::Owner
 }

@@ -135,6 +135,24 @@ pub struct AuthenticatedSession {
     pub organization_kind: OrganizationKind,
 }
 
+/// What opening a session after a verified password depends on, read in one statement: the
+/// account's second factors, its organisation's MFA rule and password age limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInFacts {
+    /// The account has a confirmed authenticator app.
+    pub totp_confirmed: bool,
+    /// The account has at least one passkey.
+    pub has_passkey: bool,
+    /// The kind of the account's organisation (`None` if it no longer exists).
+    pub organization_kind: Option<OrganizationKind>,
+    /// The organisation requires MFA of all its members.
+    pub organization_mfa_required: bool,
+    /// The organisation's maximum password age, if it sets one.
+    pub password_max_age_days: Option<u32>,
+    /// When the account last chose its password, if recorded.
+    pub password_changed_at: Option<OffsetDateTime>,
+}
+
 /// An outstanding invitation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvitationRecord {

@@ -1,10 +1,10 @@
 //! Login sessions and the short-lived challenges between a password and a second factor.
 
-use base::{OrganizationKind, UserId};
+use base::{OrganizationId, OrganizationKind, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::records::{AuthenticatedSession, SessionRecord};
+use crate::records::{AuthenticatedSession, SessionRecord, SignInFacts};
 use crate::transaction::on_backend;
 use crate::users::{UserRow, decode as decode_user};
 use crate::{StoreError, Transaction};
@@ -113,9 +113,60 @@ pub trait SessionRepository {
         token_hash: &[u8],
         now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError>;
+    /// What a login needs to know once the password is verified, in one statement (a login
+    /// runs while password hashes keep the cores busy, so each statement saved is a thread
+    /// hand-off saved).
+    async fn sign_in_facts(
+        &mut self,
+        user_id: UserId,
+        organization_id: OrganizationId,
+    ) -> Result<SignInFacts, StoreError>;
 }
 
 impl SessionRepository for Transaction {
+    async fn sign_in_facts(
+        &mut self,
+        user_id: UserId,
+        organization_id: OrganizationId,
+    ) -> Result<SignInFacts, StoreError> {
+        let sql = "SELECT \
+                   (SELECT confirmed_at IS NOT NULL FROM totp_credentials WHERE user_id = $1), \
+                   EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1), \
+                   (SELECT kind FROM organizations WHERE id = $2), \
+                   (SELECT mfa_required FROM organizations WHERE id = $2), \
+                   (SELECT max_age_days FROM password_policies WHERE organization_id = $2), \
+                   (SELECT changed_at FROM password_changes WHERE user_id = $1)";
+        type FactsRow =
+            (Option<bool>, bool, Option<String>, Option<bool>, Option<i32>, Option<OffsetDateTime>);
+        let row: FactsRow = on_backend!(self.connection(), c => sqlx::query_as(sql)
+            .bind(user_id.as_uuid())
+            .bind(organization_id.as_uuid())
+            .fetch_one(&mut *c)
+            .await)?;
+        let (totp_confirmed, has_passkey, kind, mfa_required, max_age_days, changed_at) = row;
+        let organization_kind = kind
+            .map(|kind| {
+                OrganizationKind::parse(&kind).ok_or_else(|| {
+                    StoreError::Corrupt(format!("unknown organization kind {kind:?}"))
+                })
+            })
+            .transpose()?;
+        let password_max_age_days = max_age_days
+            .map(|days| {
+                u32::try_from(days)
+                    .map_err(|_| StoreError::Corrupt(format!("password max age {days} days")))
+            })
+            .transpose()?;
+        Ok(SignInFacts {
+            totp_confirmed: totp_confirmed.unwrap_or(false),
+            has_passkey,
+            organization_kind,
+            organization_mfa_required: mfa_required.unwrap_or(false),
+            password_max_age_days,
+            password_changed_at: changed_at,
+        })
+    }
+
     async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
         let sql = "INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, \
                    authenticated_at, mfa_at, source_ip, user_agent, restricted, ended_at) \

@@ -3,9 +3,10 @@
 use base::{Name, Organization, OrganizationId, OrganizationKind, UserId};
 use store::{
     ApiKeyRecord, ApiKeyRepository, AuditEntryRow, AuditLogRepository, FactorRepository,
-    InvitationRecord, InvitationRepository, OrganizationRepository, PasswordPolicyRepository,
-    PasswordResetRepository, SessionRecord, SessionRepository, ThrottleRepository, TotpRecord,
-    Transaction, UserRecord, UserRepository, UserRole, UserStatus,
+    InvitationRecord, InvitationRepository, OrganizationRepository, PasskeyRecord,
+    PasskeyRepository, PasswordPolicyRepository, PasswordResetRepository, SessionRecord,
+    SessionRepository, SignInFacts, ThrottleRepository, TotpRecord, Transaction, UserRecord,
+    UserRepository, UserRole, UserStatus,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -401,6 +402,79 @@ async fn password_ages_are_kept_per_account_and_maxima_per_organization() {
         assert_eq!(transaction.password_max_age_days(organization_id).await.unwrap(), None);
         audited(&mut transaction, organization_id).await;
         transaction.commit().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sign_in_facts_follow_factors_and_organization_rules() {
+    with_each_backend(|store| async move {
+        let mut transaction = store.begin().await.unwrap();
+        let user = setup(&mut transaction).await;
+        let (user_id, organization_id) = (user.id, user.organization_id);
+        let none = SignInFacts {
+            totp_confirmed: false,
+            has_passkey: false,
+            organization_kind: Some(OrganizationKind::Customer),
+            organization_mfa_required: false,
+            password_max_age_days: None,
+            password_changed_at: None,
+        };
+        assert_eq!(transaction.sign_in_facts(user_id, organization_id).await.unwrap(), none);
+
+        // A pending authenticator app is not a factor yet.
+        let pending = TotpRecord {
+            user_id,
+            sealed_seed: vec![1; 40],
+            created_at: T0,
+            confirmed_at: None,
+            last_step: None,
+        };
+        transaction.put_pending_totp(&pending).await.unwrap();
+        assert!(!transaction.sign_in_facts(user_id, organization_id).await.unwrap().totp_confirmed);
+        transaction.confirm_totp(user_id, T0, 1).await.unwrap();
+        transaction
+            .insert_passkey(&PasskeyRecord {
+                id: uuid::Uuid::from_bytes([7; 16]),
+                user_id,
+                credential_id: vec![7; 32],
+                passkey: "{}".into(),
+                name: "key".into(),
+                transports: Vec::new(),
+                created_at: T0,
+                last_used_at: None,
+            })
+            .await
+            .unwrap();
+        transaction.set_organization_mfa_required(organization_id, true, T0).await.unwrap();
+        transaction.set_password_max_age_days(organization_id, Some(90), T0).await.unwrap();
+        let changed = T0 + Duration::days(2);
+        transaction.record_password_change(user_id, changed).await.unwrap();
+        audited(&mut transaction, organization_id).await;
+        transaction.commit().await.unwrap();
+
+        let mut read = store.read_latest().await.unwrap();
+        assert_eq!(
+            read.sign_in_facts(user_id, organization_id).await.unwrap(),
+            SignInFacts {
+                totp_confirmed: true,
+                has_passkey: true,
+                organization_kind: Some(OrganizationKind::Customer),
+                organization_mfa_required: true,
+                password_max_age_days: Some(90),
+                password_changed_at: Some(changed),
+            }
+        );
+        // Another account of the organisation has none of this one's factors.
+        let other = UserId::new(3, [3; 10]);
+        let facts = read.sign_in_facts(other, organization_id).await.unwrap();
+        assert!(!facts.totp_confirmed && !facts.has_passkey && facts.password_changed_at.is_none());
+        assert!(facts.organization_mfa_required);
+        // An organisation that does not exist has no kind and no rules.
+        let gone = read.sign_in_facts(user_id, OrganizationId::new(9, [9; 10])).await.unwrap();
+        assert_eq!(gone.organization_kind, None);
+        assert!(!gone.organization_mfa_required && gone.password_max_age_days.is_none());
+        read.commit().await.unwrap();
     })
     .await;
 }
