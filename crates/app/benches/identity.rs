@@ -149,6 +149,29 @@ fn thread_cpu() -> Duration {
         .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
+/// CPU time of this process's threads so far, from each thread's `schedstat` (nanoseconds on
+/// the CPU): the password hashing threads (named `argon2-N` by the server's pool), and all.
+fn process_threads_cpu() -> (Duration, Duration) {
+    let (mut hashing, mut all) = (Duration::ZERO, Duration::ZERO);
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return (hashing, all) };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let Some(on_cpu) = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|text| text.split_whitespace().next()?.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let on_cpu = Duration::from_nanos(on_cpu);
+        all += on_cpu;
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if name.starts_with("argon2-") {
+            hashing += on_cpu;
+        }
+    }
+    (hashing, all)
+}
+
 /// (cores used by this process, cores used by everything else) between two samples.
 fn cpu_between(a: CpuSample, b: CpuSample) -> (f64, f64) {
     let wall = (b.at - a.at).as_secs_f64();
@@ -426,6 +449,12 @@ struct LoginRun {
     failures: u64,
     own_cores: f64,
     other_cores: f64,
+    /// CPU time of the hashing threads during the window, and of the process's other threads
+    /// (the login path: the store's connections, the runtime, the clients).
+    hashing_cpu: Duration,
+    rest_cpu: Duration,
+    /// Logins that ended in the window.
+    logins: usize,
 }
 
 async fn login_run(
@@ -461,9 +490,11 @@ async fn login_run(
     tokio::time::sleep(warmup).await;
     let from = Instant::now();
     let cpu_from = cpu_sample();
+    let threads_from = process_threads_cpu();
     tokio::time::sleep(window).await;
     let to = Instant::now();
     let cpu_to = cpu_sample();
+    let threads_to = process_threads_cpu();
     stop.store(true, Ordering::Relaxed);
     let mut latencies = Vec::new();
     let mut failures = 0;
@@ -481,7 +512,20 @@ async fn login_run(
     let rate = latencies.len() as f64 / (to - from).as_secs_f64();
     let (p50, p99, _) = percentiles(&mut latencies);
     let (own_cores, other_cores) = cpu_between(cpu_from, cpu_to);
-    LoginRun { concurrency, rate, p50, p99, failures, own_cores, other_cores }
+    let hashing_cpu = threads_to.0.saturating_sub(threads_from.0);
+    let rest_cpu = threads_to.1.saturating_sub(threads_from.1).saturating_sub(hashing_cpu);
+    LoginRun {
+        concurrency,
+        rate,
+        p50,
+        p99,
+        failures,
+        own_cores,
+        other_cores,
+        hashing_cpu,
+        rest_cpu,
+        logins: latencies.len(),
+    }
 }
 
 fn concurrency_levels(cores: usize) -> Vec<usize> {
@@ -536,6 +580,7 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
     let mut noisy = false;
     for &concurrency in &levels {
         let (mut logins, mut allowed, mut own_cpu, mut other_cpu) = (0.0, 0.0, 0.0, 0.0);
+        let (mut hashing_cpu, mut rest_cpu, mut counted) = (Duration::ZERO, Duration::ZERO, 0);
         let mut parallel = Vec::new();
         let (mut p50s, mut p99s, mut failures) = (Vec::new(), Vec::new(), 0);
         let mut singles = vec![single_verify_time(&phc, samples).0];
@@ -552,6 +597,9 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
             p50s.push(round.p50);
             p99s.push(round.p99);
             failures += round.failures;
+            hashing_cpu += round.hashing_cpu;
+            rest_cpu += round.rest_cpu;
+            counted += round.logins;
         }
         let seconds = round_window.as_secs_f64() * rounds as f64;
         p50s.sort_unstable();
@@ -563,16 +611,21 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
             failures,
             own_cores: own_cpu / seconds,
             other_cores: other_cpu / seconds,
+            hashing_cpu,
+            rest_cpu,
+            logins: counted,
         };
         let per_second = allowed / seconds;
         let share = run.rate / per_second * 100.0;
         let parallel_mean = parallel.iter().sum::<f64>() / parallel.len() as f64;
         let of_parallel = run.rate / parallel_mean * 100.0;
-        // Of the CPU this process got, the part that went to argon2 (the rest is the store,
-        // the audit trail, the runtime).
+        // The CPU time of a login: in the hashing threads (against the single-hash time
+        // around the rounds), and in the rest of the process (the store's connections, the
+        // audit trail, the runtime).
         let single = Duration::from_secs_f64(cores as f64 / per_second);
-        let cpu_per_login = run.own_cores / run.rate;
-        let argon2_share = single.as_secs_f64() / cpu_per_login * 100.0;
+        let per_login = |cpu: Duration| cpu.as_secs_f64() * 1e3 / run.logins.max(1) as f64;
+        let (hash_ms, rest_ms) = (per_login(run.hashing_cpu), per_login(run.rest_cpu));
+        let hash_vs_single = hash_ms / ms(single);
         let shown: Vec<String> = singles.iter().map(|t| format!("{:.1}", ms(*t))).collect();
         let parallel_shown: Vec<String> = parallel.iter().map(|r| format!("{r:.1}")).collect();
         println!(
@@ -585,15 +638,14 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
         println!(
             "   concurrency {:>3}: {:>6.1} logins/s = {share:>5.1} % of ceiling; latency p50 \
              {:.1} ms (median round), p99 {:.1} ms (worst round); failures {}; this process \
-             {:.2} cores ({:.1} ms CPU per login, {argon2_share:.0} % of it argon2), other \
-             processes {:.2} cores",
+             {:.2} cores, CPU per login {hash_ms:.2} ms hashing ({hash_vs_single:.2} x the \
+             single hash) + {rest_ms:.2} ms the rest; other processes {:.2} cores",
             run.concurrency,
             run.rate,
             ms(run.p50),
             ms(run.p99),
             run.failures,
             run.own_cores,
-            cpu_per_login * 1e3,
             run.other_cores
         );
         noisy |= run.other_cores > 0.2;
@@ -607,14 +659,13 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
             "b. logins c={:<3} {:>6.1}/s = {share:>5.1} % of {per_second:.1}/s ceiling \
              ({of_parallel:.0} % of {cores} threads hashing alone after each round, \
              {of_measured:.0} % of the {:.1}/s measured in a), p50 {:.0} ms p99 {:.0} ms, \
-             CPU/login {:.1} ms ({argon2_share:.0} % argon2), failures {}, other load {:.2} \
-             cores   {goal}",
+             CPU/login {hash_ms:.2} ms hashing + {rest_ms:.2} ms rest, failures {}, other \
+             load {:.2} cores   {goal}",
             run.concurrency,
             run.rate,
             ceiling.measured,
             ms(run.p50),
             ms(run.p99),
-            cpu_per_login * 1e3,
             run.failures,
             run.other_cores
         ));
