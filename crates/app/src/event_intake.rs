@@ -27,6 +27,9 @@ use crate::{App, AppError, Principal};
 
 /// Stored events of one organisation evaluated per transaction.
 const DETECTION_BATCH: u64 = 1000;
+/// How long a batch sent over HTTP waits for room among the batches kept parsed for
+/// detection (see `FreshEvents::wait_for_room`); after that it is stored all the same.
+const FRESH_ROOM_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 /// Stored events read per page while searching.
 const SEARCH_PAGE: u32 = 500;
 /// The most stored events one search reads before answering with what it found.
@@ -228,6 +231,9 @@ fn value_is(value: &Value, expected: &str) -> bool {
 
 /// The event the engine evaluates for a stored one.
 fn engine_event(stored: &StoredEvent) -> Result<Event, String> {
+    if let Some(mapped) = detect::windows::parse_evtx_record(&stored.fields) {
+        return mapped.map_err(|e| e.to_string());
+    }
     let fields: Value = serde_json::from_str(&stored.fields).map_err(|e| e.to_string())?;
     if fields.as_object().is_some_and(detect::windows::is_evtx_record) {
         return detect::windows::from_evtx_value(fields).map_err(|e| e.to_string());
@@ -277,7 +283,8 @@ impl App {
     ) -> Result<IngestReport, AppError> {
         self.authorize_in(principal, organization_id, "detect:events:write", context).await?;
         source.check()?;
-        self.store_batch(&principal.actor, organization_id, source, body, context).await
+        let patience = FRESH_ROOM_PATIENCE;
+        self.store_batch(&principal.actor, organization_id, source, body, context, patience).await
     }
 
     /// Store a batch for the system itself (the syslog listener), without a principal.
@@ -288,8 +295,17 @@ impl App {
         body: &[u8],
     ) -> Result<IngestReport, AppError> {
         source.check()?;
-        self.store_batch(&Actor::System, organization_id, source, body, &RequestContext::default())
-            .await
+        // A listener must keep reading its socket: it does not wait for detection.
+        let context = RequestContext::default();
+        self.store_batch(
+            &Actor::System,
+            organization_id,
+            source,
+            body,
+            &context,
+            std::time::Duration::ZERO,
+        )
+        .await
     }
 
     async fn store_batch(
@@ -299,6 +315,7 @@ impl App {
         source: &IntakeSource,
         body: &[u8],
         context: &RequestContext,
+        patience: std::time::Duration,
     ) -> Result<IngestReport, AppError> {
         let settings = &self.intake.settings;
         let throttled = AppError::Throttled { retry_after_seconds: settings.retry_after_seconds };
@@ -314,6 +331,11 @@ impl App {
         let Ok(_permit) = self.intake.in_flight.try_acquire_many(weight) else {
             return Err(throttled);
         };
+        // While detection lags behind, a batch waits (holding its share of the in-flight
+        // bytes) for room among the batches kept parsed, rather than be parsed twice.
+        if !patience.is_zero() {
+            self.intake.fresh.wait_for_room(body.len(), patience).await;
+        }
         let batch = ndjson::parse_batch(body, limits)
             .map_err(|error| AppError::InvalidInput(error.to_string()))?;
         let received_at = self.clock.now();
@@ -641,5 +663,46 @@ mod tests {
             let source = IntakeSource { service: Some(bad.into()), ..IntakeSource::default() };
             assert!(source.check().is_err(), "{bad:?}");
         }
+    }
+
+    fn stored(fields: &str) -> StoredEvent {
+        StoredEvent {
+            organization_id: OrganizationId::from_uuid(uuid::Uuid::from_u128(1)),
+            seq: 0,
+            time: OffsetDateTime::UNIX_EPOCH,
+            received_at: OffsetDateTime::UNIX_EPOCH,
+            product: Some("linux".into()),
+            service: Some("auditd".into()),
+            categories: vec!["process_creation".into()],
+            fields: fields.into(),
+        }
+    }
+
+    #[test]
+    fn stored_events_are_evaluated_as_they_were_at_ingestion() {
+        let record = json!({"Event": {
+            "System": {
+                "Channel": "Microsoft-Windows-Sysmon/Operational",
+                "EventID": 1,
+                "TimeCreated": {"#attributes": {"SystemTime": "2026-03-01T10:00:00Z"}},
+            },
+            "EventData": {"Image": "C:\\Windows\\cmd.exe", "CommandLine": "cmd /c whoami"},
+        }});
+        let text = record.to_string();
+        let event = engine_event(&stored(&text)).unwrap();
+        let ingested = detect::windows::parse_evtx_record(&text).unwrap().unwrap();
+        assert_eq!(event, ingested);
+        assert_eq!(event, detect::windows::from_evtx_value(record).unwrap());
+        assert_eq!(event.fields["Image"], json!("C:\\Windows\\cmd.exe"));
+
+        // Another object keeps the source it was sent with.
+        let event = engine_event(&stored(r#"{"user": "ada", "Event": 1}"#)).unwrap();
+        assert_eq!(event.source.product.as_deref(), Some("linux"));
+        assert_eq!(event.source.categories, ["process_creation"]);
+        assert_eq!(event.fields, json!({"user": "ada", "Event": 1}));
+        // A Windows record of the wrong shape, and text that is not JSON, say why.
+        let broken = r#"{"Event": {"System": {"Channel": "Security"}}}"#;
+        assert!(engine_event(&stored(broken)).unwrap_err().contains("EventID"));
+        assert!(engine_event(&stored("{not json")).is_err());
     }
 }

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use base::OrganizationId;
 use detect::Event;
@@ -54,15 +55,47 @@ pub(crate) struct FreshEvents {
     held: Mutex<Held>,
     /// Woken when a batch is offered, so detection follows ingestion closely.
     pub(crate) arrived: tokio::sync::Notify,
+    /// Woken when held batches are taken or dropped, for ingestion waiting for room.
+    room: tokio::sync::Notify,
 }
 
 impl FreshEvents {
     pub(crate) fn new(max_bytes: usize) -> Self {
-        Self { max_bytes, held: Mutex::new(Held::default()), arrived: tokio::sync::Notify::new() }
+        Self {
+            max_bytes,
+            held: Mutex::new(Held::default()),
+            arrived: tokio::sync::Notify::new(),
+            room: tokio::sync::Notify::new(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
         self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Wait, at most `patience`, until a batch of `raw_bytes` of text would be kept; whether
+    /// it would. Ingestion waits here before parsing a batch: when it outruns detection, a
+    /// batch that finds no room is evaluated from the store, parsed a second time, so waiting
+    /// a little for the rules to catch up costs less than that. A batch too large to be kept
+    /// ever does not wait.
+    pub(crate) async fn wait_for_room(&self, raw_bytes: usize, patience: Duration) -> bool {
+        let bytes = raw_bytes.saturating_mul(PARSED_PER_RAW_BYTE);
+        if bytes > self.max_bytes {
+            return false;
+        }
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            // Registered before looking, so that room made in between still wakes this.
+            let freed = self.room.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if self.lock().bytes.saturating_add(bytes) <= self.max_bytes {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return false;
+            }
+        }
     }
 
     /// Keep a committed batch (`raw_bytes`: the size of its text) if there is room.
@@ -99,7 +132,10 @@ impl FreshEvents {
         for key in stale {
             held.remove(key);
         }
-        held.remove((organization_id, next))
+        let batch = held.remove((organization_id, next));
+        drop(held);
+        self.room.notify_waiters();
+        batch
     }
 
     /// Drop every batch of the organisation (its stored events changed: a retention purge),
@@ -114,6 +150,8 @@ impl FreshEvents {
         for key in keys {
             held.remove(key);
         }
+        drop(held);
+        self.room.notify_waiters();
     }
 
     /// How many batches were offered so far: read it before listing the organisations with
@@ -139,6 +177,8 @@ impl FreshEvents {
         for key in stale {
             held.remove(key);
         }
+        drop(held);
+        self.room.notify_waiters();
     }
 
     #[cfg(test)]
@@ -223,5 +263,31 @@ mod tests {
         fresh.offer(organization(1), 1, events(1), 20);
         assert_eq!(fresh.held_bytes(), 200);
         assert!(fresh.take(organization(1), 1).is_none(), "the batch over the bound was not kept");
+    }
+
+    #[tokio::test]
+    async fn ingestion_waits_for_room_until_detection_takes_a_batch_or_patience_ends() {
+        let fresh = std::sync::Arc::new(FreshEvents::new(500));
+        fresh.offer(organization(1), 0, events(1), 40);
+        let short = Duration::from_millis(50);
+        assert!(fresh.wait_for_room(10, short).await, "room for 50 more of the 500 bytes");
+        assert!(!fresh.wait_for_room(61, Duration::ZERO).await);
+        let started = std::time::Instant::now();
+        assert!(!fresh.wait_for_room(61, short).await, "nothing was taken: patience ran out");
+        assert!(started.elapsed() >= short);
+        let started = std::time::Instant::now();
+        assert!(!fresh.wait_for_room(101, Duration::from_secs(60)).await, "never fits");
+        assert!(started.elapsed() < Duration::from_secs(1), "and does not wait");
+
+        let waiting = tokio::spawn({
+            let fresh = std::sync::Arc::clone(&fresh);
+            async move { fresh.wait_for_room(61, Duration::from_secs(60)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished(), "still waiting while the batch is held");
+        let started = std::time::Instant::now();
+        assert!(fresh.take(organization(1), 0).is_some());
+        assert!(waiting.await.unwrap(), "the batch taken made room");
+        assert!(started.elapsed() < Duration::from_secs(10), "woken, not timed out");
     }
 }
