@@ -121,7 +121,7 @@ fn summary_of(event: &serde_json::Value) -> serde_json::Map<String, serde_json::
 }
 
 fn event_ref(event: &serde_json::Value) -> Option<String> {
-    event.pointer("/metadata/uid").and_then(serde_json::Value::as_str).map(str::to_owned)
+    event.get("metadata")?.get("uid")?.as_str().map(str::to_owned)
 }
 
 /// Whether a detection becomes an alert: informational rules only feed correlations.

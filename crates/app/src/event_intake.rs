@@ -529,14 +529,12 @@ impl App {
                         }
                     };
                     evaluated += 1;
-                    // Most events match nothing: their reference is never written out.
-                    let mut reference = None;
-                    for mut detection in engine.evaluate(&event).into_iter().filter(raises_alert) {
-                        let reference = reference
-                            .get_or_insert_with(|| format!("event:{organization_id}:{seq}"));
-                        mark_reference(&mut detection.event, reference);
-                        detections.push(detection);
-                    }
+                    // The detections keep the event itself, with where it is stored; most
+                    // events match nothing, and their reference is never written out.
+                    let found = engine.evaluate_owned(event, |fields| {
+                        mark_reference(fields, &format!("event:{organization_id}:{seq}"));
+                    });
+                    detections.extend(found.into_iter().filter(raises_alert));
                 }
                 let cursor = DetectionCursor::IngestedEvents;
                 let Some((found, opened)) =

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -200,7 +201,7 @@ pub struct Alert {
     /// Detections counted in, at least 1.
     pub count: u64,
     /// The first detection's event.
-    pub event: Value,
+    pub event: Arc<Value>,
     /// Life-cycle state.
     pub state: AlertState,
     /// Who acknowledged it, and when.
@@ -468,7 +469,7 @@ mod tests {
                 },
                 None => DetectionKind::Match { matched_fields: vec![] },
             },
-            event: json!({"user": {"uid": group.unwrap_or("x")}, "src": "1.2.3.4"}),
+            event: Arc::new(json!({"user": {"uid": group.unwrap_or("x")}, "src": "1.2.3.4"})),
             time: OffsetDateTime::from_unix_timestamp(1_700_000_000 + at).unwrap(),
         }
     }
@@ -529,9 +530,9 @@ mod tests {
         policy.dedup_fields.insert("r1".into(), vec!["user.uid".into()]);
         let mut book = AlertBook::new(policy);
         let mut a = detection("r1", "low", 0, None);
-        a.event = json!({"user": {"uid": "u1"}});
+        a.event = Arc::new(json!({"user": {"uid": "u1"}}));
         let mut b = a.clone();
-        b.event = json!({"user": {"uid": "u2"}});
+        b.event = Arc::new(json!({"user": {"uid": "u2"}}));
         assert_eq!(book.ingest(&a, id(1)), Ingested::Opened(id(1)));
         assert_eq!(book.ingest(&b, id(2)), Ingested::Opened(id(2)));
         assert_eq!(book.ingest(&a, id(3)), Ingested::Counted(id(1)));

@@ -85,8 +85,9 @@ pub struct Detection {
     pub author: Option<String>,
     /// Match details or correlation details.
     pub kind: DetectionKind,
-    /// The event that triggered it (for a correlation, the event that completed it).
-    pub event: Value,
+    /// The event that triggered it (for a correlation, the event that completed it), shared
+    /// by every detection of that event.
+    pub event: Arc<Value>,
     /// The event's time.
     pub time: OffsetDateTime,
 }
@@ -326,17 +327,48 @@ impl Engine {
     /// Evaluates `event` against the rules routed to its source, then feeds the
     /// matches to the correlations with the event's own time as the clock.
     pub fn evaluate(&mut self, event: &Event) -> Vec<Detection> {
+        let results = self.results_of(event);
+        if results.is_empty() {
+            return Vec::new();
+        }
+        let fields = Arc::new(event.fields.clone());
+        results.into_iter().map(|r| self.to_detection(r, &fields, event.time)).collect()
+    }
+
+    /// As [`Engine::evaluate`], but the detections take the event rather than a copy of it.
+    /// When a rule matched, `before_keeping` may first change the event the detections keep
+    /// (say, note where it is stored); it does not run for an event that matched nothing.
+    pub fn evaluate_owned(
+        &mut self,
+        event: Event,
+        before_keeping: impl FnOnce(&mut Value),
+    ) -> Vec<Detection> {
+        let results = self.results_of(&event);
+        if results.is_empty() {
+            return Vec::new();
+        }
+        let Event { mut fields, time, .. } = event;
+        before_keeping(&mut fields);
+        let fields = Arc::new(fields);
+        results.into_iter().map(|r| self.to_detection(r, &fields, time)).collect()
+    }
+
+    /// The rules routed to `event` that match it, then the correlations they complete.
+    fn results_of(&mut self, event: &Event) -> Vec<EvaluationResult> {
         let json = JsonEvent::borrow(&event.fields);
         let matches = self.route(&json, &event.source);
-        let results =
-            self.inner.process_with_detections(&json, matches, event.time.unix_timestamp());
-        results.into_iter().map(|r| self.to_detection(r, event)).collect()
+        self.inner.process_with_detections(&json, matches, event.time.unix_timestamp())
     }
 
     /// Stateless matching only (no correlation), routed like [`Engine::evaluate`].
     pub fn matches(&self, event: &Event) -> Vec<Detection> {
         let json = JsonEvent::borrow(&event.fields);
-        self.route(&json, &event.source).into_iter().map(|r| self.to_detection(r, event)).collect()
+        let results = self.route(&json, &event.source);
+        if results.is_empty() {
+            return Vec::new();
+        }
+        let fields = Arc::new(event.fields.clone());
+        results.into_iter().map(|r| self.to_detection(r, &fields, event.time)).collect()
     }
 
     /// Matches an event against the partitions its source can reach (see
@@ -390,7 +422,12 @@ impl Engine {
         routes.into()
     }
 
-    fn to_detection(&self, result: EvaluationResult, event: &Event) -> Detection {
+    fn to_detection(
+        &self,
+        result: EvaluationResult,
+        event: &Arc<Value>,
+        time: OffsetDateTime,
+    ) -> Detection {
         let key = result.header.rule_id.clone().unwrap_or_else(|| result.header.rule_title.clone());
         let author = self.rules.info(&key).and_then(|i| i.author.clone());
         let kind = match result.body {
@@ -414,8 +451,8 @@ impl Engine {
             tags: result.header.tags,
             author,
             kind,
-            event: event.fields.clone(),
-            time: event.time,
+            event: Arc::clone(event),
+            time,
         }
     }
 }

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -167,14 +168,14 @@ impl ImpossibleTravel {
                 value: if speed.is_finite() { speed.round() } else { f64::MAX },
                 timespan_secs: u64::try_from((at - then).whole_seconds()).unwrap_or(0),
             },
-            event: json!({
+            event: Arc::new(json!({
                 "user": {"uid": user},
                 "previous": {"ip": then_ip.to_string(), "time": then.unix_timestamp(),
                              "latitude": there.latitude, "longitude": there.longitude},
                 "current": {"ip": ip.to_string(), "time": at.unix_timestamp(),
                             "latitude": here.latitude, "longitude": here.longitude},
                 "distance_km": distance.round(),
-            }),
+            })),
             time: at,
         })
     }

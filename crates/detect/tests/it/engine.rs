@@ -306,3 +306,29 @@ fn engines_move_between_threads_and_rule_sets_are_shared() {
     send_sync::<RuleSet>();
     send_sync::<detect::Detection>();
 }
+
+#[test]
+fn owned_evaluation_shares_the_event_and_prepares_it_only_on_a_match() {
+    let mut engine = Engine::new(&rules(ROUTING_RULES), &EngineConfig::default());
+    let windows = EventSource::new("windows", None).with_category("process_creation");
+    let matching = event(windows.clone(), 0, json!({"CommandLine": "cmd /c whoami"}));
+    let copied = engine.evaluate(&matching);
+    let mut prepared = 0;
+    let owned = engine.evaluate_owned(matching.clone(), |fields| {
+        prepared += 1;
+        fields["stored_as"] = json!("event:1");
+    });
+    assert_eq!(prepared, 1, "once for the event, whatever the number of rules");
+    assert_eq!(owned.len(), 2, "r-proc and r-windows");
+    assert_eq!(owned.len(), copied.len());
+    assert!(std::sync::Arc::ptr_eq(&owned[0].event, &owned[1].event), "one event, shared");
+    assert_eq!(owned[0].event["stored_as"], "event:1");
+    assert_eq!(owned[0].event["CommandLine"], "cmd /c whoami");
+    assert!(copied[0].event.get("stored_as").is_none(), "evaluate keeps the event as given");
+    assert_eq!(owned[0].time, matching.time);
+
+    let benign = event(windows, 1, json!({"CommandLine": "cmd /c dir"}));
+    let none = engine.evaluate_owned(benign, |_| prepared += 1);
+    assert!(none.is_empty());
+    assert_eq!(prepared, 1, "not run when nothing matched");
+}
