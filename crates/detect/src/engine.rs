@@ -328,11 +328,7 @@ impl Engine {
     /// matches to the correlations with the event's own time as the clock.
     pub fn evaluate(&mut self, event: &Event) -> Vec<Detection> {
         let results = self.results_of(event);
-        if results.is_empty() {
-            return Vec::new();
-        }
-        let fields = Arc::new(event.fields.clone());
-        results.into_iter().map(|r| self.to_detection(r, &fields, event.time)).collect()
+        self.detections(results, || event.fields.clone(), event.time)
     }
 
     /// As [`Engine::evaluate`], but the detections take the event rather than a copy of it.
@@ -344,13 +340,12 @@ impl Engine {
         before_keeping: impl FnOnce(&mut Value),
     ) -> Vec<Detection> {
         let results = self.results_of(&event);
-        if results.is_empty() {
-            return Vec::new();
-        }
         let Event { mut fields, time, .. } = event;
-        before_keeping(&mut fields);
-        let fields = Arc::new(fields);
-        results.into_iter().map(|r| self.to_detection(r, &fields, time)).collect()
+        let kept = move || {
+            before_keeping(&mut fields);
+            fields
+        };
+        self.detections(results, kept, time)
     }
 
     /// The rules routed to `event` that match it, then the correlations they complete.
@@ -364,11 +359,22 @@ impl Engine {
     pub fn matches(&self, event: &Event) -> Vec<Detection> {
         let json = JsonEvent::borrow(&event.fields);
         let results = self.route(&json, &event.source);
+        self.detections(results, || event.fields.clone(), event.time)
+    }
+
+    /// The detections of one event's results, sharing the event `fields` gives (asked only
+    /// when there is a result).
+    fn detections(
+        &self,
+        results: Vec<EvaluationResult>,
+        fields: impl FnOnce() -> Value,
+        time: OffsetDateTime,
+    ) -> Vec<Detection> {
         if results.is_empty() {
             return Vec::new();
         }
-        let fields = Arc::new(event.fields.clone());
-        results.into_iter().map(|r| self.to_detection(r, &fields, event.time)).collect()
+        let fields = Arc::new(fields());
+        results.into_iter().map(|r| self.to_detection(r, &fields, time)).collect()
     }
 
     /// Matches an event against the partitions its source can reach (see
