@@ -597,6 +597,10 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
             p50s.push(round.p50);
             p99s.push(round.p99);
             failures += round.failures;
+            assert!(
+                round.logins == 0 || !round.hashing_cpu.is_zero(),
+                "no CPU time in threads named argon2-*: has the hashing pool renamed its threads?"
+            );
             hashing_cpu += round.hashing_cpu;
             rest_cpu += round.rest_cpu;
             counted += round.logins;
