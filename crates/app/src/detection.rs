@@ -13,10 +13,10 @@
 use base::{Actor, AuditEvent, OrganizationId, RequestContext, Resource};
 use detect::{Detection, Engine, EngineConfig, RuleSet};
 use store::{
-    AlertRecord, AlertResolution, AlertState, AuditLogRepository, DetectionRepository,
-    EventRepository, Transaction,
+    AlertCount, AlertRecord, AlertResolution, AlertState, AuditLogRepository, DetectionRepository,
+    EventRepository, OpenAlert, OpenAlertsWanted, Transaction,
 };
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::audit_trail::{AuditTrail, entry_from_row};
@@ -192,7 +192,7 @@ impl App {
     ) -> Result<Option<(u64, u64)>, AppError> {
         let mut transaction = self.store.begin().await?;
         let mut recorder = AlertRecorder::new(organization_id);
-        recorder.read_open_alerts(&mut transaction, detections).await?;
+        recorder.read_open_alerts(&mut transaction, detections, self.detection.window).await?;
         for detection in detections {
             recorder.record(self, &mut transaction, detection).await?;
         }
@@ -461,6 +461,33 @@ pub(crate) enum DetectionCursor {
 /// The open alerts of a rule and group a pass looks at: the newest ones, first.
 const OPEN_ALERTS_CONSIDERED: u32 = 32;
 
+/// When the alerts that may cover detections at `times` were first seen, as disjoint spans,
+/// earliest first: an alert first seen at `t` covers `t..t + window`. The spans of the
+/// detections are merged where they overlap, so that the newest alerts read for one span
+/// never crowd out those another needs. A second more on each side, as SQLite compares the
+/// stored times as text, which orders the times within one second by how many digits their
+/// fractions have (the exact window is checked on the alerts read); within the years a time
+/// is stored in (0 to 9999).
+fn first_seen_covering(
+    times: &mut [OffsetDateTime],
+    window: Duration,
+) -> Vec<(OffsetDateTime, OffsetDateTime)> {
+    const FIRST: OffsetDateTime = time::macros::datetime!(0000-01-01 0:00 UTC);
+    const LAST: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.999_999_999 UTC);
+    times.sort_unstable();
+    let mut spans: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
+    for &at in &*times {
+        let from = at.checked_sub(window + Duration::SECOND).filter(|from| *from >= FIRST);
+        let to = at.checked_add(Duration::SECOND).filter(|to| *to <= LAST);
+        let (from, to) = (from.unwrap_or(FIRST), to.unwrap_or(LAST));
+        match spans.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => spans.push((from, to)),
+        }
+    }
+    spans
+}
+
 /// The alerts one pass writes, in its transaction. A detection is counted into the open
 /// alert of its rule and group whose window covers the detection's time (the newest such),
 /// else it raises a new alert: events that arrive out of time order are still counted into
@@ -470,12 +497,26 @@ const OPEN_ALERTS_CONSIDERED: u32 = 32;
 /// update).
 struct AlertRecorder {
     organization_id: OrganizationId,
-    /// By rule and group, the open alerts read or raised in this pass, newest first, each
-    /// with the detections counted into it here.
-    alerts: std::collections::HashMap<(String, String), Vec<(AlertRecord, u64)>>,
+    /// By rule and group, the open alerts read or raised in this pass, newest first.
+    alerts: std::collections::HashMap<(String, String), Vec<Counting>>,
     events: Vec<AuditEvent>,
     detections: u64,
     alerts_opened: u64,
+}
+
+/// An open alert and what this pass counted into it.
+struct Counting {
+    alert: OpenAlert,
+    /// Detections counted into the alert here.
+    added: u64,
+    /// The event of the latest of them, whose summary the alert keeps.
+    latest: Option<std::sync::Arc<serde_json::Value>>,
+}
+
+impl Counting {
+    fn new(alert: OpenAlert) -> Self {
+        Self { alert, added: 0, latest: None }
+    }
 }
 
 impl AlertRecorder {
@@ -489,27 +530,40 @@ impl AlertRecorder {
         }
     }
 
-    /// Read, in one query, the open alerts the detections of a pass may count into.
+    /// Read, in one query, the open alerts the detections of a pass may count into: for each
+    /// rule and group, those whose window can cover one of its detections.
     async fn read_open_alerts(
         &mut self,
         transaction: &mut Transaction,
         detections: &[Detection],
+        window: Duration,
     ) -> Result<(), AppError> {
-        let keys: std::collections::BTreeSet<(&str, String)> = detections
-            .iter()
-            .map(|detection| (detection.rule_key(), detection.group_key_text().unwrap_or_default()))
-            .collect();
-        if keys.is_empty() {
+        let mut times = std::collections::BTreeMap::<(&str, String), Vec<OffsetDateTime>>::new();
+        for detection in detections {
+            let key = (detection.rule_key(), detection.group_key_text().unwrap_or_default());
+            times.entry(key).or_default().push(detection.time);
+        }
+        if times.is_empty() {
             return Ok(());
         }
-        let keys: Vec<(&str, &str)> =
-            keys.iter().map(|(rule, group)| (*rule, group.as_str())).collect();
-        let open =
-            transaction.open_alerts_of(self.organization_id, &keys, OPEN_ALERTS_CONSIDERED).await?;
+        let mut wanted: Vec<OpenAlertsWanted<'_>> = Vec::new();
+        for ((rule_id, group_key), times) in &mut times {
+            for (first_seen_from, first_seen_to) in first_seen_covering(times, window) {
+                wanted.push(OpenAlertsWanted {
+                    rule_id,
+                    group_key,
+                    first_seen_from,
+                    first_seen_to,
+                });
+            }
+        }
+        let open = transaction
+            .open_alerts_of(self.organization_id, &wanted, OPEN_ALERTS_CONSIDERED)
+            .await?;
         // Newest first within each rule and group, as the query returns them.
         for alert in open {
             let key = (alert.rule_id.clone(), alert.group_key.clone());
-            self.alerts.entry(key).or_default().push((alert, 0));
+            self.alerts.entry(key).or_default().push(Counting::new(alert));
         }
         Ok(())
     }
@@ -525,24 +579,23 @@ impl AlertRecorder {
         self.detections += 1;
         let key = (detection.rule_key().to_owned(), detection.group_key_text().unwrap_or_default());
         let at = detection.time;
-        let reference = event_ref(&detection.event);
         let window = app.detection.window;
         let open = self.alerts.entry(key.clone()).or_default();
         // Newest first: the first alert whose window covers `at`.
-        if let Some((alert, added)) = open
-            .iter_mut()
-            .find(|(alert, _)| at >= alert.first_seen && at - alert.first_seen < window)
-        {
+        if let Some(counting) = open.iter_mut().find(|counting| {
+            at >= counting.alert.first_seen && at - counting.alert.first_seen < window
+        }) {
+            let alert = &mut counting.alert;
             alert.count += 1;
-            *added += 1;
             alert.last_seen = alert.last_seen.max(at);
-            alert.summary = summary_of(&detection.event);
-            if let Some(reference) = reference
-                && alert.event_refs.len() < MAX_EVENT_REFS
+            if alert.event_refs.len() < MAX_EVENT_REFS
+                && let Some(reference) = event_ref(&detection.event)
                 && !alert.event_refs.contains(&reference)
             {
                 alert.event_refs.push(reference);
             }
+            counting.added += 1;
+            counting.latest = Some(detection.event.clone());
             return Ok(());
         }
         let alert = AlertRecord {
@@ -554,7 +607,7 @@ impl AlertRecorder {
             tags: detection.tags.clone(),
             author: detection.author.clone().unwrap_or_default(),
             group_key: key.1.clone(),
-            event_refs: reference.into_iter().collect(),
+            event_refs: event_ref(&detection.event).into_iter().collect(),
             summary: summary_of(&detection.event),
             first_seen: at,
             last_seen: at,
@@ -583,9 +636,9 @@ impl AlertRecorder {
         let open = self.alerts.entry(key).or_default();
         let position = open
             .iter()
-            .position(|(held, _)| (held.first_seen, held.id) < (alert.first_seen, alert.id))
+            .position(|held| (held.alert.first_seen, held.alert.id) < (alert.first_seen, alert.id))
             .unwrap_or(open.len());
-        open.insert(position, (alert, 0));
+        open.insert(position, Counting::new(OpenAlert::from(&alert)));
         Ok(())
     }
 
@@ -599,15 +652,21 @@ impl AlertRecorder {
         cursor: DetectionCursor,
         (from, to): (u64, u64),
     ) -> Result<(), AppError> {
-        let mut counted: Vec<(&AlertRecord, u64)> = self
+        let mut counted: Vec<(&OpenAlert, u64, serde_json::Map<String, serde_json::Value>)> = self
             .alerts
             .values()
             .flatten()
-            .filter(|(_, added)| *added > 0)
-            .map(|(alert, added)| (alert, *added))
+            .filter_map(|counting| {
+                let latest = counting.latest.as_deref()?;
+                Some((&counting.alert, counting.added, summary_of(latest)))
+            })
             .collect();
-        counted.sort_by_key(|(alert, _)| alert.id);
+        counted.sort_by_key(|(alert, _, _)| alert.id);
         if !counted.is_empty() {
+            let counted: Vec<AlertCount<'_>> = counted
+                .iter()
+                .map(|(alert, added, summary)| AlertCount { alert, added: *added, summary })
+                .collect();
             // Only the counted fields: a triager may have changed the alerts meanwhile.
             transaction.count_into_alerts(&counted).await?;
             let pass = match cursor {
@@ -622,7 +681,8 @@ impl AlertRecorder {
             );
             let alerts: Vec<serde_json::Value> = counted
                 .iter()
-                .map(|(alert, added)| {
+                .map(|count| {
+                    let (alert, added) = (count.alert, count.added);
                     serde_json::json!({"id": alert.id, "count": alert.count, "added": added})
                 })
                 .collect();
@@ -631,5 +691,44 @@ impl AlertRecorder {
         }
         transaction.append_audit_events(&self.events).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_alerts_read_are_those_whose_window_can_cover_the_detections() {
+        let hour = Duration::hours(1);
+        let mut times = [
+            datetime!(2026-03-01 11:00 UTC),
+            datetime!(2026-03-01 8:30 UTC),
+            datetime!(2026-03-01 9:15 UTC),
+            datetime!(2026-03-03 0:00 UTC),
+        ];
+        assert_eq!(
+            first_seen_covering(&mut times, hour),
+            [
+                (datetime!(2026-03-01 7:29:59 UTC), datetime!(2026-03-01 9:15:01 UTC)),
+                (datetime!(2026-03-01 9:59:59 UTC), datetime!(2026-03-01 11:00:01 UTC)),
+                (datetime!(2026-03-02 22:59:59 UTC), datetime!(2026-03-03 0:00:01 UTC)),
+            ],
+            "overlapping spans merged, distant ones apart"
+        );
+        // At the ends of the years a time is stored in, the span stops there.
+        let mut ends = [datetime!(9999-12-31 23:59:59.5 UTC), datetime!(0000-01-01 0:20 UTC)];
+        assert_eq!(
+            first_seen_covering(&mut ends, hour),
+            [
+                (datetime!(0000-01-01 0:00 UTC), datetime!(0000-01-01 0:20:01 UTC)),
+                (
+                    datetime!(9999-12-31 22:59:58.5 UTC),
+                    datetime!(9999-12-31 23:59:59.999_999_999 UTC)
+                ),
+            ]
+        );
+        assert_eq!(first_seen_covering(&mut [], hour), []);
     }
 }

@@ -92,6 +92,81 @@ pub struct AlertRecord {
     pub comment: String,
 }
 
+/// What a detection pass reads of an open alert to count detections into it, and writes
+/// back with [`DetectionRepository::count_into_alerts`]. The rest (title, tags, summary,
+/// triage) a pass neither needs nor changes, and is not read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenAlert {
+    pub id: Uuid,
+    pub organization_id: OrganizationId,
+    pub rule_id: String,
+    pub group_key: String,
+    pub first_seen: OffsetDateTime,
+    pub last_seen: OffsetDateTime,
+    pub count: u64,
+    pub event_refs: Vec<String>,
+}
+
+impl From<&AlertRecord> for OpenAlert {
+    fn from(alert: &AlertRecord) -> Self {
+        Self {
+            id: alert.id,
+            organization_id: alert.organization_id,
+            rule_id: alert.rule_id.clone(),
+            group_key: alert.group_key.clone(),
+            first_seen: alert.first_seen,
+            last_seen: alert.last_seen,
+            count: alert.count,
+            event_refs: alert.event_refs.clone(),
+        }
+    }
+}
+
+/// Which open alerts of a rule and group [`DetectionRepository::open_alerts_of`] reads: those
+/// first seen from `first_seen_from` to `first_seen_to`, both included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenAlertsWanted<'a> {
+    pub rule_id: &'a str,
+    pub group_key: &'a str,
+    pub first_seen_from: OffsetDateTime,
+    pub first_seen_to: OffsetDateTime,
+}
+
+/// Detections a pass counted into an open alert: its new last sighting and references (in
+/// `alert`), how many were `added`, and the summary of the latest.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertCount<'a> {
+    pub alert: &'a OpenAlert,
+    pub added: u64,
+    pub summary: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OpenAlertRow {
+    id: Uuid,
+    organization_id: Uuid,
+    rule_id: String,
+    group_key: String,
+    event_refs: String,
+    first_seen: OffsetDateTime,
+    last_seen: OffsetDateTime,
+    count: i64,
+}
+
+fn open_alert_of(row: OpenAlertRow) -> Result<OpenAlert, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("alert {}: invalid {what}", row.id));
+    Ok(OpenAlert {
+        id: row.id,
+        organization_id: OrganizationId::from_uuid(row.organization_id),
+        event_refs: serde_json::from_str(&row.event_refs).map_err(|_| corrupt("event refs"))?,
+        count: u64::try_from(row.count).map_err(|_| corrupt("count"))?,
+        rule_id: row.rule_id,
+        group_key: row.group_key,
+        first_seen: row.first_seen,
+        last_seen: row.last_seen,
+    })
+}
+
 #[derive(sqlx::FromRow)]
 struct AlertRow {
     id: Uuid,
@@ -181,10 +256,7 @@ pub trait DetectionRepository {
     /// Count `added` more detections into each alert, with its latest sighting, summary and
     /// references; its state, assignee and comment are left as they are. Returns how many
     /// alerts were found (an alert that does not exist is not created).
-    async fn count_into_alerts(
-        &mut self,
-        counts: &[(&AlertRecord, u64)],
-    ) -> Result<u64, StoreError>;
+    async fn count_into_alerts(&mut self, counts: &[AlertCount<'_>]) -> Result<u64, StoreError>;
     async fn insert_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError>;
     /// Replace an alert's mutable fields (everything but its id, organisation, rule and
     /// first sighting); false when it does not exist.
@@ -194,21 +266,21 @@ pub trait DetectionRepository {
         organization_id: OrganizationId,
         id: Uuid,
     ) -> Result<Option<AlertRecord>, StoreError>;
-    /// For each (rule, group) of `keys`, its newest `limit` alerts that are not closed; by
-    /// rule and group, newest first within each.
+    /// For each rule and group `wanted`, its newest `limit` alerts first seen in the wanted
+    /// span that are not closed; by rule and group, newest first within each.
     async fn open_alerts_of(
         &mut self,
         organization_id: OrganizationId,
-        keys: &[(&str, &str)],
+        wanted: &[OpenAlertsWanted<'_>],
         limit: u32,
-    ) -> Result<Vec<AlertRecord>, StoreError>;
+    ) -> Result<Vec<OpenAlert>, StoreError>;
     /// The newest alert of a rule and group that is not closed.
     async fn open_alert_for(
         &mut self,
         organization_id: OrganizationId,
         rule_id: &str,
         group_key: &str,
-    ) -> Result<Option<AlertRecord>, StoreError>;
+    ) -> Result<Option<OpenAlert>, StoreError>;
     /// An organisation's alerts, newest first, optionally in one state.
     async fn list_alerts(
         &mut self,
@@ -257,21 +329,18 @@ impl DetectionRepository for Transaction {
         Ok(changed == 1)
     }
 
-    async fn count_into_alerts(
-        &mut self,
-        counts: &[(&AlertRecord, u64)],
-    ) -> Result<u64, StoreError> {
+    async fn count_into_alerts(&mut self, counts: &[AlertCount<'_>]) -> Result<u64, StoreError> {
         // Values first, so that an encoding error leaves the transaction untouched.
         let rows = counts
             .iter()
-            .map(|(alert, added)| {
+            .map(|count| {
                 Ok((
-                    alert.id,
-                    alert.organization_id.as_uuid(),
-                    to_i64(*added)?,
-                    alert.last_seen,
-                    json_text(&alert.summary)?,
-                    json_text(&alert.event_refs)?,
+                    count.alert.id,
+                    count.alert.organization_id.as_uuid(),
+                    to_i64(count.added)?,
+                    count.alert.last_seen,
+                    json_text(count.summary)?,
+                    json_text(&count.alert.event_refs)?,
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -403,24 +472,26 @@ impl DetectionRepository for Transaction {
     async fn open_alerts_of(
         &mut self,
         organization_id: OrganizationId,
-        keys: &[(&str, &str)],
+        wanted: &[OpenAlertsWanted<'_>],
         limit: u32,
-    ) -> Result<Vec<AlertRecord>, StoreError> {
+    ) -> Result<Vec<OpenAlert>, StoreError> {
         let mut alerts = Vec::new();
-        for chunk in keys.chunks(ALERTS_PER_STATEMENT) {
-            let rows: Vec<AlertRow> = on_backend!(self.connection(), c => {
+        for chunk in wanted.chunks(ALERTS_PER_STATEMENT) {
+            let rows: Vec<OpenAlertRow> = on_backend!(self.connection(), c => {
                 // Each wanted key reads only its newest open alerts, down the index on
                 // (organisation, rule, group, first seen, id), and stops at the limit. (Ranking
                 // every open alert of the keys with a window function read them all: a rule
                 // with a thousand alerts cost every pass that touched it a thousand rows, and
                 // past a few hundred keys SQLite chose to scan the organisation's alerts.)
-                let mut query = sqlx::QueryBuilder::new(concat!(
-                    "SELECT ",
-                    alert_columns!(),
-                    " FROM ("
-                ));
-                query.push_values(chunk, |mut row, (rule_id, group_key)| {
-                    row.push_bind(*rule_id).push_bind(*group_key);
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT id, organization_id, rule_id, group_key, event_refs, first_seen, \
+                     last_seen, count FROM (",
+                );
+                query.push_values(chunk, |mut row, wanted| {
+                    row.push_bind(wanted.rule_id)
+                        .push_bind(wanted.group_key)
+                        .push_bind(wanted.first_seen_from)
+                        .push_bind(wanted.first_seen_to);
                 });
                 query.push(
                     ") AS wanted JOIN alerts ON alerts.id IN (SELECT newest.id FROM alerts AS \
@@ -429,7 +500,8 @@ impl DetectionRepository for Transaction {
                 query.push_bind(organization_id.as_uuid());
                 query.push(
                     " AND newest.rule_id = wanted.column1 AND newest.group_key = wanted.column2 \
-                     AND newest.state <> 'closed' \
+                     AND newest.first_seen >= wanted.column3 \
+                     AND newest.first_seen <= wanted.column4 AND newest.state <> 'closed' \
                      ORDER BY newest.first_seen DESC, newest.id DESC LIMIT ",
                 );
                 query.push_bind(i64::from(limit));
@@ -438,7 +510,7 @@ impl DetectionRepository for Transaction {
                 query.build_query_as().persistent(false).fetch_all(&mut *c).await
             })?;
             for row in rows {
-                alerts.push(alert_of(row)?);
+                alerts.push(open_alert_of(row)?);
             }
         }
         Ok(alerts)
@@ -449,8 +521,14 @@ impl DetectionRepository for Transaction {
         organization_id: OrganizationId,
         rule_id: &str,
         group_key: &str,
-    ) -> Result<Option<AlertRecord>, StoreError> {
-        Ok(self.open_alerts_of(organization_id, &[(rule_id, group_key)], 1).await?.pop())
+    ) -> Result<Option<OpenAlert>, StoreError> {
+        let wanted = OpenAlertsWanted {
+            rule_id,
+            group_key,
+            first_seen_from: time::macros::datetime!(0001-01-01 0:00 UTC),
+            first_seen_to: time::macros::datetime!(9999-12-31 23:59:59 UTC),
+        };
+        Ok(self.open_alerts_of(organization_id, &[wanted], 1).await?.pop())
     }
 
     async fn list_alerts(

@@ -62,7 +62,10 @@ pub use compliance::{ComplianceRecord, ComplianceRepository, EvidenceResultRecor
 pub use compliance_evidence::{
     ComplianceEvidenceRepository, ManualEvidenceRecord, PolicyAcknowledgementRecord,
 };
-pub use detection::{AlertRecord, AlertResolution, AlertState, DetectionRepository};
+pub use detection::{
+    AlertCount, AlertRecord, AlertResolution, AlertState, DetectionRepository, OpenAlert,
+    OpenAlertsWanted,
+};
 pub use error::StoreError;
 pub use events::{EventRepository, EventWindow, NewEvent, StoredEvent};
 pub use factors::FactorRepository;

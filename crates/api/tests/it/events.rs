@@ -529,6 +529,45 @@ async fn a_pass_counts_each_detection_into_the_alert_whose_window_covers_it() {
     assert_eq!(second["details"]["alerts"], json!([{"id": eight, "count": 3, "added": 1}]));
 }
 
+/// A rule and group with more open alerts than a pass looks at (the newest 32 whose window
+/// can cover its detections): a late event still counts into the oldest alert, whose window
+/// covers it, rather than open a duplicate.
+#[tokio::test]
+async fn a_late_event_counts_into_an_old_alert_behind_many_newer_ones() {
+    let harness = Harness::new().await;
+    let loaded =
+        detect::RuleSet::from_sources([(PathBuf::from("local/shadow.yml"), TEST_RULE.to_owned())]);
+    harness.app.set_detection_rules(detect::RuleSet::builtin().merged(&loaded)).await;
+    let org = Org::new(&harness, "Acme").await;
+    // Forty alerts, two hours apart: each event opens its own.
+    let start = time::macros::datetime!(2026-03-01 0:00 UTC);
+    let at = |offset: time::Duration| {
+        (start + offset).format(&time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let body: Vec<String> = (0..40)
+        .map(|n| sysmon_process("vssadmin delete shadows /all", &at(time::Duration::hours(2 * n))))
+        .collect();
+    assert_eq!(send(&harness, &org, "", &body.join("\n")).await.body["accepted"], 40);
+    let pass = harness.app.run_event_detection_once().await.unwrap();
+    assert_eq!((pass.detections, pass.alerts_opened), (40, 40));
+    // Then, in another pass, one event in the first alert's window and one in the last's.
+    let late = [
+        sysmon_process("vssadmin delete shadows /all", &at(time::Duration::minutes(30))),
+        sysmon_process(
+            "vssadmin delete shadows /all",
+            &at(time::Duration::hours(78) + time::Duration::minutes(5)),
+        ),
+    ];
+    assert_eq!(send(&harness, &org, "", &late.join("\n")).await.body["accepted"], 2);
+    let pass = harness.app.run_event_detection_once().await.unwrap();
+    assert_eq!((pass.detections, pass.alerts_opened), (2, 0));
+    let counts = alert_counts(&harness, &org).await;
+    assert_eq!(counts.len(), 40);
+    assert_eq!(counts[0], (at(time::Duration::ZERO), 2), "the oldest alert");
+    assert_eq!(counts[39], (at(time::Duration::hours(78)), 2), "the newest alert");
+    assert!(counts[1..39].iter().all(|(_, count)| *count == 1), "{counts:?}");
+}
+
 #[tokio::test]
 async fn the_retention_purge_removes_expired_events_with_an_audit_event() {
     let mut harness = Harness::new().await;

@@ -3,7 +3,10 @@
 //! filter by state, newest first.
 
 use base::OrganizationId;
-use store::{AlertRecord, AlertResolution, AlertState, DetectionRepository, Transaction};
+use store::{
+    AlertCount, AlertRecord, AlertResolution, AlertState, DetectionRepository, OpenAlert,
+    OpenAlertsWanted, Transaction,
+};
 use time::Duration;
 use uuid::Uuid;
 
@@ -36,6 +39,12 @@ fn alert(organization_id: OrganizationId, n: u8, group: &str) -> AlertRecord {
         closed_at: None,
         comment: String::new(),
     }
+}
+
+/// The open alerts of a rule and group, first seen within a year of `T0`.
+fn any_time((rule_id, group_key): (&'static str, &'static str)) -> OpenAlertsWanted<'static> {
+    let (first_seen_from, first_seen_to) = (T0 - Duration::days(365), T0 + Duration::days(365));
+    OpenAlertsWanted { rule_id, group_key, first_seen_from, first_seen_to }
 }
 
 async fn pending(transaction: &mut Transaction) -> Vec<(OrganizationId, u64, u64)> {
@@ -97,17 +106,35 @@ async fn alerts_round_trip_and_the_open_one_is_found() {
         let stranger = OrganizationId::new(9, [9; 10]);
         assert_eq!(transaction.get_alert(stranger, first.id).await.unwrap(), None);
         let open = transaction.open_alert_for(organization_id, "rule-1", "user.uid=u-1").await;
-        assert_eq!(open.unwrap(), Some(second.clone()), "the newest open one");
+        assert_eq!(open.unwrap(), Some(OpenAlert::from(&second)), "the newest open one");
         let key = ("rule-1", "user.uid=u-1");
-        let all_open = transaction.open_alerts_of(organization_id, &[key], 10).await;
-        assert_eq!(all_open.unwrap(), vec![second.clone(), first.clone()], "newest first");
-        let newest = transaction.open_alerts_of(organization_id, &[key], 1).await;
-        assert_eq!(newest.unwrap(), vec![second.clone()]);
+        let all_open = transaction.open_alerts_of(organization_id, &[any_time(key)], 10).await;
+        let (first_open, second_open) = (OpenAlert::from(&first), OpenAlert::from(&second));
+        assert_eq!(
+            all_open.unwrap(),
+            vec![second_open.clone(), first_open.clone()],
+            "newest first"
+        );
+        let newest = transaction.open_alerts_of(organization_id, &[any_time(key)], 1).await;
+        assert_eq!(newest.unwrap(), vec![second_open.clone()]);
+        // Only those first seen in the span wanted, its ends included.
+        let until_first = OpenAlertsWanted { first_seen_to: first.first_seen, ..any_time(key) };
+        let from_second = OpenAlertsWanted { first_seen_from: second.first_seen, ..any_time(key) };
+        for (span, expected) in [(until_first, &first_open), (from_second, &second_open)] {
+            let read = transaction.open_alerts_of(organization_id, &[span], 10).await.unwrap();
+            assert_eq!(read, vec![expected.clone()]);
+        }
+        let between = OpenAlertsWanted {
+            first_seen_from: first.first_seen + Duration::SECOND,
+            first_seen_to: second.first_seen - Duration::SECOND,
+            ..any_time(key)
+        };
+        assert_eq!(transaction.open_alerts_of(organization_id, &[between], 10).await.unwrap(), []);
         // Many keys at once: the limit holds per rule and group, unknown keys add nothing,
         // and another organisation's alerts are not read.
-        let keys = [("rule-1", "user.uid=u-2"), ("rule-9", ""), key];
+        let keys = [any_time(("rule-1", "user.uid=u-2")), any_time(("rule-9", "")), any_time(key)];
         let both = transaction.open_alerts_of(organization_id, &keys, 1).await.unwrap();
-        assert_eq!(both, vec![second.clone(), other_group.clone()]);
+        assert_eq!(both, vec![second_open.clone(), OpenAlert::from(&other_group)]);
         assert_eq!(transaction.open_alerts_of(stranger, &keys, 10).await.unwrap(), vec![]);
 
         let closed = AlertRecord {
@@ -132,22 +159,23 @@ async fn alerts_round_trip_and_the_open_one_is_found() {
             Some(closed.clone())
         );
         let open = transaction.open_alert_for(organization_id, "rule-1", "user.uid=u-1").await;
-        assert_eq!(open.unwrap(), Some(first.clone()), "a closed alert is never counted into");
+        assert_eq!(open.unwrap(), Some(first_open.clone()), "a closed alert is never counted into");
         // The limit counts open alerts only: the closed newest one does not take its place.
-        let newest_open = transaction.open_alerts_of(organization_id, &[key], 1).await;
-        assert_eq!(newest_open.unwrap(), vec![first.clone()]);
+        let newest_open = transaction.open_alerts_of(organization_id, &[any_time(key)], 1).await;
+        assert_eq!(newest_open.unwrap(), vec![first_open.clone()]);
 
         // Counting into an alert adds to the stored count and leaves what a triager set.
-        let counted = AlertRecord {
+        let counted = OpenAlert {
             count: 99,
             last_seen: T0 + Duration::minutes(45),
             event_refs: vec!["audit:x:1".into(), "audit:x:2".into()],
-            state: AlertState::New,
-            comment: String::new(),
-            ..closed.clone()
+            ..OpenAlert::from(&closed)
         };
-        let missing = AlertRecord { id: Uuid::from_bytes([8; 16]), ..counted.clone() };
-        let counts = [(&counted, 3), (&missing, 1), (&first, 2)];
+        let missing = OpenAlert { id: Uuid::from_bytes([8; 16]), ..counted.clone() };
+        let mut summary = serde_json::Map::new();
+        summary.insert("status".into(), "Failure".into());
+        let count = |alert, added| AlertCount { alert, added, summary: &summary };
+        let counts = [count(&counted, 3), count(&missing, 1), count(&first_open, 2)];
         assert_eq!(
             transaction.count_into_alerts(&counts).await.unwrap(),
             2,
@@ -157,6 +185,8 @@ async fn alerts_round_trip_and_the_open_one_is_found() {
         assert_eq!(stored.count, closed.count + 3);
         assert_eq!(stored.last_seen, counted.last_seen);
         assert_eq!(stored.event_refs, counted.event_refs);
+        assert_eq!(stored.summary, summary, "the summary of the latest detection");
+        assert_eq!((stored.title.as_str(), &stored.tags), (closed.title.as_str(), &closed.tags));
         assert_eq!((stored.state, stored.comment.as_str()), (AlertState::Closed, "expected"));
         let stored_first = transaction.get_alert(organization_id, first.id).await.unwrap();
         assert_eq!(stored_first.unwrap().count, first.count + 2);
