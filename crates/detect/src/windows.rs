@@ -216,7 +216,9 @@ fn map_parts(
     user: Vec<(String, Value)>,
 ) -> Result<Event, WindowsEventError> {
     let (event_id, channel, time) = system_facts(&system)?;
-    let mut fields = Map::with_capacity(SYSTEM_FIELDS.len() + 2 + data.len() + user.len());
+    // One spare member: ingestion notes where it stored an event that matched a rule
+    // (`metadata`), which would otherwise grow the map of every such event.
+    let mut fields = Map::with_capacity(SYSTEM_FIELDS.len() + 3 + data.len() + user.len());
     insert_system_fields(system, &mut fields);
     for (name, value) in data.into_iter().chain(user) {
         lift_member(name, value, &mut fields);
@@ -228,7 +230,7 @@ fn map_parts(
 fn system_facts(
     system: &SystemMembers,
 ) -> Result<(u64, String, OffsetDateTime), WindowsEventError> {
-    let event_id = match system.get("EventID").map(text_of) {
+    let event_id = match system.field("EventID").map(text_of) {
         Some(Value::Number(n)) => n.as_u64(),
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
@@ -237,10 +239,9 @@ fn system_facts(
         path: "Event.System.EventID",
         reason: "missing or not a non-negative integer",
     })?;
-    let channel = system.get("Channel").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let channel = system.field("Channel").and_then(Value::as_str).unwrap_or_default().to_owned();
     let time = system
-        .get("TimeCreated")
-        .and_then(|t| attribute(t, "SystemTime"))
+        .attribute(TIME_CREATED)
         .and_then(Value::as_str)
         .ok_or(WindowsEventError::Shape {
             path: "Event.System.TimeCreated",
@@ -256,11 +257,10 @@ fn system_facts(
 }
 
 /// The `System` members copied to the top level, in their order.
-fn insert_system_fields(mut system: SystemMembers, fields: &mut Map<String, Value>) {
-    let provider = system.get("Provider").and_then(|p| attribute(p, "Name")).cloned();
-    let user = system.get("Security").and_then(|p| attribute(p, "UserID")).cloned();
-    for ((_, name), value) in SYSTEM_FIELDS.iter().zip(&mut system.values) {
-        if let Some(value) = value.take() {
+fn insert_system_fields(system: SystemMembers, fields: &mut Map<String, Value>) {
+    let [provider, user, _] = system.attributes;
+    for ((_, name), value) in SYSTEM_FIELDS.iter().zip(system.values) {
+        if let Some(value) = value {
             fields.insert((*name).to_owned(), into_text(value));
         }
     }
@@ -272,41 +272,65 @@ fn insert_system_fields(mut system: SystemMembers, fields: &mut Map<String, Valu
     }
 }
 
-/// The members of `System` the mapping reads: [`SYSTEM_FIELDS`], then these.
-const SYSTEM_ATTRIBUTED: [&str; 3] = ["Provider", "Security", "TimeCreated"];
-const SYSTEM_MEMBERS: usize = SYSTEM_FIELDS.len() + SYSTEM_ATTRIBUTED.len();
+/// The `System` elements of which the mapping reads one attribute, as (element, attribute).
+const SYSTEM_ATTRIBUTES: [(&str, &str); 3] =
+    [("Provider", "Name"), ("Security", "UserID"), ("TimeCreated", "SystemTime")];
+/// Where [`SYSTEM_ATTRIBUTES`] has `TimeCreated`.
+const TIME_CREATED: usize = 2;
 
-/// The members of a record's `System` element that the mapping reads, each as the element
-/// last gave it (as a parsed object keeps the last of a repeated name); the others are not
-/// kept.
+/// What the mapping reads of a record's `System` element, each as the element last gave it
+/// (as a parsed object keeps the last of a repeated name): the [`SYSTEM_FIELDS`] members,
+/// and the [`SYSTEM_ATTRIBUTES`] attributes. The rest is not kept.
 #[derive(Default)]
 struct SystemMembers {
-    values: [Option<Value>; SYSTEM_MEMBERS],
+    values: [Option<Value>; SYSTEM_FIELDS.len()],
+    attributes: [Option<Value>; SYSTEM_ATTRIBUTES.len()],
+}
+
+/// Where a `System` member is kept.
+#[derive(Debug, Clone, Copy)]
+enum SystemSlot {
+    /// Its value, in [`SystemMembers::values`].
+    Field(usize),
+    /// One of its attributes, in [`SystemMembers::attributes`].
+    Attribute(usize),
 }
 
 impl SystemMembers {
     /// Where the member `name` is kept, if the mapping reads it.
-    fn slot(name: &str) -> Option<usize> {
-        SYSTEM_FIELDS
+    fn slot(name: &str) -> Option<SystemSlot> {
+        if let Some(index) = SYSTEM_FIELDS.iter().position(|(member, _)| *member == name) {
+            return Some(SystemSlot::Field(index));
+        }
+        SYSTEM_ATTRIBUTES
             .iter()
-            .map(|(member, _)| *member)
-            .chain(SYSTEM_ATTRIBUTED)
-            .position(|member| member == name)
+            .position(|(element, _)| *element == name)
+            .map(SystemSlot::Attribute)
     }
 
     /// From a parsed `System` element.
     fn of(system: &Map<String, Value>) -> Self {
         let mut members = Self::default();
         for (name, value) in system {
-            if let Some(slot) = Self::slot(name) {
-                members.values[slot] = Some(value.clone());
+            match Self::slot(name) {
+                Some(SystemSlot::Field(index)) => members.values[index] = Some(value.clone()),
+                Some(SystemSlot::Attribute(index)) => {
+                    members.attributes[index] =
+                        attribute(value, SYSTEM_ATTRIBUTES[index].1).cloned();
+                }
+                None => {}
             }
         }
         members
     }
 
-    fn get(&self, name: &str) -> Option<&Value> {
-        Self::slot(name).and_then(|slot| self.values[slot].as_ref())
+    fn field(&self, name: &str) -> Option<&Value> {
+        let index = SYSTEM_FIELDS.iter().position(|(member, _)| *member == name)?;
+        self.values[index].as_ref()
+    }
+
+    fn attribute(&self, index: usize) -> Option<&Value> {
+        self.attributes[index].as_ref()
     }
 }
 
@@ -429,9 +453,14 @@ impl<'de> Visitor<'de> for SystemSeed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SystemMembers, A::Error> {
         let mut members = SystemMembers::default();
-        while let Some(slot) = map.next_key_seed(SystemSlot)? {
+        while let Some(slot) = map.next_key_seed(SystemSlotSeed)? {
             match slot {
-                Some(slot) => members.values[slot] = Some(map.next_value()?),
+                Some(SystemSlot::Field(index)) => members.values[index] = Some(map.next_value()?),
+                Some(SystemSlot::Attribute(index)) => {
+                    let name = SYSTEM_ATTRIBUTES[index].1;
+                    members.attributes[index] =
+                        map.next_value_seed(AttributeOf { name, level: AttributeLevel::Element })?;
+                }
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -443,28 +472,138 @@ impl<'de> Visitor<'de> for SystemSeed {
 
 /// A `System` member's name, read as the slot it is kept in (none for a member the mapping
 /// does not read), without allocating it.
-struct SystemSlot;
+struct SystemSlotSeed;
 
-impl<'de> DeserializeSeed<'de> for SystemSlot {
-    type Value = Option<usize>;
+impl<'de> DeserializeSeed<'de> for SystemSlotSeed {
+    type Value = Option<SystemSlot>;
 
     fn deserialize<D: serde::Deserializer<'de>>(
         self,
         deserializer: D,
-    ) -> Result<Option<usize>, D::Error> {
+    ) -> Result<Option<SystemSlot>, D::Error> {
         deserializer.deserialize_str(self)
     }
 }
 
-impl Visitor<'_> for SystemSlot {
-    type Value = Option<usize>;
+impl Visitor<'_> for SystemSlotSeed {
+    type Value = Option<SystemSlot>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a member name")
     }
 
-    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Option<usize>, E> {
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Option<SystemSlot>, E> {
         Ok(SystemMembers::slot(name))
+    }
+}
+
+/// Which level of `{"#attributes": {name: value}}` an [`AttributeOf`] reads.
+#[derive(Clone, Copy)]
+enum AttributeLevel {
+    /// The element, whose `#attributes` member holds the attribute.
+    Element,
+    /// Its `#attributes` object.
+    Attributes,
+}
+
+/// The attribute `name` of a `System` element (`Provider`'s `Name`, say), read without
+/// building the element: what `element["#attributes"][name]` gives once it is parsed, the
+/// last of a repeated name, and none when either level is not an object.
+struct AttributeOf {
+    name: &'static str,
+    level: AttributeLevel,
+}
+
+impl<'de> DeserializeSeed<'de> for AttributeOf {
+    type Value = Option<Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<Value>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AttributeOf {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let wanted = match self.level {
+            AttributeLevel::Element => "#attributes",
+            AttributeLevel::Attributes => self.name,
+        };
+        let mut found = None;
+        while let Some(is_wanted) = map.next_key_seed(NameIs(wanted))? {
+            if !is_wanted {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            found = match self.level {
+                AttributeLevel::Element => map.next_value_seed(AttributeOf {
+                    name: self.name,
+                    level: AttributeLevel::Attributes,
+                })?,
+                AttributeLevel::Attributes => Some(map.next_value()?),
+            };
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+}
+
+/// Whether a member's name is the one wanted, read without allocating it.
+struct NameIs(&'static str);
+
+impl<'de> DeserializeSeed<'de> for NameIs {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for NameIs {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<bool, E> {
+        Ok(name == self.0)
     }
 }
 
@@ -781,9 +920,15 @@ mod tests {
             system in proptest::collection::vec((prop_oneof![
                 Just("EventID".to_owned()), Just("Channel".to_owned()), Just("Computer".to_owned()),
                 Just("TimeCreated".to_owned()), Just("Provider".to_owned()), Just("x".to_owned()),
+                Just("Security".to_owned()),
             ], prop_oneof![
                 member_value(),
                 Just(r##"{"#attributes":{"SystemTime":"2025-11-27T07:40:10Z","Name":"N"}}"##.to_owned()),
+                // Attributes given twice, not an object, or nested where they are not read.
+                Just(r##"{"#attributes":{"UserID":"S-1","Name":"A","UserID":"S-2"},"#text":1}"##.to_owned()),
+                Just(r##"{"#attributes":{"Name":"N"},"#attributes":[1,{"Name":"M"}]}"##.to_owned()),
+                Just(r##"{"#attributes":"Name"}"##.to_owned()),
+                Just(r##"{"x":{"#attributes":{"Name":"no"}},"#attributes":{"Name":{"a":[1]},"SystemTime":"2025-11-27T07:40:10Z"}}"##.to_owned()),
                 Just(r#""Security""#.to_owned()),
                 Just("4688".to_owned()),
             ]), 0..6),
