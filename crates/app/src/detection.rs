@@ -458,7 +458,8 @@ pub(crate) enum DetectionCursor {
     IngestedEvents,
 }
 
-/// The open alerts of a rule and group a pass looks at: the newest ones, first.
+/// The open alerts of a rule and group a pass reads for each span of its detections (see
+/// [`first_seen_covering`]): the newest ones first seen in the span.
 const OPEN_ALERTS_CONSIDERED: u32 = 32;
 
 /// When the alerts that may cover detections at `times` were first seen, as disjoint spans,
