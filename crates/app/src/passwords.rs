@@ -205,7 +205,10 @@ impl HashThreads {
             if answer.is_closed() {
                 return;
             }
-            let _ = answer.send(hash(queued.start()));
+            let scratch = queued.start();
+            let _ = answer.send(hash(Arc::clone(&scratch)));
+            // The caller carries on with the answer while this thread wipes.
+            scratch.wipe_unless_waited_for();
         }))?;
         answered.await.map_err(|_| AppError::Internal("password hashing failed".into()))?
     }
@@ -216,8 +219,9 @@ impl HashThreads {
 /// itself. A buffer is taken per running hash (so at most one per hashing thread) and only
 /// buffers of the current size are kept.
 ///
-/// No password-derived block stays in an idle buffer: a finished hash wipes its memory, unless
-/// another hash is already waiting for a slot. Then the memory goes to that hash unwiped, since
+/// No password-derived block stays in an idle buffer: a finished hash wipes its memory (its
+/// thread does, right after handing the answer over, so the wipe is not on the login's path),
+/// unless another hash is already waiting for a slot. Then the memory goes to that hash unwiped, since
 /// argon2's first pass writes every block before it reads it, so nothing of the previous hash
 /// is read or survives it. The wipe (a 19 MiB memset: about 5 % of the CPU of a login flood,
 /// profiled) is thus skipped while hashes queue. Once none waits, the next hash to finish wipes
@@ -318,7 +322,8 @@ impl Scratch {
 
     /// Run `hash` on `blocks` blocks of memory whose earlier content it never reads; `keep`
     /// is the size worth keeping (the current parameters'; a hash with older ones gets memory
-    /// of its own, wiped when dropped).
+    /// of its own, wiped when dropped). A kept buffer stays dirty until
+    /// [`Scratch::wipe_unless_waited_for`].
     fn with<R>(&self, blocks: usize, keep: usize, hash: impl FnOnce(&mut [Block]) -> R) -> R {
         let reuse = blocks == keep;
         let kept = if reuse {
@@ -337,12 +342,15 @@ impl Scratch {
         if reuse {
             self.keep(Kept { blocks: std::mem::take(&mut memory.0), dirty: true });
         }
-        // Nothing waits: wipe this hash's memory, and what was handed over for a hash that
-        // gave up or that started with older parameters, in memory of its own.
+        result
+    }
+
+    /// Once a hash has answered: if no hash waits, wipe its memory, and what was handed over
+    /// for a hash that gave up or that started with older parameters, in memory of its own.
+    fn wipe_unless_waited_for(&self) {
         if self.waiting.load(Ordering::SeqCst) == 0 {
             self.wipe_idle();
         }
-        result
     }
 }
 
@@ -620,6 +628,26 @@ mod tests {
         assert!(!hasher.verify("correct horse battery stapler", &phc).await.unwrap());
     }
 
+    fn zero(kept: &Kept) -> bool {
+        kept.blocks.iter().all(|block| block.as_ref().iter().all(|word| *word == 0))
+    }
+
+    /// Whether the hasher keeps `n` buffers, all wiped, within five seconds: a hashing thread
+    /// wipes after it has answered, so the answer may come a moment before the wipe.
+    fn wiped_soon(hasher: &PasswordHasher, n: usize) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let wiped = {
+                let kept = hasher.scratch.lock();
+                kept.len() == n && kept.iter().all(|kept| !kept.dirty && zero(kept))
+            };
+            if wiped || std::time::Instant::now() > deadline {
+                return wiped;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     /// The hashes made in reused memory are the crate's own: each side verifies the other's,
     /// with the stored parameters when they differ from the configured ones, and a wiped and
     /// reused buffer gives the same answers as a fresh one.
@@ -644,13 +672,8 @@ mod tests {
             assert!(reference.verify_password(b"correct horse battery stapel", &ours).is_err());
         }
         // Only buffers of the configured size stay, wiped.
-        let kept = hasher.scratch.lock();
-        assert_eq!(kept.len(), 1);
-        assert!(!kept[0].dirty);
-        assert!(
-            kept[0].blocks.len() == 1024
-                && kept[0].blocks.iter().all(|block| block.as_ref().iter().all(|w| *w == 0))
-        );
+        assert!(wiped_soon(&hasher, 1));
+        assert_eq!(hasher.scratch.lock()[0].blocks.len(), 1024);
     }
 
     /// While a hash waits, a finished one hands its memory over unwiped, and the hash that
@@ -660,8 +683,7 @@ mod tests {
     async fn memory_handed_over_unwiped_is_overwritten_then_wiped_when_nothing_waits() {
         let hasher = PasswordHasher::new(1024, 1, 1, 1).unwrap();
         let phc = hasher.hash("correct horse battery staple").await.unwrap();
-        let zero = |kept: &Kept| kept.blocks.iter().all(|b| b.as_ref().iter().all(|w| *w == 0));
-        assert!(!hasher.scratch.lock()[0].dirty, "nothing waited: wiped");
+        assert!(wiped_soon(&hasher, 1), "nothing waited: wiped");
 
         let waiter = hasher.scratch.queue();
         assert!(hasher.verify("correct horse battery staple", &phc).await.unwrap());
@@ -675,8 +697,7 @@ mod tests {
         assert!(!hasher.verify("correct horse battery stapel", &phc).await.unwrap());
         assert!(hasher.scratch.lock()[0].dirty);
         drop(waiter);
-        let kept = hasher.scratch.lock();
-        assert!(!kept[0].dirty && zero(&kept[0]), "nothing waits any more: wiped");
+        assert!(wiped_soon(&hasher, 1), "nothing waits any more: wiped");
     }
 
     /// A hash whose caller gives up while it is queued is dropped unstarted when a thread
@@ -700,8 +721,7 @@ mod tests {
         assert!(hasher.verify("correct horse battery staple", &phc).await.unwrap());
         assert!(!hasher.verify("correct horse battery stapel", &phc).await.unwrap());
         assert_eq!(hasher.scratch.waiting.load(Ordering::SeqCst), 0);
-        let zero = |kept: &Kept| kept.blocks.iter().all(|b| b.as_ref().iter().all(|w| *w == 0));
-        assert!(hasher.scratch.lock().iter().all(|kept| !kept.dirty && zero(kept)));
+        assert!(wiped_soon(&hasher, 1));
     }
 
     #[tokio::test]
