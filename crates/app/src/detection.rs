@@ -465,10 +465,10 @@ const OPEN_ALERTS_CONSIDERED: u32 = 32;
 /// When the alerts that may cover detections at `times` were first seen, as disjoint spans,
 /// earliest first: an alert first seen at `t` covers `t..t + window`. The spans of the
 /// detections are merged where they overlap, so that the newest alerts read for one span
-/// never crowd out those another needs. A second more on each side, as SQLite compares the
-/// stored times as text, which orders the times within one second by how many digits their
-/// fractions have (the exact window is checked on the alerts read); within the years a time
-/// is stored in (0 to 9999).
+/// never crowd out those another needs. In UTC, as alerts' times are stored, and a second
+/// more on each side, as SQLite compares the stored times as text, which orders the times
+/// within one second by how many digits their fractions have (the exact window is checked on
+/// the alerts read); within the years a time is stored in (0 to 9999).
 fn first_seen_covering(
     times: &mut [OffsetDateTime],
     window: Duration,
@@ -477,7 +477,7 @@ fn first_seen_covering(
     const LAST: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.999_999_999 UTC);
     times.sort_unstable();
     let mut spans: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
-    for &at in &*times {
+    for at in times.iter().map(|at| at.to_offset(time::UtcOffset::UTC)) {
         let from = at.checked_sub(window + Duration::SECOND).filter(|from| *from >= FIRST);
         let to = at.checked_add(Duration::SECOND).filter(|to| *to <= LAST);
         let (from, to) = (from.unwrap_or(FIRST), to.unwrap_or(LAST));
@@ -731,5 +731,12 @@ mod tests {
             ]
         );
         assert_eq!(first_seen_covering(&mut [], hour), []);
+        // Times in another offset give the same spans, in UTC.
+        let mut paris = [datetime!(2026-03-01 9:30 +1)];
+        assert_eq!(
+            first_seen_covering(&mut paris, hour),
+            [(datetime!(2026-03-01 7:29:59 UTC), datetime!(2026-03-01 8:30:01 UTC))]
+        );
+        assert!(first_seen_covering(&mut paris, hour)[0].0.offset().is_utc());
     }
 }
