@@ -739,4 +739,40 @@ mod tests {
         );
         assert!(first_seen_covering(&mut paris, hour)[0].0.offset().is_utc());
     }
+
+    proptest::proptest! {
+        /// Whatever the detections' times and window, the spans are disjoint and in order,
+        /// and every alert whose window covers one of the detections was first seen in one of
+        /// them: a pass never misses the alert a detection belongs to.
+        #[test]
+        fn the_spans_hold_every_alert_that_covers_a_detection(
+            seconds in proptest::collection::vec(0i64..400_000, 1..40),
+            // Alerts near either end of a detection's window, where a span could miss them.
+            alerts in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), -3i64..=3, proptest::prelude::any::<bool>()),
+                0..40,
+            ),
+            window_seconds in 1i64..20_000,
+        ) {
+            let at = |second: i64| datetime!(2026-03-01 0:00 UTC) + Duration::seconds(second);
+            let window = Duration::seconds(window_seconds);
+            let mut times: Vec<OffsetDateTime> = seconds.iter().map(|s| at(*s)).collect();
+            let first_seens: Vec<OffsetDateTime> = alerts
+                .iter()
+                .map(|(index, shift, at_start)| {
+                    let detection = times[index.index(times.len())] + Duration::seconds(*shift);
+                    if *at_start { detection - window } else { detection }
+                })
+                .collect();
+            let spans = first_seen_covering(&mut times, window);
+            for pair in spans.windows(2) {
+                proptest::prop_assert!(pair[0].0 <= pair[0].1 && pair[0].1 < pair[1].0);
+            }
+            for first_seen in first_seens {
+                let covers = times.iter().any(|t| *t >= first_seen && *t - first_seen < window);
+                let read = spans.iter().any(|(from, to)| *from <= first_seen && first_seen <= *to);
+                proptest::prop_assert!(!covers || read, "{first_seen} covers a detection, unread");
+            }
+        }
+    }
 }
