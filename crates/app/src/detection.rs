@@ -653,21 +653,21 @@ impl AlertRecorder {
         cursor: DetectionCursor,
         (from, to): (u64, u64),
     ) -> Result<(), AppError> {
-        let mut counted: Vec<(&OpenAlert, u64, serde_json::Map<String, serde_json::Value>)> = self
+        let mut counted: Vec<AlertCount<'_>> = self
             .alerts
             .values()
             .flatten()
             .filter_map(|counting| {
                 let latest = counting.latest.as_deref()?;
-                Some((&counting.alert, counting.added, summary_of(latest)))
+                Some(AlertCount {
+                    alert: &counting.alert,
+                    added: counting.added,
+                    summary: summary_of(latest),
+                })
             })
             .collect();
-        counted.sort_by_key(|(alert, _, _)| alert.id);
+        counted.sort_by_key(|count| count.alert.id);
         if !counted.is_empty() {
-            let counted: Vec<AlertCount<'_>> = counted
-                .iter()
-                .map(|(alert, added, summary)| AlertCount { alert, added: *added, summary })
-                .collect();
             // Only the counted fields: a triager may have changed the alerts meanwhile.
             transaction.count_into_alerts(&counted).await?;
             let pass = match cursor {
@@ -683,8 +683,8 @@ impl AlertRecorder {
             let alerts: Vec<serde_json::Value> = counted
                 .iter()
                 .map(|count| {
-                    let (alert, added) = (count.alert, count.added);
-                    serde_json::json!({"id": alert.id, "count": alert.count, "added": added})
+                    let (id, total, added) = (count.alert.id, count.alert.count, count.added);
+                    serde_json::json!({"id": id, "count": total, "added": added})
                 })
                 .collect();
             event.details.insert("alerts".into(), alerts.into());
@@ -698,6 +698,7 @@ impl AlertRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use time::macros::datetime;
 
     #[test]
@@ -740,7 +741,7 @@ mod tests {
         assert!(first_seen_covering(&mut paris, hour)[0].0.offset().is_utc());
     }
 
-    proptest::proptest! {
+    proptest! {
         /// Whatever the detections' times and window, the spans are disjoint and in order,
         /// and every alert whose window covers one of the detections was first seen in one of
         /// them: a pass never misses the alert a detection belongs to.
@@ -749,7 +750,7 @@ mod tests {
             seconds in proptest::collection::vec(0i64..400_000, 1..40),
             // Alerts near either end of a detection's window, where a span could miss them.
             alerts in proptest::collection::vec(
-                (proptest::prelude::any::<proptest::sample::Index>(), -3i64..=3, proptest::prelude::any::<bool>()),
+                (any::<prop::sample::Index>(), -3i64..=3, any::<bool>()),
                 0..40,
             ),
             window_seconds in 1i64..20_000,
@@ -766,12 +767,12 @@ mod tests {
                 .collect();
             let spans = first_seen_covering(&mut times, window);
             for pair in spans.windows(2) {
-                proptest::prop_assert!(pair[0].0 <= pair[0].1 && pair[0].1 < pair[1].0);
+                prop_assert!(pair[0].0 <= pair[0].1 && pair[0].1 < pair[1].0);
             }
             for first_seen in first_seens {
                 let covers = times.iter().any(|t| *t >= first_seen && *t - first_seen < window);
                 let read = spans.iter().any(|(from, to)| *from <= first_seen && first_seen <= *to);
-                proptest::prop_assert!(!covers || read, "{first_seen} covers a detection, unread");
+                prop_assert!(!covers || read, "{first_seen} covers a detection, unread");
             }
         }
     }

@@ -325,8 +325,10 @@ impl SystemMembers {
     }
 
     fn field(&self, name: &str) -> Option<&Value> {
-        let index = SYSTEM_FIELDS.iter().position(|(member, _)| *member == name)?;
-        self.values[index].as_ref()
+        match Self::slot(name)? {
+            SystemSlot::Field(index) => self.values[index].as_ref(),
+            SystemSlot::Attribute(_) => None,
+        }
     }
 
     fn attribute(&self, index: usize) -> Option<&Value> {

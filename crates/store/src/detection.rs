@@ -134,11 +134,11 @@ pub struct OpenAlertsWanted<'a> {
 
 /// Detections a pass counted into an open alert: its new last sighting and references (in
 /// `alert`), how many were `added`, and the summary of the latest.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AlertCount<'a> {
     pub alert: &'a OpenAlert,
     pub added: u64,
-    pub summary: &'a serde_json::Map<String, serde_json::Value>,
+    pub summary: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -339,7 +339,7 @@ impl DetectionRepository for Transaction {
                     count.alert.organization_id.as_uuid(),
                     to_i64(count.added)?,
                     count.alert.last_seen,
-                    json_text(count.summary)?,
+                    json_text(&count.summary)?,
                     json_text(&count.alert.event_refs)?,
                 ))
             })

@@ -174,7 +174,7 @@ async fn alerts_round_trip_and_the_open_one_is_found() {
         let missing = OpenAlert { id: Uuid::from_bytes([8; 16]), ..counted.clone() };
         let mut summary = serde_json::Map::new();
         summary.insert("status".into(), "Failure".into());
-        let count = |alert, added| AlertCount { alert, added, summary: &summary };
+        let count = |alert, added| AlertCount { alert, added, summary: summary.clone() };
         let counts = [count(&counted, 3), count(&missing, 1), count(&first_open, 2)];
         assert_eq!(
             transaction.count_into_alerts(&counts).await.unwrap(),
