@@ -2,8 +2,8 @@
 
 use base::{Actor, Credential, Outcome, RequestContext, Resource};
 use store::{
-    AuthenticatedSession, OrganizationRepository, SessionRecord, SessionRepository, Transaction,
-    UserRecord, UserRepository, UserStatus,
+    AuthenticatedSession, OrganizationRepository, SessionRecord, SessionRepository, StoredThrottle,
+    Transaction, UserRecord, UserRepository, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -13,6 +13,7 @@ use crate::api_keys::unix_millis;
 use crate::password_age::password_expired;
 use crate::principal::SessionFacts;
 use crate::secrets::{hash_secret, id_randomness, new_secret};
+use crate::throttling::{account_key, parse_throttle};
 use crate::{App, AppError, Principal};
 
 pub(crate) const SESSION_PREFIX: &str = "rampart_session_";
@@ -127,27 +128,27 @@ impl App {
         if password.chars().count() > 1024 || email.len() > 254 {
             return Err(invalid_credentials());
         }
-        let mut read = self.store.read_latest().await?;
-        let user = read.find_user_by_email(email).await?;
-        read.commit().await?;
         let now = self.clock.now();
-        self.check_throttle(email, context, now).await?;
-        let Some(user) = user.filter(|user| user.password_hash.is_some()) else {
+        let mut read = self.store.read_latest().await?;
+        let sign_in = read.password_sign_in(&account_key(email)).await?;
+        read.commit().await?;
+        let throttle = sign_in.throttle;
+        self.check_throttle(&parse_throttle(throttle.as_ref())?, context, now)?;
+        let Some((user, facts)) = sign_in.account.filter(|(user, _)| user.password_hash.is_some())
+        else {
             let dummy = self.dummy_password_hash().await?;
             let _ = self.passwords.verify(password, &dummy).await?;
-            self.fail_password_attempt(None, email, "unknown_account", context, now).await?;
+            self.fail_password_attempt(None, email, "unknown_account", throttle, context, now)
+                .await?;
             return Err(invalid_credentials());
         };
         let phc = user.password_hash.clone().unwrap_or_default();
         let correct = self.passwords.verify(password, &phc).await?;
         if !correct || user.status != UserStatus::Active {
             let reason = if correct { "account_not_active" } else { "wrong_password" };
-            self.fail_password_attempt(Some(&user), email, reason, context, now).await?;
+            self.fail_password_attempt(Some(&user), email, reason, throttle, context, now).await?;
             return Err(invalid_credentials());
         }
-        let mut read = self.store.read_latest().await?;
-        let facts = read.sign_in_facts(user.id, user.organization_id).await?;
-        read.commit().await?;
         if password_expired(&user, &facts, now) {
             self.record_login_failure(Some(&user), email, "password_expired", context).await;
             return Err(AppError::Forbidden(
@@ -170,11 +171,15 @@ impl App {
         }
         // The throttle's success, a rehash, the session (or the second step) and their audit
         // events commit together: one durable write per login.
+        let mut transaction = self.store.begin().await?;
+        self.note_login_success_in(&mut transaction, email, throttle, now).await?;
+        if let Some(rehashed) = rehashed {
+            transaction.set_user_password(user.id, &rehashed).await?;
+            let event = self.user_event(&user, "auth.password.rehash", context);
+            transaction.append_audit_event(&event).await?;
+        }
         if !methods.is_empty() {
             let mfa_token = new_secret(CHALLENGE_PREFIX);
-            let mut transaction = self.store.begin().await?;
-            self.note_password_verified_in(&mut transaction, &user, email, rehashed, context, now)
-                .await?;
             let expires_at = now + self.identity.policy.mfa_challenge_lifetime;
             transaction
                 .insert_login_challenge(&hash_secret(&mfa_token), user.id, now, expires_at)
@@ -188,34 +193,11 @@ impl App {
         let mandatory =
             mfa_mandatory(&user, facts.organization_kind, facts.organization_mfa_required);
         let opening = self.open(&user, false, self.mfa_enrolment_due(&user, mandatory), context);
-        let mut transaction = self.store.begin().await?;
-        self.note_password_verified_in(&mut transaction, &user, email, rehashed, context, now)
-            .await?;
         let session = self
             .write_session(&mut transaction, &user, opening, "auth.login.password", None, context)
             .await?;
         transaction.commit().await?;
         Ok(LoginOutcome::Session(session))
-    }
-
-    /// What a verified password changes: the throttle counts a success, and a hash made with
-    /// older parameters (or an older pepper) is replaced.
-    async fn note_password_verified_in(
-        &self,
-        transaction: &mut Transaction,
-        user: &UserRecord,
-        email: &str,
-        rehashed: Option<String>,
-        context: &RequestContext,
-        now: OffsetDateTime,
-    ) -> Result<(), AppError> {
-        self.note_login_success_in(transaction, email, now).await?;
-        if let Some(rehashed) = rehashed {
-            transaction.set_user_password(user.id, &rehashed).await?;
-            let event = self.user_event(user, "auth.password.rehash", context);
-            transaction.append_audit_event(&event).await?;
-        }
-        Ok(())
     }
 
     /// MFA is mandatory for the provider's staff, for every owner (privileged roles), and for
@@ -325,12 +307,13 @@ impl App {
         user: Option<&UserRecord>,
         email: &str,
         reason: &str,
+        throttle: Option<StoredThrottle>,
         context: &RequestContext,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
         let mut transaction = self.store.begin().await?;
         self.login_failure_event_in(&mut transaction, user, email, reason, context).await?;
-        if self.note_login_failure_in(&mut transaction, email, now).await? {
+        if self.note_login_failure_in(&mut transaction, email, throttle, now).await? {
             self.record_lock_in(&mut transaction, email, context).await?;
         }
         transaction.commit().await?;

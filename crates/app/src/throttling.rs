@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use base::RequestContext;
 use iam::throttle::{AccountThrottle, AccountThrottlePolicy, Decision, IpBucket, IpBucketConfig};
-use store::{ThrottleRepository, Transaction};
+use store::{StoredThrottle, ThrottleRepository, Transaction};
 use time::OffsetDateTime;
 
 use crate::{App, AppError};
@@ -34,7 +34,7 @@ impl IpBuckets {
     }
 }
 
-fn account_key(email: &str) -> String {
+pub(crate) fn account_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
@@ -47,41 +47,46 @@ fn retry_after(decision: Decision, now: OffsetDateTime) -> u64 {
     u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1)
 }
 
-/// The account's throttle, read to be changed in `transaction` (its row locked until it ends).
-async fn account_throttle_for_update(
-    transaction: &mut Transaction,
-    email: &str,
-) -> Result<AccountThrottle, AppError> {
-    let state = transaction.get_throttle_for_update(&account_key(email)).await?;
-    Ok(parse_throttle(state))
+/// An account's throttle as stored (the default when the email has none yet).
+pub(crate) fn parse_throttle(stored: Option<&StoredThrottle>) -> Result<AccountThrottle, AppError> {
+    let Some(stored) = stored else { return Ok(AccountThrottle::default()) };
+    serde_json::from_str(&stored.state)
+        .map_err(|error| AppError::Internal(format!("unreadable login throttle state: {error}")))
 }
 
-fn parse_throttle(state: Option<serde_json::Value>) -> AccountThrottle {
-    state.and_then(|state| serde_json::from_value(state).ok()).unwrap_or_default()
-}
-
-async fn save_account_throttle_in(
+/// Apply `change` to the account's throttle in `transaction`, starting from `seen`, the state
+/// read before (`None` when there was none). The write is one statement when the state is
+/// still the one seen; when a concurrent attempt changed it in between, the state is read
+/// again with its row locked and the change applied to that, so no attempt goes uncounted.
+/// Returns the state before and after the change.
+async fn change_throttle_in(
     transaction: &mut Transaction,
     email: &str,
-    state: &AccountThrottle,
+    mut seen: Option<StoredThrottle>,
     now: OffsetDateTime,
-) -> Result<(), AppError> {
-    let value =
-        serde_json::to_value(state).map_err(|error| AppError::Internal(error.to_string()))?;
-    transaction.put_throttle(&account_key(email), &value, now).await?;
-    Ok(())
+    change: impl Fn(&mut AccountThrottle),
+) -> Result<(AccountThrottle, AccountThrottle), AppError> {
+    let account = account_key(email);
+    // The second try holds the row (or, on SQLite, the database): it can only lose to an
+    // attempt that created the row at the same time, and the third then finds it.
+    for _ in 0..3 {
+        let before = parse_throttle(seen.as_ref())?;
+        let mut after = before.clone();
+        change(&mut after);
+        let state =
+            serde_json::to_string(&after).map_err(|error| AppError::Internal(error.to_string()))?;
+        let version = seen.as_ref().map(|stored| stored.version);
+        if transaction.replace_throttle(&account, version, &state, now).await? {
+            return Ok((before, after));
+        }
+        seen = transaction.get_throttle_for_update(&account).await?;
+    }
+    Err(AppError::Internal(format!("the login throttle of {account} kept changing")))
 }
 
 impl App {
     fn account_policy(&self) -> AccountThrottlePolicy {
         AccountThrottlePolicy::default()
-    }
-
-    async fn account_throttle(&self, email: &str) -> Result<AccountThrottle, AppError> {
-        let mut read = self.store.read_latest().await?;
-        let state = read.get_throttle(&account_key(email)).await?;
-        read.commit().await?;
-        Ok(parse_throttle(state))
     }
 
     /// Whether the source IP may make another login attempt (passwordless logins, which name
@@ -102,17 +107,17 @@ impl App {
         Ok(())
     }
 
-    /// Whether this attempt may be evaluated. A locked account answers like a wrong password
-    /// (the lock was audited when it began); a progressive delay or an exhausted source IP
-    /// answers "retry later".
-    pub(crate) async fn check_throttle(
+    /// Whether this attempt may be evaluated, given the account's throttle as read. A locked
+    /// account answers like a wrong password (the lock was audited when it began); a
+    /// progressive delay or an exhausted source IP answers "retry later".
+    pub(crate) fn check_throttle(
         &self,
-        email: &str,
+        throttle: &AccountThrottle,
         context: &RequestContext,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
         self.check_ip_throttle(context, now)?;
-        match self.account_throttle(email).await?.check(&self.account_policy(), now) {
+        match throttle.check(&self.account_policy(), now) {
             Decision::Allowed => Ok(()),
             Decision::Locked(_) => Err(AppError::Unauthenticated),
             delay @ Decision::Delay(_) => {
@@ -121,22 +126,24 @@ impl App {
         }
     }
 
-    /// Count a failed attempt on `email`'s account, in the transaction that records it: the
-    /// state is read with its row locked and written in the same transaction, so concurrent
-    /// attempts are all counted.
+    /// Count a failed attempt on `email`'s account, in the transaction that records it, from
+    /// `seen`, the throttle read before the password was checked (concurrent attempts are all
+    /// counted: see [`change_throttle_in`]).
     /// Returns whether this failure locked the account (the caller records the lock).
     pub(crate) async fn note_login_failure_in(
         &self,
         transaction: &mut Transaction,
         email: &str,
+        seen: Option<StoredThrottle>,
         now: OffsetDateTime,
     ) -> Result<bool, AppError> {
         let policy = self.account_policy();
-        let mut state = account_throttle_for_update(transaction, email).await?;
-        let was_locked = state.locked_until.is_some_and(|until| now < until);
-        state.on_failure(&policy, now);
-        save_account_throttle_in(transaction, email, &state, now).await?;
-        Ok(!was_locked && state.locked_until.is_some_and(|until| now < until))
+        let (before, after) = change_throttle_in(transaction, email, seen, now, |state| {
+            let _ = state.on_failure(&policy, now);
+        })
+        .await?;
+        let locked = |state: &AccountThrottle| state.locked_until.is_some_and(|until| now < until);
+        Ok(!locked(&before) && locked(&after))
     }
 
     /// Count a successful attempt, in the transaction that opens the session or the second
@@ -145,11 +152,13 @@ impl App {
         &self,
         transaction: &mut Transaction,
         email: &str,
+        seen: Option<StoredThrottle>,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
-        let mut state = account_throttle_for_update(transaction, email).await?;
-        state.on_success(&self.account_policy(), now);
-        save_account_throttle_in(transaction, email, &state, now).await
+        let policy = self.account_policy();
+        change_throttle_in(transaction, email, seen, now, |state| state.on_success(&policy, now))
+            .await?;
+        Ok(())
     }
 
     /// The audit event of an account lock, on the account's organisation (the provider's when
@@ -181,5 +190,80 @@ impl App {
         event.details.insert("minutes".into(), minutes.into());
         transaction.append_audit_event(&event).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use store::ThrottleRepository as _;
+
+    use super::*;
+    use crate::PasswordHasher;
+
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-03-01 9:00 UTC);
+
+    async fn app() -> (App, tempfile::TempDir) {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("rampart.db");
+        let store =
+            store::Store::open_sqlite(&path, &store::StoreOptions::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let clock = Arc::new(base::ManualClock::new(NOW));
+        (App::new(store, clock, PasswordHasher::new(1024, 1, 1, 1).unwrap()), directory)
+    }
+
+    async fn stored(app: &App, email: &str) -> Option<StoredThrottle> {
+        let mut read = app.store.read_latest().await.unwrap();
+        let stored = read.get_throttle(&account_key(email)).await.unwrap();
+        read.commit().await.unwrap();
+        stored
+    }
+
+    /// Attempts that all read the throttle before any of them counts (as concurrent logins
+    /// do while their hashes run) are all counted, and the one that reaches the limit is the
+    /// one that reports the lock.
+    #[tokio::test]
+    async fn counts_from_the_same_stale_read_all_land() {
+        let (app, _directory) = app().await;
+        let email = "Ada@Acme.example";
+        let policy = app.account_policy();
+        let mut seen = stored(&app, email).await;
+        assert_eq!(seen, None);
+        let mut locks = Vec::new();
+        for attempt in 1..=policy.lock_after {
+            let mut transaction = app.store.begin().await.unwrap();
+            let locked = app.note_login_failure_in(&mut transaction, email, seen.clone(), NOW);
+            locks.push(locked.await.unwrap());
+            transaction.commit().await.unwrap();
+            if attempt == 2 {
+                // From here on, every attempt starts from this read, one write behind or more.
+                seen = stored(&app, email).await;
+            }
+        }
+        let state = parse_throttle(stored(&app, email).await.as_ref()).unwrap();
+        assert_eq!(state.consecutive_failures, 0, "the lock starts a new count");
+        assert_eq!(state.recent_attempts.len(), policy.lock_after as usize, "all counted");
+        assert!(state.locked_until.is_some_and(|until| until > NOW));
+        let reported: Vec<usize> = (0..locks.len()).filter(|&n| locks[n]).collect();
+        assert_eq!(reported, [policy.lock_after as usize - 1], "one lock, on the last attempt");
+
+        // A success from a stale read lands on the newest state too: it ends the failures but
+        // keeps the attempts of the window.
+        let mut transaction = app.store.begin().await.unwrap();
+        app.note_login_success_in(&mut transaction, email, seen, NOW).await.unwrap();
+        transaction.commit().await.unwrap();
+        let state = parse_throttle(stored(&app, email).await.as_ref()).unwrap();
+        assert_eq!(state.recent_attempts.len(), policy.lock_after as usize + 1);
+        assert_eq!(state.locked_until, None);
+    }
+
+    #[test]
+    fn an_unreadable_state_is_an_error_not_a_fresh_start() {
+        let stored =
+            StoredThrottle { state: "{\"consecutive_failures\": \"many\"}".into(), version: 3 };
+        assert!(parse_throttle(Some(&stored)).is_err());
+        assert_eq!(parse_throttle(None).unwrap(), AccountThrottle::default());
     }
 }

@@ -4,7 +4,7 @@ use base::{OrganizationId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::records::{InvitationRecord, UserRole};
+use crate::records::{InvitationRecord, StoredThrottle, UserRole};
 use crate::transaction::on_backend;
 use crate::{StoreError, Transaction};
 
@@ -104,74 +104,86 @@ impl InvitationRepository for Transaction {
     }
 }
 
-/// Storage of per-account login throttling state (an opaque JSON document).
+/// Storage of per-account login throttling state (an opaque JSON document with a version).
 #[allow(async_fn_in_trait, reason = "implemented only on the concrete Transaction type")]
 pub trait ThrottleRepository {
-    async fn get_throttle(
-        &mut self,
-        account: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError>;
-    /// The account's state, read to be changed in this (write) transaction: its row stays
-    /// locked until the transaction ends, so concurrent attempts are counted one after the
-    /// other (on SQLite the transaction already holds the write lock).
+    async fn get_throttle(&mut self, account: &str) -> Result<Option<StoredThrottle>, StoreError>;
+    /// The account's state, read to be changed in this (write) transaction, in one statement:
+    /// its row stays locked until the transaction ends, so concurrent attempts are counted one
+    /// after the other (on SQLite the transaction already holds the write lock).
     async fn get_throttle_for_update(
         &mut self,
         account: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError>;
-    /// Bookkeeping: the attempts themselves are audited.
-    async fn put_throttle(
+    ) -> Result<Option<StoredThrottle>, StoreError>;
+    /// Write the account's state if it is still the one read: the version `seen`, or no row at
+    /// all when `seen` is `None`. Returns whether it was written. When it was not, another
+    /// attempt changed the state in between: read it again with
+    /// [`ThrottleRepository::get_throttle_for_update`] and apply the change to that. A login
+    /// thus writes its count in one statement, from the state it read before hashing, unless
+    /// a concurrent attempt on the same account got there first.
+    /// Bookkeeping, not audited: the attempts themselves are.
+    async fn replace_throttle(
         &mut self,
         account: &str,
-        state: &serde_json::Value,
+        seen: Option<i64>,
+        state: &str,
         at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 }
 
 impl ThrottleRepository for Transaction {
-    async fn get_throttle(
-        &mut self,
-        account: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError> {
-        let sql = "SELECT state FROM login_throttles WHERE account = $1";
-        let row: Option<(String,)> = on_backend!(self.connection(), c =>
+    async fn get_throttle(&mut self, account: &str) -> Result<Option<StoredThrottle>, StoreError> {
+        let sql = "SELECT state, version FROM login_throttles WHERE account = $1";
+        let row: Option<(String, i64)> = on_backend!(self.connection(), c =>
             sqlx::query_as(sql).bind(account).fetch_optional(&mut *c).await)?;
-        row.map(|(state,)| {
-            serde_json::from_str(&state)
-                .map_err(|error| StoreError::Corrupt(format!("throttle state: {error}")))
-        })
-        .transpose()
+        Ok(row.map(|(state, version)| StoredThrottle { state, version }))
     }
 
     async fn get_throttle_for_update(
         &mut self,
         account: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError> {
+    ) -> Result<Option<StoredThrottle>, StoreError> {
         // A no-op update takes the row lock on PostgreSQL, and is portable.
-        let sql = "UPDATE login_throttles SET updated_at = updated_at WHERE account = $1";
-        on_backend!(self.connection(), c => sqlx::query(sql)
-            .bind(account)
-            .execute(&mut *c)
-            .await
-            .map(|_| ()))?;
-        self.get_throttle(account).await
+        let sql = "UPDATE login_throttles SET updated_at = updated_at WHERE account = $1 \
+                   RETURNING state, version";
+        let row: Option<(String, i64)> = on_backend!(self.connection(), c =>
+            sqlx::query_as(sql).bind(account).fetch_optional(&mut *c).await)?;
+        Ok(row.map(|(state, version)| StoredThrottle { state, version }))
     }
 
-    async fn put_throttle(
+    async fn replace_throttle(
         &mut self,
         account: &str,
-        state: &serde_json::Value,
+        seen: Option<i64>,
+        state: &str,
         at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let sql = "INSERT INTO login_throttles (account, state, updated_at) VALUES ($1, $2, $3) \
-                   ON CONFLICT (account) DO UPDATE SET state = $2, updated_at = $3";
-        on_backend!(self.connection(), c => sqlx::query(sql)
-            .bind(account)
-            .bind(state.to_string())
-            .bind(at)
-            .execute(&mut *c)
-            .await
-            .map(|_| ()))?;
-        Ok(())
+    ) -> Result<bool, StoreError> {
+        let written = match seen {
+            Some(version) => {
+                let sql = "UPDATE login_throttles SET state = $2, updated_at = $3, \
+                           version = version + 1 WHERE account = $1 AND version = $4";
+                on_backend!(self.connection(), c => sqlx::query(sql)
+                    .bind(account)
+                    .bind(state)
+                    .bind(at)
+                    .bind(version)
+                    .execute(&mut *c)
+                    .await
+                    .map(|done| done.rows_affected()))?
+            }
+            None => {
+                let sql = "INSERT INTO login_throttles (account, state, updated_at, version) \
+                           VALUES ($1, $2, $3, 1) ON CONFLICT (account) DO NOTHING";
+                on_backend!(self.connection(), c => sqlx::query(sql)
+                    .bind(account)
+                    .bind(state)
+                    .bind(at)
+                    .execute(&mut *c)
+                    .await
+                    .map(|done| done.rows_affected()))?
+            }
+        };
+        Ok(written == 1)
     }
 }
 

@@ -89,8 +89,8 @@ pub use projects::ProjectRepository;
 pub use pseudonyms::{PseudonymDomainRecord, PseudonymKeyRecord, PseudonymRepository};
 pub use records::{
     ApiKeyRecord, ApplicationRecord, AuthenticatedHolder, AuthenticatedKey, AuthenticatedSession,
-    GroupMember, GroupRecord, InvitationRecord, KeyHolder, SessionRecord, SignInFacts, TotpRecord,
-    UserRecord, UserRole, UserStatus,
+    GroupMember, GroupRecord, InvitationRecord, KeyHolder, PasswordSignIn, SessionRecord,
+    SignInFacts, StoredThrottle, TotpRecord, UserRecord, UserRole, UserStatus,
 };
 pub use sessions::SessionRepository;
 pub use store::{Backend, PoolStatus, Store, StoreOptions};

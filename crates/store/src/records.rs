@@ -135,8 +135,8 @@ pub struct AuthenticatedSession {
     pub organization_kind: OrganizationKind,
 }
 
-/// What opening a session after a verified password depends on, read in one statement: the
-/// account's second factors, its organisation's MFA rule and password age limit.
+/// What opening a session after a verified password depends on: the account's second
+/// factors, its organisation's MFA rule and password age limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInFacts {
     /// The account has a confirmed authenticator app.
@@ -151,6 +151,24 @@ pub struct SignInFacts {
     pub password_max_age_days: Option<u32>,
     /// When the account last chose its password, if recorded.
     pub password_changed_at: Option<OffsetDateTime>,
+}
+
+/// What a password login reads before it verifies the password, in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordSignIn {
+    /// The account with the email, if there is one, and what opening a session of it
+    /// depends on.
+    pub account: Option<(UserRecord, SignInFacts)>,
+    /// The email's login throttle, kept whether or not an account has the email.
+    pub throttle: Option<StoredThrottle>,
+}
+
+/// A login throttle as stored: its state (JSON text) and a version that every write
+/// increments, so that a write can require the state to be the one it read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredThrottle {
+    pub state: String,
+    pub version: i64,
 }
 
 /// An outstanding invitation.

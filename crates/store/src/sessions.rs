@@ -1,10 +1,12 @@
 //! Login sessions and the short-lived challenges between a password and a second factor.
 
-use base::{OrganizationId, OrganizationKind, UserId};
+use base::{OrganizationKind, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::records::{AuthenticatedSession, SessionRecord, SignInFacts};
+use crate::records::{
+    AuthenticatedSession, PasswordSignIn, SessionRecord, SignInFacts, StoredThrottle,
+};
 use crate::transaction::on_backend;
 use crate::users::{UserRow, decode as decode_user};
 use crate::{StoreError, Transaction};
@@ -113,58 +115,35 @@ pub trait SessionRepository {
         token_hash: &[u8],
         now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError>;
-    /// What a login needs to know once the password is verified, in one statement (a login
-    /// runs while password hashes keep the cores busy, so each statement saved is a thread
-    /// hand-off saved).
-    async fn sign_in_facts(
-        &mut self,
-        user_id: UserId,
-        organization_id: OrganizationId,
-    ) -> Result<SignInFacts, StoreError>;
+    /// What a password login needs before it verifies the password, in one statement: the
+    /// account with this folded email, what a session of it depends on, and the email's
+    /// throttle. A login runs while password hashes keep the cores busy, so each statement
+    /// saved is a thread hand-off saved; and an unknown email costs the same statement.
+    async fn password_sign_in(&mut self, email_folded: &str) -> Result<PasswordSignIn, StoreError>;
 }
 
 impl SessionRepository for Transaction {
-    async fn sign_in_facts(
-        &mut self,
-        user_id: UserId,
-        organization_id: OrganizationId,
-    ) -> Result<SignInFacts, StoreError> {
-        let sql = "SELECT \
-                   (SELECT confirmed_at IS NOT NULL FROM totp_credentials WHERE user_id = $1), \
-                   EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1), \
-                   (SELECT kind FROM organizations WHERE id = $2), \
-                   (SELECT mfa_required FROM organizations WHERE id = $2), \
-                   (SELECT max_age_days FROM password_policies WHERE organization_id = $2), \
-                   (SELECT changed_at FROM password_changes WHERE user_id = $1)";
-        type FactsRow =
-            (Option<bool>, bool, Option<String>, Option<bool>, Option<i32>, Option<OffsetDateTime>);
-        let row: FactsRow = on_backend!(self.connection(), c => sqlx::query_as(sql)
-            .bind(user_id.as_uuid())
-            .bind(organization_id.as_uuid())
+    async fn password_sign_in(&mut self, email_folded: &str) -> Result<PasswordSignIn, StoreError> {
+        let sql = "SELECT u.id, u.organization_id, u.email, u.display_name, u.status, u.role, \
+                   u.password_hash, u.setup_token_hash, u.setup_token_expires_at, u.created_at, \
+                   (SELECT confirmed_at IS NOT NULL FROM totp_credentials WHERE user_id = u.id) \
+                   AS totp_confirmed, \
+                   EXISTS (SELECT 1 FROM passkeys WHERE user_id = u.id) AS has_passkey, \
+                   o.kind AS organization_kind, o.mfa_required AS organization_mfa_required, \
+                   (SELECT max_age_days FROM password_policies \
+                    WHERE organization_id = u.organization_id) AS password_max_age_days, \
+                   (SELECT changed_at FROM password_changes WHERE user_id = u.id) \
+                   AS password_changed_at, \
+                   t.state AS throttle_state, t.version AS throttle_version \
+                   FROM (SELECT CAST($1 AS TEXT) AS email_folded) AS wanted \
+                   LEFT JOIN users u ON u.email_folded = wanted.email_folded \
+                   LEFT JOIN organizations o ON o.id = u.organization_id \
+                   LEFT JOIN login_throttles t ON t.account = wanted.email_folded";
+        let row: PasswordSignInRow = on_backend!(self.connection(), c => sqlx::query_as(sql)
+            .bind(email_folded)
             .fetch_one(&mut *c)
             .await)?;
-        let (totp_confirmed, has_passkey, kind, mfa_required, max_age_days, changed_at) = row;
-        let organization_kind = kind
-            .map(|kind| {
-                OrganizationKind::parse(&kind).ok_or_else(|| {
-                    StoreError::Corrupt(format!("unknown organization kind {kind:?}"))
-                })
-            })
-            .transpose()?;
-        let password_max_age_days = max_age_days
-            .map(|days| {
-                u32::try_from(days)
-                    .map_err(|_| StoreError::Corrupt(format!("password max age {days} days")))
-            })
-            .transpose()?;
-        Ok(SignInFacts {
-            totp_confirmed: totp_confirmed.unwrap_or(false),
-            has_passkey,
-            organization_kind,
-            organization_mfa_required: mfa_required.unwrap_or(false),
-            password_max_age_days,
-            password_changed_at: changed_at,
-        })
+        row.decode()
     }
 
     async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
@@ -382,4 +361,93 @@ impl SessionRepository for Transaction {
             .filter(|(_, expires_at)| now < *expires_at)
             .map(|(user_id, _)| UserId::from_uuid(user_id)))
     }
+}
+
+/// The row of [`SessionRepository::password_sign_in`]: the account's columns are all `NULL`
+/// when no account has the email, the throttle's when it has none.
+#[derive(sqlx::FromRow)]
+struct PasswordSignInRow {
+    id: Option<Uuid>,
+    organization_id: Option<Uuid>,
+    email: Option<String>,
+    display_name: Option<String>,
+    status: Option<String>,
+    role: Option<String>,
+    password_hash: Option<String>,
+    setup_token_hash: Option<Vec<u8>>,
+    setup_token_expires_at: Option<OffsetDateTime>,
+    created_at: Option<OffsetDateTime>,
+    totp_confirmed: Option<bool>,
+    has_passkey: bool,
+    organization_kind: Option<String>,
+    organization_mfa_required: Option<bool>,
+    password_max_age_days: Option<i32>,
+    password_changed_at: Option<OffsetDateTime>,
+    throttle_state: Option<String>,
+    throttle_version: Option<i64>,
+}
+
+impl PasswordSignInRow {
+    fn decode(self) -> Result<PasswordSignIn, StoreError> {
+        let throttle = match (self.throttle_state, self.throttle_version) {
+            (Some(state), Some(version)) => Some(StoredThrottle { state, version }),
+            _ => None,
+        };
+        let (
+            Some(id),
+            Some(organization_id),
+            Some(email),
+            Some(display_name),
+            Some(status),
+            Some(role),
+            Some(created_at),
+        ) = (
+            self.id,
+            self.organization_id,
+            self.email,
+            self.display_name,
+            self.status,
+            self.role,
+            self.created_at,
+        )
+        else {
+            return Ok(PasswordSignIn { account: None, throttle });
+        };
+        let user = decode_user((
+            id,
+            organization_id,
+            email,
+            display_name,
+            status,
+            role,
+            self.password_hash,
+            self.setup_token_hash,
+            self.setup_token_expires_at,
+            created_at,
+        ))?;
+        let facts = SignInFacts {
+            totp_confirmed: self.totp_confirmed.unwrap_or(false),
+            has_passkey: self.has_passkey,
+            organization_kind: self
+                .organization_kind
+                .as_deref()
+                .map(organization_kind)
+                .transpose()?,
+            organization_mfa_required: self.organization_mfa_required.unwrap_or(false),
+            password_max_age_days: self
+                .password_max_age_days
+                .map(|days| {
+                    u32::try_from(days)
+                        .map_err(|_| StoreError::Corrupt(format!("password max age {days} days")))
+                })
+                .transpose()?,
+            password_changed_at: self.password_changed_at,
+        };
+        Ok(PasswordSignIn { account: Some((user, facts)), throttle })
+    }
+}
+
+fn organization_kind(kind: &str) -> Result<OrganizationKind, StoreError> {
+    OrganizationKind::parse(kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown organization kind {kind:?}")))
 }

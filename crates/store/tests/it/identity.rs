@@ -5,8 +5,8 @@ use store::{
     ApiKeyRecord, ApiKeyRepository, AuditEntryRow, AuditLogRepository, FactorRepository,
     InvitationRecord, InvitationRepository, OrganizationRepository, PasskeyRecord,
     PasskeyRepository, PasswordPolicyRepository, PasswordResetRepository, SessionRecord,
-    SessionRepository, SignInFacts, ThrottleRepository, TotpRecord, Transaction, UserRecord,
-    UserRepository, UserRole, UserStatus,
+    SessionRepository, SignInFacts, StoredThrottle, ThrottleRepository, TotpRecord, Transaction,
+    UserRecord, UserRepository, UserRole, UserStatus,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -239,11 +239,18 @@ async fn invitations_work_once_and_throttle_state_round_trips() {
         assert_eq!(transaction.find_invitation(&[7; 32]).await.unwrap(), Some(invitation));
         assert!(transaction.accept_invitation(&[7; 32], T0).await.unwrap());
         assert!(!transaction.accept_invitation(&[7; 32], T0).await.unwrap());
-        let state = serde_json::json!({"consecutive_failures": 3});
-        transaction.put_throttle("ada@acme.example", &state, T0).await.unwrap();
-        transaction.put_throttle("ada@acme.example", &state, T0).await.unwrap();
-        assert_eq!(transaction.get_throttle("ada@acme.example").await.unwrap(), Some(state));
+        // A throttle is written only over the version read: none at first, then each write's.
+        let account = "ada@acme.example";
+        assert!(transaction.replace_throttle(account, None, "{\"n\":1}", T0).await.unwrap());
+        assert!(!transaction.replace_throttle(account, None, "{\"n\":9}", T0).await.unwrap());
+        assert!(transaction.replace_throttle(account, Some(1), "{\"n\":2}", T0).await.unwrap());
+        assert!(!transaction.replace_throttle(account, Some(1), "{\"n\":9}", T0).await.unwrap());
+        assert!(!transaction.replace_throttle(account, Some(3), "{\"n\":9}", T0).await.unwrap());
+        let stored = StoredThrottle { state: "{\"n\":2}".into(), version: 2 };
+        assert_eq!(transaction.get_throttle(account).await.unwrap(), Some(stored.clone()));
+        assert_eq!(transaction.get_throttle_for_update(account).await.unwrap(), Some(stored));
         assert_eq!(transaction.get_throttle("nobody").await.unwrap(), None);
+        assert_eq!(transaction.get_throttle_for_update("nobody").await.unwrap(), None);
         let expires = T0 + Duration::minutes(30);
         transaction.insert_password_reset(&[5; 32], user.id, T0, expires).await.unwrap();
         transaction.insert_password_reset(&[6; 32], user.id, T0, expires).await.unwrap();
@@ -267,29 +274,69 @@ async fn a_throttle_read_for_update_waits_for_the_one_before() {
     with_each_backend(|store| async move {
         let account = "ada@acme.example";
         let mut transaction = store.begin().await.unwrap();
-        transaction.put_throttle(account, &serde_json::json!({"n": 0}), T0).await.unwrap();
+        assert!(transaction.replace_throttle(account, None, "0", T0).await.unwrap());
         transaction.commit().await.unwrap();
 
         let mut first = store.begin().await.unwrap();
-        assert!(first.get_throttle_for_update(account).await.unwrap().is_some());
+        let seen = first.get_throttle_for_update(account).await.unwrap().unwrap();
         let second = tokio::spawn({
             let store = store.clone();
             async move {
                 let mut second = store.begin().await.unwrap();
-                let state = second.get_throttle_for_update(account).await.unwrap().unwrap();
-                let n = state["n"].as_i64().unwrap() + 1;
-                second.put_throttle(account, &serde_json::json!({"n": n}), T0).await.unwrap();
+                let stored = second.get_throttle_for_update(account).await.unwrap().unwrap();
+                let n = stored.state.parse::<i64>().unwrap() + 1;
+                let written = second
+                    .replace_throttle(account, Some(stored.version), &n.to_string(), T0)
+                    .await
+                    .unwrap();
+                assert!(written, "the row was held for this attempt");
                 second.commit().await.unwrap();
             }
         });
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert!(!second.is_finished(), "the second attempt read while the first held the row");
-        first.put_throttle(account, &serde_json::json!({"n": 1}), T0).await.unwrap();
+        assert!(first.replace_throttle(account, Some(seen.version), "1", T0).await.unwrap());
         first.commit().await.unwrap();
         second.await.unwrap();
         let mut read = store.read().await.unwrap();
-        let state = read.get_throttle(account).await.unwrap().unwrap();
-        assert_eq!(state["n"], 2, "both attempts counted");
+        let stored = read.get_throttle(account).await.unwrap().unwrap();
+        assert_eq!((stored.state.as_str(), stored.version), ("2", 3), "both attempts counted");
+        read.commit().await.unwrap();
+    })
+    .await;
+}
+
+/// A write from a state read earlier, outside the transaction, is refused once another
+/// attempt has written in between, on either backend (PostgreSQL re-checks the version of
+/// the row the other transaction committed).
+#[tokio::test]
+async fn a_throttle_write_from_a_stale_read_is_refused() {
+    with_each_backend(|store| async move {
+        let account = "ada@acme.example";
+        let mut transaction = store.begin().await.unwrap();
+        assert!(transaction.replace_throttle(account, None, "0", T0).await.unwrap());
+        transaction.commit().await.unwrap();
+        let mut read = store.read_latest().await.unwrap();
+        let seen = read.get_throttle(account).await.unwrap().unwrap();
+        read.commit().await.unwrap();
+
+        let mut first = store.begin().await.unwrap();
+        assert!(first.replace_throttle(account, Some(seen.version), "1", T0).await.unwrap());
+        let late = tokio::spawn({
+            let store = store.clone();
+            async move {
+                let mut late = store.begin().await.unwrap();
+                let written =
+                    late.replace_throttle(account, Some(seen.version), "9", T0).await.unwrap();
+                late.commit().await.unwrap();
+                written
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        first.commit().await.unwrap();
+        assert!(!late.await.unwrap(), "the late write saw the state it read replaced");
+        let mut read = store.read_latest().await.unwrap();
+        assert_eq!(read.get_throttle(account).await.unwrap().unwrap().state, "1");
         read.commit().await.unwrap();
     })
     .await;
@@ -407,11 +454,19 @@ async fn password_ages_are_kept_per_account_and_maxima_per_organization() {
 }
 
 #[tokio::test]
-async fn sign_in_facts_follow_factors_and_organization_rules() {
+async fn a_password_sign_in_reads_the_account_its_facts_and_the_throttle_at_once() {
     with_each_backend(|store| async move {
         let mut transaction = store.begin().await.unwrap();
         let user = setup(&mut transaction).await;
         let (user_id, organization_id) = (user.id, user.organization_id);
+        let other = UserRecord {
+            id: UserId::new(3, [3; 10]),
+            email: "bob@acme.example".into(),
+            display_name: "Bob".into(),
+            ..user.clone()
+        };
+        transaction.insert_user(&other).await.unwrap();
+        audited(&mut transaction, organization_id).await;
         let none = SignInFacts {
             totp_confirmed: false,
             has_passkey: false,
@@ -420,7 +475,9 @@ async fn sign_in_facts_follow_factors_and_organization_rules() {
             password_max_age_days: None,
             password_changed_at: None,
         };
-        assert_eq!(transaction.sign_in_facts(user_id, organization_id).await.unwrap(), none);
+        let found = transaction.password_sign_in("ada@acme.example").await.unwrap();
+        assert_eq!(found.account, Some((user.clone(), none)));
+        assert_eq!(found.throttle, None);
 
         // A pending authenticator app is not a factor yet.
         let pending = TotpRecord {
@@ -431,7 +488,8 @@ async fn sign_in_facts_follow_factors_and_organization_rules() {
             last_step: None,
         };
         transaction.put_pending_totp(&pending).await.unwrap();
-        assert!(!transaction.sign_in_facts(user_id, organization_id).await.unwrap().totp_confirmed);
+        let found = transaction.password_sign_in("ada@acme.example").await.unwrap();
+        assert!(!found.account.unwrap().1.totp_confirmed);
         transaction.confirm_totp(user_id, T0, 1).await.unwrap();
         transaction
             .insert_passkey(&PasskeyRecord {
@@ -450,30 +508,35 @@ async fn sign_in_facts_follow_factors_and_organization_rules() {
         transaction.set_password_max_age_days(organization_id, Some(90), T0).await.unwrap();
         let changed = T0 + Duration::days(2);
         transaction.record_password_change(user_id, changed).await.unwrap();
+        assert!(transaction.replace_throttle("ada@acme.example", None, "{}", T0).await.unwrap());
+        assert!(transaction.replace_throttle("eve@acme.example", None, "[]", T0).await.unwrap());
         audited(&mut transaction, organization_id).await;
         transaction.commit().await.unwrap();
 
         let mut read = store.read_latest().await.unwrap();
-        assert_eq!(
-            read.sign_in_facts(user_id, organization_id).await.unwrap(),
-            SignInFacts {
-                totp_confirmed: true,
-                has_passkey: true,
-                organization_kind: Some(OrganizationKind::Customer),
-                organization_mfa_required: true,
-                password_max_age_days: Some(90),
-                password_changed_at: Some(changed),
-            }
-        );
+        let found = read.password_sign_in("ada@acme.example").await.unwrap();
+        let facts = SignInFacts {
+            totp_confirmed: true,
+            has_passkey: true,
+            organization_kind: Some(OrganizationKind::Customer),
+            organization_mfa_required: true,
+            password_max_age_days: Some(90),
+            password_changed_at: Some(changed),
+        };
+        assert_eq!(found.account, Some((user, facts)));
+        assert_eq!(found.throttle, Some(StoredThrottle { state: "{}".into(), version: 1 }));
         // Another account of the organisation has none of this one's factors.
-        let other = UserId::new(3, [3; 10]);
-        let facts = read.sign_in_facts(other, organization_id).await.unwrap();
+        let (bob, facts) =
+            read.password_sign_in("bob@acme.example").await.unwrap().account.unwrap();
+        assert_eq!(bob, other);
         assert!(!facts.totp_confirmed && !facts.has_passkey && facts.password_changed_at.is_none());
         assert!(facts.organization_mfa_required);
-        // An organisation that does not exist has no kind and no rules.
-        let gone = read.sign_in_facts(user_id, OrganizationId::new(9, [9; 10])).await.unwrap();
-        assert_eq!(gone.organization_kind, None);
-        assert!(!gone.organization_mfa_required && gone.password_max_age_days.is_none());
+        // An email with no account still has its throttle, and one with neither has nothing.
+        let eve = read.password_sign_in("eve@acme.example").await.unwrap();
+        assert_eq!(eve.account, None);
+        assert_eq!(eve.throttle, Some(StoredThrottle { state: "[]".into(), version: 1 }));
+        let nobody = read.password_sign_in("nobody@acme.example").await.unwrap();
+        assert_eq!((nobody.account, nobody.throttle), (None, None));
         read.commit().await.unwrap();
     })
     .await;
