@@ -3,8 +3,8 @@
 
 use base::{Name, Organization, OrganizationId, OrganizationKind, Project, ProjectId};
 use store::{
-    AuditEntryRow, AuditFilter, AuditLogRepository, OrganizationRepository, ProjectRepository,
-    Store, StoreError, StoreOptions, Transaction,
+    AccessReviewRepository, AuditEntryRow, AuditFilter, AuditLogRepository, OrganizationRepository,
+    ProjectRepository, Store, StoreError, StoreOptions, Transaction,
 };
 use time::macros::datetime;
 
@@ -256,6 +256,57 @@ async fn audit_entries_read_back_whole_newest_first_and_filter() {
         // Each append replaced the tile: the last one wrote it.
         let tiles = read.audit_tiles(acme.id, &[(0, 0), (0, 9), (1, 0)]).await.unwrap();
         assert_eq!(tiles, vec![((0, 0), vec![4; 32])]);
+    })
+    .await;
+}
+
+/// An append stores its entries, tiles and actors' activity together, whether small or large
+/// (several statements of many rows), and an index is written once.
+#[tokio::test]
+async fn an_append_stores_entries_tiles_and_activity_and_an_index_once() {
+    with_each_backend(|store| async move {
+        let acme = organization(1, "Acme", OrganizationKind::Customer);
+        create(&store, &acme).await;
+        let at = |minutes: i64| datetime!(2026-01-03 10:00 UTC) + time::Duration::minutes(minutes);
+        // The small append's actors act only there; the large one's take turns.
+        let actor = |n: u64| if n < 3 { format!("early-{n}") } else { format!("actor-{}", n % 3) };
+        for (first, n) in [(1, 2), (3, 700)] {
+            let mut transaction = store.begin().await.unwrap();
+            assert_eq!(transaction.reserve_audit_indices(acme.id, n).await.unwrap(), first);
+            let rows: Vec<AuditEntryRow> = (first..first + n)
+                .map(|index| AuditEntryRow {
+                    actor_id: Some(actor(index)),
+                    time: at(index as i64),
+                    ..entry_row(acme.id, index, "project.create")
+                })
+                .collect();
+            let tiles = [((0u8, first), vec![1; 32]), ((1u8, first), vec![2; 32])];
+            transaction.insert_audit_entries(&rows, &tiles).await.unwrap();
+            transaction.commit().await.unwrap();
+        }
+        let mut read = store.read().await.unwrap();
+        assert_eq!(read.audit_size(acme.id).await.unwrap(), 703);
+        let stored = read.audit_entries_between(acme.id, 0, 703).await.unwrap();
+        assert_eq!(stored.len(), 703);
+        assert_eq!(stored[2].actor_id.as_deref(), Some("early-2"));
+        let tiles = read.audit_tiles(acme.id, &[(0, 1), (1, 1), (0, 3), (1, 3)]).await.unwrap();
+        assert_eq!(tiles.len(), 4);
+        let actors: Vec<String> = (1..6).map(actor).collect();
+        let activity = read.last_activity(&actors).await.unwrap();
+        assert_eq!(activity.get("early-1"), Some(&at(1)));
+        assert_eq!(activity.get("early-2"), Some(&at(2)));
+        assert_eq!(activity.get("actor-0"), Some(&at(702)));
+        assert_eq!(activity.get("actor-1"), Some(&at(700)));
+        assert_eq!(activity.get("actor-2"), Some(&at(701)));
+        read.commit().await.unwrap();
+
+        let mut transaction = store.begin().await.unwrap();
+        let again =
+            transaction.insert_audit_entries(&[entry_row(acme.id, 2, "project.create")], &[]).await;
+        assert!(
+            matches!(again, Err(StoreError::Conflict("this audit index is already taken"))),
+            "{again:?}"
+        );
     })
     .await;
 }
