@@ -259,6 +259,67 @@ mod tests {
         assert_eq!(state.locked_until, None);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// However the reads and writes of concurrent attempts on one account interleave
+        /// (each reads the throttle, hashes, then counts its outcome from what it read), the
+        /// stored throttle is what applying the attempts in the order their writes landed
+        /// gives: none is lost, none counted twice, and the lock is reported by the write
+        /// that starts it.
+        #[test]
+        fn interleaved_attempts_are_each_counted_once(
+            failures in proptest::collection::vec(proptest::bool::weighted(0.8), 1..14),
+            priorities in proptest::collection::vec(proptest::prelude::any::<u16>(), 28),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(interleaved(&failures, &priorities));
+        }
+    }
+
+    /// Runs the attempts (`true` a failure, `false` a success) in the order `priorities`
+    /// gives their steps, each attempt's read before its write, and checks the result
+    /// against applying them one after the other.
+    async fn interleaved(failures: &[bool], priorities: &[u16]) {
+        let (app, _directory) = app().await;
+        let email = "ada@acme.example";
+        let policy = app.account_policy();
+        // Step 2k is attempt k's read, step 2k + 1 its write; the read takes the smaller of
+        // the two priorities, so it comes first.
+        let mut steps: Vec<usize> = (0..2 * failures.len()).collect();
+        steps.sort_by_key(|&step| {
+            let (read, write) = (priorities[step & !1], priorities[step | 1]);
+            let priority = if step % 2 == 0 { read.min(write) } else { read.max(write) };
+            (priority, step)
+        });
+        let mut seen = vec![None; failures.len()];
+        let mut model = AccountThrottle::default();
+        for step in steps {
+            let attempt = step / 2;
+            let at = NOW + time::Duration::seconds(attempt as i64);
+            if step % 2 == 0 {
+                seen[attempt] = Some(stored(&app, email).await);
+                continue;
+            }
+            let seen = seen[attempt].take().expect("read before its write");
+            let mut transaction = app.store.begin().await.unwrap();
+            if failures[attempt] {
+                let locked =
+                    |state: &AccountThrottle| state.locked_until.is_some_and(|until| at < until);
+                let was_locked = locked(&model);
+                let _ = model.on_failure(&policy, at);
+                let reported = app.note_login_failure_in(&mut transaction, email, seen, at).await;
+                assert_eq!(reported.unwrap(), !was_locked && locked(&model), "attempt {attempt}");
+            } else {
+                model.on_success(&policy, at);
+                app.note_login_success_in(&mut transaction, email, seen, at).await.unwrap();
+            }
+            transaction.commit().await.unwrap();
+        }
+        let state = parse_throttle(stored(&app, email).await.as_ref()).unwrap();
+        assert_eq!(state, model);
+    }
+
     #[test]
     fn an_unreadable_state_is_an_error_not_a_fresh_start() {
         let stored =
