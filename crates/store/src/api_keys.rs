@@ -1,10 +1,11 @@
 //! API keys: looked up by the hash of their secret, never by the secret. A key is held by a
 //! user or by an application.
 
-use base::{ApiKeyId, ApplicationId, OrganizationId, OrganizationKind, ProjectId, UserId};
+use base::{ApiKeyId, ApplicationId, OrganizationId, ProjectId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::organizations::decode_kind;
 use crate::records::{
     ApiKeyRecord, AuthenticatedHolder, AuthenticatedKey, KeyHolder, UserRole, UserStatus,
 };
@@ -210,9 +211,7 @@ impl ApiKeyRepository for Transaction {
             key,
             holder,
             organization_id: OrganizationId::from_uuid(organization_id),
-            organization_kind: OrganizationKind::parse(&kind).ok_or_else(|| {
-                StoreError::Corrupt(format!("unknown organization kind {kind:?}"))
-            })?,
+            organization_kind: decode_kind(&kind)?,
         }))
     }
 

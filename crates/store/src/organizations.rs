@@ -19,13 +19,18 @@ macro_rules! select {
     };
 }
 
+/// An organisation's kind as stored.
+pub(crate) fn decode_kind(kind: &str) -> Result<OrganizationKind, StoreError> {
+    OrganizationKind::parse(kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown organization kind {kind:?}")))
+}
+
 fn decode(row: OrganizationRow) -> Result<Organization, StoreError> {
     let (id, name, kind, mfa_required, created_at, updated_at) = row;
     Ok(Organization {
         id: OrganizationId::from_uuid(id),
         name: Name::parse(&name).map_err(|error| StoreError::Corrupt(error.to_string()))?,
-        kind: OrganizationKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown organization kind {kind:?}")))?,
+        kind: decode_kind(&kind)?,
         mfa_required,
         created_at,
         updated_at,

@@ -1,9 +1,10 @@
 //! Login sessions and the short-lived challenges between a password and a second factor.
 
-use base::{OrganizationKind, UserId};
+use base::UserId;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::organizations::decode_kind;
 use crate::records::{
     AuthenticatedSession, PasswordSignIn, SessionRecord, SignInFacts, StoredThrottle,
 };
@@ -201,9 +202,7 @@ impl SessionRepository for Transaction {
         Ok(Some(AuthenticatedSession {
             session: decode(session),
             user: decode_user(user)?,
-            organization_kind: OrganizationKind::parse(&kind).ok_or_else(|| {
-                StoreError::Corrupt(format!("unknown organization kind {kind:?}"))
-            })?,
+            organization_kind: decode_kind(&kind)?,
         }))
     }
 
@@ -428,11 +427,7 @@ impl PasswordSignInRow {
         let facts = SignInFacts {
             totp_confirmed: self.totp_confirmed.unwrap_or(false),
             has_passkey: self.has_passkey,
-            organization_kind: self
-                .organization_kind
-                .as_deref()
-                .map(organization_kind)
-                .transpose()?,
+            organization_kind: self.organization_kind.as_deref().map(decode_kind).transpose()?,
             organization_mfa_required: self.organization_mfa_required.unwrap_or(false),
             password_max_age_days: self
                 .password_max_age_days
@@ -445,9 +440,4 @@ impl PasswordSignInRow {
         };
         Ok(PasswordSignIn { account: Some((user, facts)), throttle })
     }
-}
-
-fn organization_kind(kind: &str) -> Result<OrganizationKind, StoreError> {
-    OrganizationKind::parse(kind)
-        .ok_or_else(|| StoreError::Corrupt(format!("unknown organization kind {kind:?}")))
 }
