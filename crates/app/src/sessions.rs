@@ -2,8 +2,8 @@
 
 use base::{Actor, Credential, Outcome, RequestContext, Resource};
 use store::{
-    AuthenticatedSession, OrganizationRepository, SessionRecord, SessionRepository, StoredThrottle,
-    Transaction, UserRecord, UserRepository, UserStatus,
+    AuthenticatedSession, OrganizationRepository, SessionRecord, SessionRepository, Transaction,
+    UserRecord, UserRepository, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -13,7 +13,7 @@ use crate::api_keys::unix_millis;
 use crate::password_age::password_expired;
 use crate::principal::SessionFacts;
 use crate::secrets::{hash_secret, id_randomness, new_secret};
-use crate::throttling::{account_key, parse_throttle};
+use crate::throttling::{SeenThrottle, account_key};
 use crate::{App, AppError, Principal};
 
 pub(crate) const SESSION_PREFIX: &str = "rampart_session_";
@@ -132,8 +132,8 @@ impl App {
         let mut read = self.store.read_latest().await?;
         let sign_in = read.password_sign_in(&account_key(email)).await?;
         read.commit().await?;
-        let throttle = sign_in.throttle;
-        self.check_throttle(&parse_throttle(throttle.as_ref())?, context, now)?;
+        let throttle = SeenThrottle::parse(sign_in.throttle)?;
+        self.check_throttle(&throttle.state, context, now)?;
         let Some((user, facts)) = sign_in.account.filter(|(user, _)| user.password_hash.is_some())
         else {
             let dummy = self.dummy_password_hash().await?;
@@ -307,7 +307,7 @@ impl App {
         user: Option<&UserRecord>,
         email: &str,
         reason: &str,
-        throttle: Option<StoredThrottle>,
+        throttle: SeenThrottle,
         context: &RequestContext,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {

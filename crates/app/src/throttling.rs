@@ -47,22 +47,34 @@ fn retry_after(decision: Decision, now: OffsetDateTime) -> u64 {
     u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1)
 }
 
-/// An account's throttle as stored (the default when the email has none yet).
-pub(crate) fn parse_throttle(stored: Option<&StoredThrottle>) -> Result<AccountThrottle, AppError> {
-    let Some(stored) = stored else { return Ok(AccountThrottle::default()) };
-    serde_json::from_str(&stored.state)
-        .map_err(|error| AppError::Internal(format!("unreadable login throttle state: {error}")))
+/// An account's throttle as read: its state, and the version a write must still find (`None`
+/// when the email had no throttle yet).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SeenThrottle {
+    pub(crate) state: AccountThrottle,
+    version: Option<i64>,
+}
+
+impl SeenThrottle {
+    /// Parse a stored throttle (the default state when there is none).
+    pub(crate) fn parse(stored: Option<StoredThrottle>) -> Result<Self, AppError> {
+        let Some(stored) = stored else { return Ok(Self::default()) };
+        let state = serde_json::from_str(&stored.state).map_err(|error| {
+            AppError::Internal(format!("unreadable login throttle state: {error}"))
+        })?;
+        Ok(Self { state, version: Some(stored.version) })
+    }
 }
 
 /// Apply `change` to the account's throttle in `transaction`, starting from `seen`, the state
-/// read before (`None` when there was none). The write is one statement when the state is
+/// read before. The write is one statement when the state is
 /// still the one seen; when a concurrent attempt changed it in between, the state is read
 /// again with its row locked and the change applied to that, so no attempt goes uncounted.
 /// Returns the state before and after the change.
 async fn change_throttle_in(
     transaction: &mut Transaction,
     email: &str,
-    mut seen: Option<StoredThrottle>,
+    mut seen: SeenThrottle,
     now: OffsetDateTime,
     change: impl Fn(&mut AccountThrottle),
 ) -> Result<(AccountThrottle, AccountThrottle), AppError> {
@@ -70,16 +82,14 @@ async fn change_throttle_in(
     // The second try holds the row (or, on SQLite, the database): it can only lose to an
     // attempt that created the row at the same time, and the third then finds it.
     for _ in 0..3 {
-        let before = parse_throttle(seen.as_ref())?;
-        let mut after = before.clone();
+        let mut after = seen.state.clone();
         change(&mut after);
         let state =
             serde_json::to_string(&after).map_err(|error| AppError::Internal(error.to_string()))?;
-        let version = seen.as_ref().map(|stored| stored.version);
-        if transaction.replace_throttle(&account, version, &state, now).await? {
-            return Ok((before, after));
+        if transaction.replace_throttle(&account, seen.version, &state, now).await? {
+            return Ok((seen.state, after));
         }
-        seen = transaction.get_throttle_for_update(&account).await?;
+        seen = SeenThrottle::parse(transaction.get_throttle_for_update(&account).await?)?;
     }
     Err(AppError::Internal(format!("the login throttle of {account} kept changing")))
 }
@@ -134,7 +144,7 @@ impl App {
         &self,
         transaction: &mut Transaction,
         email: &str,
-        seen: Option<StoredThrottle>,
+        seen: SeenThrottle,
         now: OffsetDateTime,
     ) -> Result<bool, AppError> {
         let policy = self.account_policy();
@@ -152,7 +162,7 @@ impl App {
         &self,
         transaction: &mut Transaction,
         email: &str,
-        seen: Option<StoredThrottle>,
+        seen: SeenThrottle,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
         let policy = self.account_policy();
@@ -234,7 +244,8 @@ mod tests {
         let mut locks = Vec::new();
         for attempt in 1..=policy.lock_after {
             let mut transaction = app.store.begin().await.unwrap();
-            let locked = app.note_login_failure_in(&mut transaction, email, seen.clone(), NOW);
+            let from = SeenThrottle::parse(seen.clone()).unwrap();
+            let locked = app.note_login_failure_in(&mut transaction, email, from, NOW);
             locks.push(locked.await.unwrap());
             transaction.commit().await.unwrap();
             if attempt == 2 {
@@ -242,7 +253,7 @@ mod tests {
                 seen = stored(&app, email).await;
             }
         }
-        let state = parse_throttle(stored(&app, email).await.as_ref()).unwrap();
+        let state = SeenThrottle::parse(stored(&app, email).await).unwrap().state;
         assert_eq!(state.consecutive_failures, 0, "the lock starts a new count");
         assert_eq!(state.recent_attempts.len(), policy.lock_after as usize, "all counted");
         assert!(state.locked_until.is_some_and(|until| until > NOW));
@@ -252,9 +263,10 @@ mod tests {
         // A success from a stale read lands on the newest state too: it ends the failures but
         // keeps the attempts of the window.
         let mut transaction = app.store.begin().await.unwrap();
+        let seen = SeenThrottle::parse(seen).unwrap();
         app.note_login_success_in(&mut transaction, email, seen, NOW).await.unwrap();
         transaction.commit().await.unwrap();
-        let state = parse_throttle(stored(&app, email).await.as_ref()).unwrap();
+        let state = SeenThrottle::parse(stored(&app, email).await).unwrap().state;
         assert_eq!(state.recent_attempts.len(), policy.lock_after as usize + 1);
         assert_eq!(state.locked_until, None);
     }
@@ -298,7 +310,7 @@ mod tests {
             let attempt = step / 2;
             let at = NOW + time::Duration::seconds(attempt as i64);
             if step % 2 == 0 {
-                seen[attempt] = Some(stored(&app, email).await);
+                seen[attempt] = Some(SeenThrottle::parse(stored(&app, email).await).unwrap());
                 continue;
             }
             let seen = seen[attempt].take().expect("read before its write");
@@ -316,7 +328,7 @@ mod tests {
             }
             transaction.commit().await.unwrap();
         }
-        let state = parse_throttle(stored(&app, email).await.as_ref()).unwrap();
+        let state = SeenThrottle::parse(stored(&app, email).await).unwrap().state;
         assert_eq!(state, model);
     }
 
@@ -324,7 +336,7 @@ mod tests {
     fn an_unreadable_state_is_an_error_not_a_fresh_start() {
         let stored =
             StoredThrottle { state: "{\"consecutive_failures\": \"many\"}".into(), version: 3 };
-        assert!(parse_throttle(Some(&stored)).is_err());
-        assert_eq!(parse_throttle(None).unwrap(), AccountThrottle::default());
+        assert!(SeenThrottle::parse(Some(stored)).is_err());
+        assert_eq!(SeenThrottle::parse(None).unwrap().state, AccountThrottle::default());
     }
 }
