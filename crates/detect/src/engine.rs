@@ -15,7 +15,7 @@ pub use rsigma_eval::Pipeline;
 pub fn parse_pipeline(yaml: &str) -> Result<Pipeline, String> {
     rsigma_eval::parse_pipeline(yaml).map_err(|e| e.to_string())
 }
-use rsigma_parser::{LogSource, SigmaCollection};
+use rsigma_parser::SigmaCollection;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -134,18 +134,12 @@ pub struct Engine {
     partition_of: HashMap<PartitionKey, usize>,
     /// The partitions each event source seen so far is routed to (see [`Engine::route`]):
     /// sources are few, and working them out takes a dozen lower-cased keys per event.
-    routes: Mutex<HashMap<EventSource, Arc<[Route]>>>,
+    routes: Mutex<HashMap<EventSource, Arc<[usize]>>>,
     skipped: Vec<LoadFailure>,
 }
 
 /// Sources whose routes are kept; events of further sources are routed afresh each time.
 const MAX_ROUTED_SOURCES: usize = 4096;
-
-/// A partition an event source reaches, and the logsource it is evaluated with there.
-struct Route {
-    partition: usize,
-    logsource: LogSource,
-}
 
 /// Lower-case (product, service, category) of a rule; `None` where the rule
 /// names none.
@@ -378,7 +372,8 @@ impl Engine {
     }
 
     /// Matches an event against the partitions its source can reach (see
-    /// [`Engine::routes_of`]); rsigma then checks the rule's logsource again.
+    /// [`Engine::routes_of`]). Every rule of such a partition names only logsource values the
+    /// source has, so rsigma is not asked to compare each candidate rule's logsource again.
     fn route(&self, json: &JsonEvent<'_>, source: &EventSource) -> Vec<EvaluationResult> {
         let routes =
             self.routes.lock().unwrap_or_else(PoisonError::into_inner).get(source).cloned();
@@ -391,18 +386,16 @@ impl Engine {
             routes
         });
         let mut results = Vec::new();
-        for route in routes.iter() {
-            results.extend(
-                self.partitions[route.partition].evaluate_with_logsource(json, &route.logsource),
-            );
+        for &partition in routes.iter() {
+            results.extend(self.partitions[partition].evaluate(json));
         }
         results
     }
 
     /// The partitions a source reaches: rules of its product or of none, of its service or
     /// of none, and of one of its categories or of none. Each rule sits in exactly one
-    /// partition, so none is evaluated twice.
-    fn routes_of(&self, source: &EventSource) -> Arc<[Route]> {
+    /// partition, and each partition is listed once, so no rule is evaluated twice.
+    fn routes_of(&self, source: &EventSource) -> Arc<[usize]> {
         let products: Vec<Option<&str>> =
             source.product.as_deref().map(Some).into_iter().chain([None]).collect();
         let services: Vec<Option<&str>> =
@@ -414,17 +407,15 @@ impl Engine {
             for service in &services {
                 for category in &categories {
                     let key = partition_key(*product, *service, *category);
-                    let Some(&partition) = self.partition_of.get(&key) else { continue };
-                    let logsource = LogSource {
-                        product: source.product.clone(),
-                        service: source.service.clone(),
-                        category: category.map(str::to_owned),
-                        ..LogSource::default()
-                    };
-                    routes.push(Route { partition, logsource });
+                    if let Some(&partition) = self.partition_of.get(&key) {
+                        routes.push(partition);
+                    }
                 }
             }
         }
+        // A source naming a category twice (in any case) would reach its partitions twice.
+        routes.sort_unstable();
+        routes.dedup();
         routes.into()
     }
 
