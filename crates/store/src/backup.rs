@@ -74,7 +74,7 @@ impl Store {
         }
         let sql = "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
         let version: i64 = match self {
-            Self::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await?,
+            Self::Sqlite { pool, .. } => sqlx::query_scalar(sql).fetch_one(pool).await?,
             Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await?,
         };
         Ok(version)
@@ -82,7 +82,7 @@ impl Store {
 
     async fn table_names_including_migrations(&self) -> Result<BTreeSet<String>, StoreError> {
         let names: Vec<String> = match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite { pool, .. } => {
                 sqlx::query_scalar(
                     "SELECT name FROM sqlite_schema \
                      WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
@@ -115,7 +115,7 @@ impl Store {
         for table in self.table_names().await? {
             let sql = count_sql(&table)?;
             let count: i64 = match self {
-                Self::Sqlite(pool) => {
+                Self::Sqlite { pool, .. } => {
                     sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(pool).await?
                 }
                 Self::Postgres(pool) => {
@@ -130,7 +130,7 @@ impl Store {
     /// SQLite: write a consistent copy of the database to `path` (which must not exist),
     /// without stopping writers.
     pub async fn snapshot_sqlite_into(&self, path: &Path) -> Result<(), StoreError> {
-        let Self::Sqlite(pool) = self else {
+        let Self::Sqlite { pool, .. } = self else {
             return Err(StoreError::Backup("a file snapshot is a SQLite backup".into()));
         };
         let target = path

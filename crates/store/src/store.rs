@@ -58,7 +58,14 @@ pub struct PoolStatus {
 /// A handle on the database; cheap to clone.
 #[derive(Debug, Clone)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    /// The embedded database. Reads share `pool`; transactions that may write go through
+    /// `writer`, one connection of its own: SQLite lets one writer in at a time anyway, so
+    /// writers queue on the pool instead of polling the file lock, and the writer's page
+    /// cache is never made stale by another connection's commit.
+    Sqlite {
+        pool: SqlitePool,
+        writer: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -73,16 +80,19 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            // An embedded file cannot drop a connection: no liveness ping before each use
-            // (it was a second round trip to the connection's thread on every statement).
-            .test_before_acquire(false)
-            .acquire_timeout(options.busy_timeout)
-            .connect_with(connect)
-            .await
-            .map_err(|error| StoreError::Open(format!("{}: {error}", path.display())))?;
-        Ok(Self::Sqlite(pool))
+        let pool_of = |size: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(size)
+                // An embedded file cannot drop a connection: no liveness ping before each use
+                // (it was a second round trip to the connection's thread on every statement).
+                .test_before_acquire(false)
+                .acquire_timeout(options.busy_timeout)
+                .connect_with(connect.clone())
+        };
+        let open_error = |error| StoreError::Open(format!("{}: {error}", path.display()));
+        let writer = pool_of(1).await.map_err(open_error)?;
+        let pool = pool_of(options.max_connections.max(1)).await.map_err(open_error)?;
+        Ok(Self::Sqlite { pool, writer })
     }
 
     /// Connect to PostgreSQL with a `postgres://` URL.
@@ -114,7 +124,7 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Sqlite { .. } => Backend::Sqlite,
             Self::Postgres(_) => Backend::Postgres,
         }
     }
@@ -122,7 +132,7 @@ impl Store {
     /// Apply every pending migration of this backend.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Self::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
             Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -132,7 +142,9 @@ impl Store {
     /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing mid-way.
     pub async fn begin(&self) -> Result<Transaction, StoreError> {
         let inner = match self {
-            Self::Sqlite(pool) => Inner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Sqlite { writer, .. } => {
+                Inner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
+            }
             Self::Postgres(pool) => Inner::Postgres(pool.begin().await?),
         };
         Ok(Transaction::new(inner, false))
@@ -141,7 +153,7 @@ impl Store {
     /// Start a read-only transaction: one consistent snapshot for several reads.
     pub async fn read(&self) -> Result<Transaction, StoreError> {
         let inner = match self {
-            Self::Sqlite(pool) => Inner::Sqlite(pool.begin().await?),
+            Self::Sqlite { pool, .. } => Inner::Sqlite(pool.begin().await?),
             Self::Postgres(pool) => {
                 Inner::Postgres(pool.begin_with("BEGIN TRANSACTION READ ONLY").await?)
             }
@@ -153,7 +165,7 @@ impl Store {
     /// state. For a single read on a hot path, where BEGIN and COMMIT would double the cost.
     pub async fn read_latest(&self) -> Result<Transaction, StoreError> {
         let inner = match self {
-            Self::Sqlite(pool) => Inner::SqliteAutocommit(pool.acquire().await?),
+            Self::Sqlite { pool, .. } => Inner::SqliteAutocommit(pool.acquire().await?),
             Self::Postgres(pool) => Inner::PostgresAutocommit(pool.acquire().await?),
         };
         Ok(Transaction::new(inner, true))
@@ -163,7 +175,7 @@ impl Store {
     /// readers that open it themselves.
     pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
         match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite { pool, .. } => {
                 let path = pool.connect_options().get_filename().to_owned();
                 let in_memory = path.as_os_str().is_empty()
                     || path.to_string_lossy().starts_with(':')
@@ -178,7 +190,7 @@ impl Store {
     /// Check the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
+            Self::Sqlite { pool, .. } => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
             Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
         }
         Ok(())
@@ -188,7 +200,7 @@ impl Store {
     /// guards its own files, so there it only checks the server answers.
     pub async fn check_integrity(&self) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite { pool, .. } => {
                 let (verdict,): (String,) =
                     sqlx::query_as("PRAGMA integrity_check").fetch_one(pool).await?;
                 if verdict != "ok" {
@@ -202,9 +214,11 @@ impl Store {
 
     pub fn pool_status(&self) -> PoolStatus {
         let (size, idle, max) = match self {
-            Self::Sqlite(pool) => {
-                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
-            }
+            Self::Sqlite { pool, writer } => (
+                pool.size() + writer.size(),
+                pool.num_idle() + writer.num_idle(),
+                pool.options().get_max_connections() + writer.options().get_max_connections(),
+            ),
             Self::Postgres(pool) => {
                 (pool.size(), pool.num_idle(), pool.options().get_max_connections())
             }
@@ -216,7 +230,10 @@ impl Store {
     /// connection to close checkpoints the WAL into the main file.
     pub async fn close(&self) {
         match self {
-            Self::Sqlite(pool) => pool.close().await,
+            Self::Sqlite { pool, writer } => {
+                pool.close().await;
+                writer.close().await;
+            }
             Self::Postgres(pool) => pool.close().await,
         }
     }

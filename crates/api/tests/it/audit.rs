@@ -285,7 +285,7 @@ async fn the_integrity_check_finds_a_rewritten_entry_and_records_the_failure() {
     assert!(harness.app.check_audit_integrity(1_000).await.unwrap().is_empty());
 
     // Rewrite an entry's leaf behind the application's back.
-    let store::Store::Sqlite(pool) = harness.app.store() else { unreachable!() };
+    let store::Store::Sqlite { pool, .. } = harness.app.store() else { unreachable!() };
     sqlx::query("UPDATE audit_entries SET leaf = CAST(leaf || x'00' AS BLOB) WHERE idx = 1")
         .execute(pool)
         .await

@@ -414,3 +414,48 @@ async fn a_bad_postgres_url_is_a_clear_error() {
     let error = Store::open_postgres("postgres://[::1", &StoreOptions::default()).await;
     assert!(matches!(error, Err(StoreError::Open(message)) if message.contains("URL")));
 }
+
+/// On SQLite, transactions that may write take turns on one connection of their own, while
+/// reads go on meanwhile on the others and see only what is committed.
+#[tokio::test]
+async fn sqlite_reads_go_on_while_a_writer_holds_the_database() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&directory.path().join("rampart.db"), &StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let acme = organization(1, "Acme", OrganizationKind::Customer);
+    let mut writer = store.begin().await.unwrap();
+    writer.insert_organization(&acme).await.unwrap();
+    record(&mut writer, acme.id, "organization.create").await;
+
+    let second_writer = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut second = store.begin().await.unwrap();
+            let seen = second.get_organization(acme.id).await.unwrap();
+            second.commit().await.unwrap();
+            seen
+        }
+    });
+    let patience = std::time::Duration::from_secs(2);
+    for _ in 0..3 {
+        let mut read = tokio::time::timeout(patience, store.read_latest())
+            .await
+            .expect("a read waited for the writer")
+            .unwrap();
+        assert_eq!(read.get_organization(acme.id).await.unwrap(), None, "read before commit");
+        read.commit().await.unwrap();
+        let mut snapshot =
+            tokio::time::timeout(patience, store.read()).await.expect("a read waited").unwrap();
+        assert_eq!(snapshot.get_organization(acme.id).await.unwrap(), None);
+        snapshot.commit().await.unwrap();
+    }
+    assert!(!second_writer.is_finished(), "two writers were in at once");
+    writer.commit().await.unwrap();
+    let seen = tokio::time::timeout(patience, second_writer).await.unwrap().unwrap();
+    assert_eq!(seen, Some(acme), "the second writer starts from the first one's commit");
+    let status = store.pool_status();
+    assert!(status.max >= 2, "a writer's connection beside the readers': {status:?}");
+    store.close().await;
+}
