@@ -91,29 +91,25 @@ fn events_reach_only_the_rules_of_their_logsource_and_wider() {
 
 #[test]
 fn logsource_case_does_not_matter_and_a_category_named_twice_is_evaluated_once() {
-    let set = rules(
-        r#"
+    let mixed_case = r#"---
 title: Mixed-case logsource
 id: r-mixed
 logsource: {product: Windows, service: Sysmon, category: Process_Creation}
 detection: {sel: {CommandLine|contains: whoami}, condition: sel}
 level: low
----
-title: Any windows whoami
-id: r-windows
-logsource: {product: windows}
-detection: {sel: {CommandLine|contains: whoami}, condition: sel}
-level: low
-"#,
-    );
+"#;
+    let set = rules(&format!("{ROUTING_RULES}{mixed_case}"));
     let engine = Engine::new(&set, &EngineConfig::default());
     let fields = json!({"CommandLine": "cmd /c whoami"});
     let source = EventSource::new("WINDOWS", Some("sysmon"))
         .with_category("process_creation")
         .with_category("PROCESS_CREATION");
-    assert_eq!(fired(&engine, &event(source, 0, fields.clone())), ["r-mixed", "r-windows"]);
-    let other = EventSource::new("windows", Some("security")).with_category("process_creation");
-    assert_eq!(fired(&engine, &event(other, 0, fields)), ["r-windows"]);
+    assert_eq!(
+        fired(&engine, &event(source, 0, fields.clone())),
+        ["r-mixed", "r-proc", "r-windows"]
+    );
+    let security = EventSource::new("windows", Some("security")).with_category("process_creation");
+    assert_eq!(fired(&engine, &event(security, 0, fields)), ["r-proc", "r-security", "r-windows"]);
 }
 
 const CORRELATION: &str = r#"
