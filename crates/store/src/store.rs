@@ -47,8 +47,8 @@ impl Backend {
     }
 }
 
-/// Connections currently open and idle, and the most that may be open (on SQLite, the readers' pool
-/// and the writer's connection together).
+/// Connections currently open and idle, and the most that may be open (on SQLite, the
+/// readers' pool and the writer's connection together).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStatus {
     pub size: u32,
