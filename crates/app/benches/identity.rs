@@ -51,6 +51,10 @@ use base::{Clock, RequestContext};
 use store::{Store, StoreOptions, UserRole};
 use time::OffsetDateTime;
 
+/// The shipped binary's allocator, so that a login's allocations cost what they cost there.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const PASSWORD: &str = "correct horse battery staple";
 const OWASP_M_KIB: u32 = 19 * 1024;
 const OWASP_T: u32 = 2;
