@@ -633,8 +633,8 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
         };
         let per_second = allowed / seconds;
         let share = run.rate / per_second * 100.0;
-        let parallel_mean = machine_allowed / seconds;
-        let of_parallel = run.rate / parallel_mean * 100.0;
+        let machine_per_second = machine_allowed / seconds;
+        let of_machine = run.rate / machine_per_second * 100.0;
         // The CPU time of a login: in the hashing threads (against the single-hash time
         // around the rounds), and in the rest of the process (the store's connections, the
         // audit trail, the runtime).
@@ -647,12 +647,13 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
         println!(
             "   concurrency {concurrency:>3}: single hash {} ms around the rounds: {cores} ÷ \
              single hash {per_second:.1}/s on average; {cores} threads hashing alone around the \
-             rounds: {}/s, {parallel_mean:.1}/s on average, the logins {of_parallel:.1} % of it",
+             rounds: {}/s, {machine_per_second:.1}/s on average, the logins {of_machine:.1} % \
+             of it",
             shown.join(", "),
             parallel_shown.join(", ")
         );
         println!(
-            "   concurrency {:>3}: {:>6.1} logins/s = {of_parallel:>5.1} % of the machine's \
+            "   concurrency {:>3}: {:>6.1} logins/s = {of_machine:>5.1} % of the machine's \
              ceiling, {share:.1} % of {cores} ÷ single hash; latency p50 {:.1} ms (median \
              round), p99 {:.1} ms (worst round); failures {}; this process \
              {:.2} cores, CPU per login {hash_ms:.2} ms hashing ({hash_vs_single:.2} x the \
@@ -670,7 +671,7 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
         // the hashing threads; with one client per core, each core's hashing thread idles
         // while its client's login reads, commits and waits for fsync.
         let goal = if run.concurrency >= 2 * cores {
-            format!("goal >= 90 % of the machine's ceiling: {}", verdict(of_parallel >= 90.0))
+            format!("goal >= 90 % of the machine's ceiling: {}", verdict(of_machine >= 90.0))
         } else {
             format!(
                 "(fewer than {} in flight: the hashing threads are not kept busy; no goal)",
@@ -678,11 +679,11 @@ async fn logins(summary: &mut Summary, cores: usize, ceiling: &Ceiling) -> Bench
             )
         };
         summary.add(format!(
-            "b. logins c={:<3} {:>6.1}/s = {of_parallel:>5.1} % of the machine's {parallel_mean:.1}/s \
-             ({cores} threads hashing alone around each round) and {share:.1} % of {cores} ÷ \
-             single hash ({per_second:.1}/s), p50 {:.0} ms p99 {:.0} ms, CPU/login \
-             {hash_ms:.2} ms hashing + {rest_ms:.2} ms rest, failures {}, other load {:.2} \
-             cores   {goal}",
+            "b. logins c={:<3} {:>6.1}/s = {of_machine:>5.1} % of the machine's \
+             {machine_per_second:.1}/s ({cores} threads hashing alone around each round) and \
+             {share:.1} % of {cores} ÷ single hash ({per_second:.1}/s), p50 {:.0} ms p99 \
+             {:.0} ms, CPU/login {hash_ms:.2} ms hashing + {rest_ms:.2} ms rest, failures {}, \
+             other load {:.2} cores   {goal}",
             run.concurrency,
             run.rate,
             ms(run.p50),
